@@ -1,0 +1,5 @@
+"""`python -m vaultsync` runs the CLI."""
+
+from vaultsync.cli import main
+
+main()

@@ -1,0 +1,278 @@
+"""The ``vaultsync`` command line: argument parsing, output formats and exit codes, nothing more.
+
+Exit codes: 0 success; 1 a VaultsyncError (bad note name, store failure...); 2 unusable arguments
+or vault path; 3 an unexpected crash (a crash log is written); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from vaultsync import __version__
+from vaultsync.errors import ConfigError, NoteNotFoundError, VaultsyncError
+from vaultsync.index import Index
+from vaultsync.indexing import ScanReport, rebuild_index, update_index
+from vaultsync.model import Diagnostic
+from vaultsync.resolve import NameTable
+from vaultsync.vault import Vault, resolve_vault
+
+app = typer.Typer(
+    name="vaultsync",
+    help="Keep an Obsidian vault of video notes consistent, indexed and exportable.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+log = logging.getLogger("vaultsync")
+
+VaultArg = Annotated[
+    Path | None,
+    typer.Argument(help="The vault folder (default: the bundled sample vault).", show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
+) -> None:
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr, force=True)
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _open_vault(path: Path | None) -> Vault:
+    return Vault(resolve_vault(path))
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr, only when stderr is a terminal."""
+    if not (enabled and err.is_terminal):
+        yield None
+        return
+    bar = Progress(
+        TextColumn("[bold]indexing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True
+    )
+    task = bar.add_task("scan", total=None)
+    with bar:
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _fresh_index(vault: Vault, *, rebuild: bool = False, show_progress: bool = True) -> tuple[Index, ScanReport]:
+    with _progress(show_progress) as progress:
+        if rebuild:
+            return rebuild_index(vault, progress=progress)
+        return update_index(vault, progress=progress)
+
+
+def _warn(diagnostics: list[Diagnostic]) -> None:
+    for d in diagnostics:
+        err.print(f"warning: {d.uri!r}: {d.message}", markup=False)
+
+
+def _find_note(index: Index, vault: Vault, name: str) -> str:
+    """A note named as a vault path (``.md`` optional) or as a link from the vault root would be."""
+    uris = index.uris()
+    wanted = name.strip().replace("\\", "/").removeprefix("./")
+    for candidate in (wanted, wanted + ".md"):
+        if candidate in uris:
+            return candidate
+    dest = NameTable(uris).resolve(wanted.removesuffix(".md") if wanted.endswith(".md") else wanted, "").dest
+    if dest is None:
+        raise NoteNotFoundError(name)
+    return dest
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=None, default=str) + "\n")
+
+
+# -- commands --------------------------------------------------------------------------------------
+
+
+@app.command()
+def scan(
+    vault: VaultArg = None,
+    as_json: JsonOpt = False,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild the index from scratch.")] = False,
+) -> None:
+    """Update the index (re-reading only changed files) and print a summary."""
+    v = _open_vault(vault)
+    index, report = _fresh_index(v, rebuild=rebuild)
+    index.close()
+    _warn(report.diagnostics)
+    if as_json:
+        _emit_json(report.as_dict())
+        return
+    c = report.counts
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(justify="right", style="bold")
+    table.add_column()
+    rows = [
+        ("notes", f"{c['notes']:,}" + (f" ({c['excluded']:,} excluded by userIgnoreFilters)" if c["excluded"] else "")),
+        ("attachments", f"{c['attachments']:,}"),
+        ("links", f"{c['links']:,} ({c['embeds']:,} embeds)"),
+        ("resolved", f"{c['resolved']:,}"),
+        ("unresolved", f"{c['unresolved']:,}"),
+        ("ambiguous", f"{c['ambiguous']:,}"),
+        ("timestamps", f"{c['timestamps']:,}"),
+        ("files read", f"{report.files_read:,}" + (" (index rebuilt)" if report.rebuilt else "")),
+        ("seconds", f"{report.seconds:.3f}"),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    out.print(f"[bold]{v.root}[/bold]")
+    out.print(table)
+
+
+@app.command()
+def links(note: Annotated[str, typer.Argument(help="A note: vault path or name.")], vault: VaultArg = None, as_json: JsonOpt = False) -> None:
+    """Outgoing links of NOTE and where each one leads."""
+    v = _open_vault(vault)
+    index, report = _fresh_index(v, show_progress=False)
+    uri = _find_note(index, v, note)
+    rows = index.links_from(uri)
+    index.close()
+    if as_json:
+        _emit_json({"note": uri, "links": rows})
+        return
+    table = Table("line", "kind", "link", "leads to", box=None)
+    for r in rows:
+        target = r["target"] + r["subpath"] + (f"|{r['display']}" if r["display"] else "")
+        dest = r["dest"] or "[red]unresolved[/red]"
+        if r["ambiguous"]:
+            dest += " [yellow](ambiguous name)[/yellow]"
+        table.add_row(str(r["span"][0]), r["kind"], target, dest)
+    out.print(f"[bold]{uri}[/bold]: {len(rows)} links")
+    out.print(table)
+
+
+@app.command()
+def backlinks(note: Annotated[str, typer.Argument(help="A note: vault path or name.")], vault: VaultArg = None, as_json: JsonOpt = False) -> None:
+    """Notes that link to NOTE (Obsidian's linked mentions)."""
+    v = _open_vault(vault)
+    index, _ = _fresh_index(v, show_progress=False)
+    uri = _find_note(index, v, note)
+    rows = index.backlinks(uri)
+    index.close()
+    if as_json:
+        _emit_json({"note": uri, "backlinks": rows})
+        return
+    out.print(f"[bold]{uri}[/bold]: {len(rows)} backlinks from {len({r['source'] for r in rows})} notes")
+    for r in rows:
+        out.print(f"  {r['source']}  [dim]{r['kind']}[/dim] {r['target']}{r['subpath']}", markup=True)
+
+
+@app.command()
+def unresolved(vault: VaultArg = None, as_json: JsonOpt = False) -> None:
+    """Link targets that match no file, with how often they are linked."""
+    v = _open_vault(vault)
+    index, _ = _fresh_index(v, show_progress=False)
+    rows = index.unresolved()
+    index.close()
+    if as_json:
+        _emit_json({"unresolved": rows})
+        return
+    table = Table("links", "notes", "target", box=None)
+    for r in rows:
+        table.add_row(str(r["count"]), str(r["sources"]), r["target"])
+    out.print(table)
+
+
+@app.command()
+def stats(vault: VaultArg = None, as_json: JsonOpt = False) -> None:
+    """Counts, the most linked notes and the most used tags."""
+    v = _open_vault(vault)
+    index, _ = _fresh_index(v, show_progress=False)
+    data = {
+        "vault": str(v.root),
+        **index.counts(),
+        "most_linked": [{"note": u, "backlinks": n} for u, n in index.most_linked(10)],
+        "tags": [{"tag": t, "count": n} for t, n in index.tag_counts()[:20]],
+    }
+    index.close()
+    if as_json:
+        _emit_json(data)
+        return
+    for key in ("notes", "attachments", "links", "resolved", "unresolved", "ambiguous", "embeds", "timestamps"):
+        out.print(f"{key:>12}  {data[key]:,}")
+    out.print("\n[bold]most linked[/bold]")
+    for item in data["most_linked"]:
+        out.print(f"{item['backlinks']:>12}  {item['note']}", markup=False)
+    if data["tags"]:
+        out.print("\n[bold]tags[/bold]")
+        for item in data["tags"]:
+            out.print(f"{item['count']:>12}  #{item['tag']}", markup=False)
+
+
+# -- entry point -----------------------------------------------------------------------------------
+
+
+def _crash_log(exc: BaseException) -> Path:
+    path = Path(tempfile.gettempdir()) / f"vaultsync-crash-{int(time.time())}.log"
+    versions = f"vaultsync {__version__}, Python {platform.python_version()}, {platform.platform()}"
+    path.write_text(versions + "\n\n" + "".join(traceback.format_exception(exc)), encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI with one error handler at the edge."""
+    debug = "--debug" in (argv if argv is not None else sys.argv)
+    args = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--debug"]
+    try:
+        app(args=args, standalone_mode=False)
+    except ConfigError as exc:
+        _report_error(exc)
+        raise SystemExit(2) from None
+    except VaultsyncError as exc:
+        _report_error(exc)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise SystemExit(130) from None
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except (typer.Abort, EOFError):
+        raise SystemExit(1) from None
+    except Exception as exc:  # noqa: BLE001 - the one place that turns crashes into a report
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        if debug:
+            raise
+        err.print(f"vaultsync crashed: {type(exc).__name__}: {exc}", markup=False)
+        err.print(f"details: {_crash_log(exc)}", markup=False)
+        raise SystemExit(3) from None
+
+
+def _report_error(exc: VaultsyncError) -> None:
+    err.print(f"error: {exc}", markup=False)
+    if exc.hint:
+        err.print(f"hint: {exc.hint}", markup=False)

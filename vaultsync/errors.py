@@ -1,0 +1,48 @@
+"""The VaultsyncError hierarchy, and nothing else."""
+
+from __future__ import annotations
+
+
+class VaultsyncError(Exception):
+    """Root of every error vaultsync raises on purpose.
+
+    ``hint`` carries a known fix, rendered on its own line by the CLI and the API.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class ConfigError(VaultsyncError):
+    """A setting or the vault location is unusable."""
+
+
+class NoteReadError(VaultsyncError):
+    """A note could not be read or decoded."""
+
+    def __init__(self, uri: str, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{uri!r}: {reason}", hint=hint)
+        self.uri = uri
+        self.reason = reason
+
+
+class NoteWriteError(VaultsyncError):
+    """A note could not be written."""
+
+    def __init__(self, uri: str, reason: str) -> None:
+        super().__init__(f"{uri!r}: {reason}")
+        self.uri = uri
+        self.reason = reason
+
+
+class StoreError(VaultsyncError):
+    """The SQLite index could not be opened or updated."""
+
+
+class NoteNotFoundError(VaultsyncError):
+    """A note named on the command line or in a request is not in the vault."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no note matches {name!r}")
+        self.name = name

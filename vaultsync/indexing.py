@@ -1,0 +1,291 @@
+"""Bring the index up to date with the vault: cold scans in parallel, warm scans by stat.
+
+A warm scan re-reads only files whose size, mtime, ctime or inode changed (ctime catches an edit
+whose mtime was put back), drops deleted files, and re-resolves the links whose target can change
+because a file of that name appeared or went away. A missing, corrupt or older index is rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from vaultsync.errors import NoteReadError, StoreError
+from vaultsync.index import INDEX_NAME, Index, NoteRows
+from vaultsync.model import Diagnostic, ParsedNote
+from vaultsync.names import basename, file_keys
+from vaultsync.parse import frontmatter_tags, parse_note
+from vaultsync.resolve import NameTable
+from vaultsync.vault import FileStat, Vault, decode_note, is_note
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+PARALLEL_THRESHOLD = 256  # fewer changed files than this are parsed in-process
+_CHUNK = 64
+
+
+@dataclass(slots=True)
+class ScanReport:
+    """What one index update did and what the vault holds now."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    files_read: int = 0
+    added: int = 0
+    modified: int = 0
+    deleted: int = 0
+    relinked: int = 0  # links of unchanged notes re-resolved because a name appeared or went away
+    rebuilt: bool = False
+    seconds: float = 0.0
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.counts,
+            "files_read": self.files_read,
+            "added": self.added,
+            "modified": self.modified,
+            "deleted": self.deleted,
+            "relinked": self.relinked,
+            "rebuilt": self.rebuilt,
+            "warnings": len(self.diagnostics),
+            "seconds": round(self.seconds, 4),
+        }
+
+
+def index_path(vault: Vault) -> Any:
+    return vault.state_dir / INDEX_NAME
+
+
+def open_index(vault: Vault) -> Index | None:
+    """The vault's index if it can be trusted, else None."""
+    return Index.open_existing(index_path(vault))
+
+
+def update_index(vault: Vault, *, progress: Progress | None = None, jobs: int | None = None) -> tuple[Index, ScanReport]:
+    """Update (or build) the vault's index and return it open, with a report."""
+    started = time.perf_counter()
+    walk = vault.walk()
+    index = open_index(vault)
+    report: ScanReport
+    if index is not None:
+        try:
+            report = _warm(vault, index, walk.files, progress, jobs)
+        except sqlite3.DatabaseError as exc:
+            log.warning("index %s is damaged (%s); rebuilding it", index.path, exc)
+            index.close()
+            index = None
+    if index is None:
+        index, report = _cold(vault, walk.files, progress, jobs)
+    report.diagnostics[:0] = walk.diagnostics
+    report.diagnostics.extend(_stored_warnings(index))
+    report.counts = index.counts()
+    report.seconds = time.perf_counter() - started
+    return index, report
+
+
+def _stored_warnings(index: Index) -> list[Diagnostic]:
+    return [Diagnostic(uri, code, msg) for uri, code, msg, _ in index.stored_diagnostics()]
+
+
+def _cold(
+    vault: Vault, files: dict[str, FileStat], progress: Progress | None, jobs: int | None
+) -> tuple[Index, ScanReport]:
+    final = index_path(vault)
+    index = Index.create_fresh(final)
+    table = NameTable(files)
+    tasks = [(i, uri, st, vault.is_excluded(uri)) for i, (uri, st) in enumerate(sorted(files.items()), 1)]
+    report = ScanReport(rebuilt=True, added=len(tasks))
+    with index.transaction():
+        for rows in _parse_all(vault, table, tasks, progress, jobs):
+            report.files_read += rows.is_note
+            index.put_files([rows], fresh=True)
+        index.set_meta("ignore_filters", json.dumps(vault.app.user_ignore_filters))
+    index.publish(final)
+    return index, report
+
+
+def _warm(
+    vault: Vault, index: Index, files: dict[str, FileStat], progress: Progress | None, jobs: int | None
+) -> ScanReport:
+    report = ScanReport()
+    stored = index.file_stats()
+    gone = [uri for uri in stored if uri not in files]
+    new = [uri for uri in files if uri not in stored]
+    changed = [uri for uri, st in files.items() if uri in stored and stored[uri][1] != st]
+    filters = json.dumps(vault.app.user_ignore_filters)
+    filters_changed = index.get_meta("ignore_filters") != filters
+    if not (gone or new or changed or filters_changed):
+        return report
+    table = NameTable(files)
+    next_id = index.next_id()
+    tasks = [(stored[u][0], u, files[u], vault.is_excluded(u)) for u in changed]
+    tasks += [(next_id + k, u, files[u], vault.is_excluded(u)) for k, u in enumerate(sorted(new))]
+    report.added, report.modified, report.deleted = len(new), len(changed), len(gone)
+    with index.transaction():
+        index.delete_files(stored[u][0] for u in gone)
+        for rows in _parse_all(vault, table, tasks, progress, jobs):
+            report.files_read += rows.is_note
+            index.put_files([rows])
+        renamed_keys = {k for u in (*gone, *new) for k in file_keys(u)}
+        if renamed_keys:
+            report.relinked = _reresolve(index, table, renamed_keys)
+        if filters_changed:
+            index.set_excluded({u for u in files if vault.is_excluded(u)})
+            index.set_meta("ignore_filters", filters)
+    return report
+
+
+def _reresolve(index: Index, table: NameTable, keys: set[str]) -> int:
+    """Re-resolve stored links that look up one of ``keys``; return how many changed."""
+    updates = []
+    rows = index.links_with_keys(keys)
+    current = {
+        rowid: (dest, cands)
+        for rowid, dest, cands in index.conn.execute(
+            "SELECT rowid, dest, candidates FROM links WHERE rowid IN (%s)" % ",".join(str(r[0]) for r in rows)
+        )
+    } if rows else {}
+    for rowid, _src, src_uri, target in rows:
+        res = table.resolve(target, src_uri)
+        if current.get(rowid) != (res.dest, res.candidates):
+            updates.append((res.dest, res.candidates, rowid))
+    index.set_link_resolution(updates)
+    return len(updates)
+
+
+# -- parsing, in worker processes when there is much to do ---------------------------------------
+
+_worker_table: NameTable | None = None
+_worker_root: str = ""
+
+
+def _init_worker(root: str, table: NameTable | None) -> None:
+    global _worker_root, _worker_table
+    _worker_root = root
+    if table is not None:
+        _worker_table = table
+
+
+def _parse_all(
+    vault: Vault,
+    table: NameTable,
+    tasks: list[tuple[int, str, FileStat, bool]],
+    progress: Progress | None,
+    jobs: int | None,
+) -> Iterator[NoteRows]:
+    total = len(tasks)
+    jobs = jobs or os.cpu_count() or 1
+    paths = [(i, u, str(vault.path_for(u)), st, ex) for i, u, st, ex in tasks]
+    if total < PARALLEL_THRESHOLD or jobs < 2:
+        _init_worker(str(vault.root), table)
+        results: Iterable[list[NoteRows]] = map(_parse_chunk, _chunks(paths, _CHUNK))
+        yield from _with_progress(results, total, progress)
+        return
+    global _worker_table
+    _worker_table = table  # inherited by forked workers without pickling
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    ctx = multiprocessing.get_context(method)
+    init_table = None if method == "fork" else table
+    with ctx.Pool(jobs, initializer=_init_worker, initargs=(str(vault.root), init_table)) as pool:
+        yield from _with_progress(pool.imap_unordered(_parse_chunk, _chunks(paths, _CHUNK)), total, progress)
+
+
+def _with_progress(results: Iterable[list[NoteRows]], total: int, progress: Progress | None) -> Iterator[NoteRows]:
+    done = 0
+    for chunk in results:
+        yield from chunk
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _parse_chunk(chunk: list[tuple[int, str, str, FileStat, bool]]) -> list[NoteRows]:
+    assert _worker_table is not None
+    return [_parse_file(_worker_table, *item) for item in chunk]
+
+
+def _parse_file(table: NameTable, file_id: int, uri: str, path: str, st: FileStat, excluded: bool) -> NoteRows:
+    if not is_note(uri):
+        return NoteRows(file_id, uri, False, st, excluded)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        text = decode_note(data, uri)
+    except FileNotFoundError:
+        return _bad_note(file_id, uri, st, excluded, "vanished", "vanished while being read")
+    except OSError as exc:
+        return _bad_note(file_id, uri, st, excluded, "unreadable", f"cannot read: {exc.strerror}")
+    except NoteReadError as exc:
+        return _bad_note(file_id, uri, st, excluded, "unreadable", exc.reason)
+    note = parse_note(uri, text)
+    return note_rows(table, file_id, note, st, excluded)
+
+
+def _bad_note(file_id: int, uri: str, st: FileStat, excluded: bool, code: str, reason: str) -> NoteRows:
+    return NoteRows(file_id, uri, True, st, excluded, error=reason, diagnostics=[(file_id, code, reason, "warning")])
+
+
+def note_rows(table: NameTable, file_id: int, note: ParsedNote, st: FileStat, excluded: bool) -> NoteRows:
+    """Turn a parsed note into index rows, resolving every link against ``table``."""
+    uri = note.uri
+    links = []
+    for ordinal, link in enumerate(note.scan.links):
+        res = table.resolve(link.target, uri)
+        key = basename(link.target.lower())
+        links.append(
+            (file_id, ordinal, link.kind.value, link.span[0], link.span[1], link.target, link.subpath,
+             link.display, key, res.dest, res.candidates)
+        )  # fmt: skip
+    tags = [(file_id, t.name, t.span[0], t.span[1]) for t in note.scan.tags]
+    fm = note.frontmatter
+    tags += [(file_id, name, fm.start, fm.end) for name in frontmatter_tags(fm.data)]
+    data = fm.data
+    scan = note.scan
+    return NoteRows(
+        id=file_id,
+        uri=uri,
+        is_note=True,
+        stat=st,
+        excluded=excluded,
+        title=note.title,
+        video_id=note.video_id,
+        frontmatter=None if data is None else json.dumps(data, default=str, ensure_ascii=False),
+        error=None,
+        links=links,
+        tags=tags,
+        diagnostics=[(file_id, d.code, d.message, d.severity.value) for d in note.diagnostics],
+        n_timestamps=len(scan.timestamps),
+        # NamedTuples (and str enums) serialise as JSON arrays (and strings) in C
+        timestamps=json.dumps(scan.timestamps, ensure_ascii=False) if scan.timestamps else None,
+        headings=json.dumps(scan.headings, ensure_ascii=False) if scan.headings else None,
+        blocks=json.dumps(scan.blocks, ensure_ascii=False) if scan.blocks else None,
+    )
+
+
+def rebuild_index(vault: Vault, *, progress: Progress | None = None, jobs: int | None = None) -> tuple[Index, ScanReport]:
+    """Throw the index away and build it again from the vault."""
+    started = time.perf_counter()
+    walk = vault.walk()
+    index, report = _cold(vault, walk.files, progress, jobs)
+    report.diagnostics[:0] = walk.diagnostics
+    report.diagnostics.extend(_stored_warnings(index))
+    report.counts = index.counts()
+    report.seconds = time.perf_counter() - started
+    return index, report
+
+
+__all__ = ["ScanReport", "StoreError", "open_index", "rebuild_index", "update_index"]

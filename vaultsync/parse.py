@@ -1,0 +1,203 @@
+"""Note parsing: text -> ParsedNote (frontmatter split, frontmatter links, scan). Pure.
+
+The frontmatter block is located exactly as Obsidian's ``getFrontMatterInfo`` does (``---`` at offset
+0, closed by the next line that is ``---``), with one difference: a UTF-8 BOM before it is tolerated,
+because Obsidian reads files through ``TextDecoder``, which drops the BOM before parsing.
+The original text is never re-serialised: callers keep ``text[fm.start:fm.end]`` byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from vaultsync.model import Diagnostic, Frontmatter, Link, LinkKind, ParsedNote, Scan
+from vaultsync.names import clean_string, split_subpath
+from vaultsync.scan import parse_wikilink_inner, scan_body
+
+try:  # the C loader is ~10x faster; fall back where libyaml is missing
+    _YamlLoader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _YamlLoader = yaml.SafeLoader
+
+_OPEN = re.compile(r"\A\ufeff?---[ \t]*\r?\n")
+_CLOSE = re.compile(r"^---[ \t]*(?:\r?\n|\Z)", re.M)
+
+# Fast path for the overwhelmingly common frontmatter of plain `key: text` lines. A value is taken
+# as a string only when YAML 1.1 would also read it as one; anything else goes to the YAML loader.
+_SIMPLE_LINE = re.compile(
+    r"([A-Za-z_][A-Za-z0-9_-]*):[ ]+"
+    r"([^\s\-?:,\[\]{}#&*!|>'\"%@`0-9+.~<=\\](?:[^\n:#\t]|:(?! )|(?<! )#)*?)[ ]*\r?"
+)
+_YAML_WORDS = frozenset(
+    "yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off OFF null Null NULL".split()
+)
+
+
+def split_frontmatter(text: str) -> Frontmatter:
+    """Locate and parse the frontmatter block of ``text``.
+
+    Invalid YAML gives ``data=None`` and an ``error``; the block still counts as frontmatter (its
+    text is not body), as in Obsidian, where such a note shows a properties error.
+    """
+    opened = _OPEN.match(text)
+    if opened is None:
+        return Frontmatter()
+    start = 1 if text.startswith("\ufeff") else 0
+    inner_start = opened.end()
+    closed = _CLOSE.search(text, inner_start)
+    if closed is None:
+        return Frontmatter()
+    inner = text[inner_start : closed.start()]
+    data, error = _load_mapping(inner)
+    return Frontmatter(start=start, end=closed.end(), data=data, error=error)
+
+
+def _load_mapping(inner: str) -> tuple[dict[str, Any] | None, str | None]:
+    fast = _load_simple(inner)
+    if fast is not None:
+        return fast, None
+    try:
+        data = yaml.load(inner, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return None, f"invalid YAML frontmatter{where}: {problem}"
+    if data is None:
+        return {}, None
+    if not isinstance(data, dict):
+        return None, f"frontmatter is a {type(data).__name__}, not a mapping"
+    return {str(k): v for k, v in data.items()}, None
+
+
+def _load_simple(inner: str) -> dict[str, Any] | None:
+    data: dict[str, Any] = {}
+    for line in inner.split("\n"):
+        if not line or line == "\r":
+            continue
+        m = _SIMPLE_LINE.fullmatch(line)
+        if m is None or m.group(2) in _YAML_WORDS:
+            return None
+        data[m.group(1)] = m.group(2)
+    return data
+
+
+def frontmatter_links(text: str, fm: Frontmatter) -> list[Link]:
+    """String values anywhere in the mapping that start with ``[[`` and end with ``]]``.
+
+    Obsidian counts these like body links. The span points at the link text inside the block
+    when it can be found there, else it is the block's span.
+    """
+    if not fm.data:
+        return []
+    raw = text[fm.start : fm.end]
+    links: list[Link] = []
+    search_from = 0
+    for value in _strings(fm.data):
+        if not (value.startswith("[[") and value.endswith("]]")) or len(value) <= 4:
+            continue
+        parsed = parse_wikilink_inner(value[2:-2])
+        if parsed is None:
+            continue
+        target, subpath, display = parsed
+        at = raw.find(value, search_from)
+        if at >= 0:
+            span = (fm.start + at, fm.start + at + len(value))
+            search_from = at + len(value)
+        else:
+            span = (fm.start, fm.end)
+        links.append(Link(LinkKind.FRONTMATTER, span, target, subpath, display))
+    return links
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _scalar(data: dict[str, Any] | None, key: str, text: str, fm: Frontmatter) -> str | None:
+    """A frontmatter value as text; a non-string scalar (``videoId: 12345678901``) is taken
+    verbatim from the block, so YAML's number reading cannot change an id."""
+    if not data or data.get(key) is None:
+        return None
+    value = data[key]
+    if isinstance(value, str):
+        return clean_string(value) if key == "title" else value.strip()
+    if isinstance(value, (dict, list)):
+        return None
+    m = re.search(rf"^{re.escape(key)}:[ \t]*(.*?)[ \t]*\r?$", text[fm.start : fm.end], re.M)
+    return m.group(1).strip("'\"") if m else str(value)
+
+
+def parse_note(uri: str, text: str) -> ParsedNote:
+    """Parse a whole note: frontmatter, then the body scan, then frontmatter links."""
+    fm = split_frontmatter(text)
+    diagnostics: list[Diagnostic] = []
+    if fm.error:
+        diagnostics.append(Diagnostic(uri, "frontmatter-invalid", fm.error, span=(fm.start, fm.end)))
+    body_scan = scan_body(text, fm.end)
+    links = frontmatter_links(text, fm)
+    if links:
+        body_scan = Scan(
+            links=tuple(links) + body_scan.links,
+            timestamps=body_scan.timestamps,
+            tags=body_scan.tags,
+            headings=body_scan.headings,
+            blocks=body_scan.blocks,
+            skipped=body_scan.skipped,
+        )
+    return ParsedNote(
+        uri=uri,
+        frontmatter=fm,
+        scan=body_scan,
+        title=_scalar(fm.data, "title", text, fm),
+        video_id=_scalar(fm.data, "videoId", text, fm),
+        diagnostics=tuple(diagnostics),
+    )
+
+
+def frontmatter_tags(data: dict[str, Any] | None) -> list[str]:
+    """``tags`` as Obsidian reads it: a string is one tag (no comma split), a list its string
+    items; items trimmed, a leading ``#`` dropped, empty and space-containing items dropped."""
+    if not data:
+        return []
+    values: list[Any] = []
+    for key, value in data.items():
+        if key.lower() in ("tags", "tag"):
+            values.extend(value if isinstance(value, list) else [value])
+    tags = []
+    for item in values:
+        if not isinstance(item, str):
+            continue
+        item = item.strip().removeprefix("#")
+        if item and " " not in item:
+            tags.append(item)
+    return tags
+
+
+def frontmatter_aliases(data: dict[str, Any] | None) -> list[str]:
+    if not data:
+        return []
+    values: list[Any] = []
+    for key, value in data.items():
+        if key.lower() in ("aliases", "alias"):
+            values.extend(value if isinstance(value, list) else [value])
+    return [v.strip() for v in values if isinstance(v, str) and v.strip()]
+
+
+__all__ = [
+    "frontmatter_aliases",
+    "frontmatter_links",
+    "frontmatter_tags",
+    "parse_note",
+    "split_frontmatter",
+    "split_subpath",
+]

@@ -1,0 +1,134 @@
+"""Link resolution exactly as Obsidian's ``MetadataCache.getLinkpathDest`` does it. Pure.
+
+See OBSIDIAN.md 2.2. The quirks are kept on purpose, because Obsidian's behaviour is the spec:
+- "same folder" is a raw string prefix test on the source's folder, so it also matches
+  subfolders and prefix-named siblings (``a`` matches ``ab/x.md``);
+- the path match is a string suffix, so ``[[b/Note]]`` matches ``xb/Note.md``;
+- a link with a leading ``/`` only matches an exact vault path;
+- aliases are never used.
+One difference we choose: Obsidian breaks remaining ties by the order files were loaded, which is
+not specified; we use the sorted order of vault paths, so results are reproducible.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from vaultsync.names import dirname, name_key
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Where a link path leads from one source note."""
+
+    dest: str | None  # the vault path Obsidian opens, or None when unresolved
+    candidates: int  # files sharing the looked-up name; > 1 means the name is ambiguous
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.candidates > 1
+
+
+class NameTable:
+    """Obsidian's ``uniqueFileLookup``: lower-cased file name (with extension) -> files."""
+
+    def __init__(self, uris: Iterable[str] = ()) -> None:
+        self._by_name: dict[str, list[tuple[str, str]]] = {}
+        for uri in sorted(uris):
+            self._by_name.setdefault(name_key(uri), []).append((uri.lower(), uri))
+
+    def add(self, uri: str) -> None:
+        bucket = self._by_name.setdefault(name_key(uri), [])
+        entry = (uri.lower(), uri)
+        if entry not in bucket:
+            bisect.insort(bucket, entry, key=lambda e: e[1])
+
+    def remove(self, uri: str) -> None:
+        key = name_key(uri)
+        bucket = self._by_name.get(key, [])
+        bucket[:] = [e for e in bucket if e[1] != uri]
+        if not bucket:
+            self._by_name.pop(key, None)
+
+    def __contains__(self, uri: object) -> bool:
+        return isinstance(uri, str) and any(e[1] == uri for e in self._by_name.get(name_key(uri), ()))
+
+    def __len__(self) -> int:
+        return sum(len(b) for b in self._by_name.values())
+
+    def named(self, name: str) -> list[str]:
+        """Files whose lower-cased name (with extension) is ``name``."""
+        return [uri for _, uri in self._by_name.get(name.lower(), ())]
+
+    def names(self) -> Iterable[str]:
+        return self._by_name.keys()
+
+    def resolve(self, linkpath: str, source: str) -> Resolution:
+        """Resolve a link path (already cleaned: trimmed, NFC, no subpath) written in ``source``."""
+        if linkpath == "":
+            return Resolution(source, 1)  # [[#Heading]] links to its own note
+        dests, count = self._linkpath_dests(linkpath, source)
+        return Resolution(dests[0] if dests else None, count)
+
+    def linkpath_dests(self, linkpath: str, source: str) -> list[str]:
+        """All matches in Obsidian's order (``getLinkpathDest``); the first is the one opened."""
+        if linkpath == "":
+            return [source]
+        return self._linkpath_dests(linkpath, source)[0]
+
+    def _linkpath_dests(self, linkpath: str, source: str) -> tuple[list[str], int]:
+        n = linkpath.lower()
+        base = n[n.rfind("/") + 1 :]
+        cands: list[tuple[str, str]] | None = None
+        if "." in base:
+            cands = self._by_name.get(base)
+        if not cands:
+            n = n + ".md"
+            base = n[n.rfind("/") + 1 :]
+            cands = self._by_name.get(base)
+        if not cands:
+            return [], 0
+        count = len(cands)
+        if base == n and count == 1:
+            return [cands[0][1]], 1
+        src_dir = dirname(source).lower()
+        if n.startswith(("./", "../")):
+            if n.startswith("./../"):
+                n = n[2:]
+            if n.startswith("./"):
+                if src_dir:
+                    src_dir += "/"  # the mutation is Obsidian's: it also affects the grouping below
+                n = src_dir + n[2:]
+            else:
+                while n.startswith("../"):
+                    n = n[3:]
+                    src_dir = dirname(src_dir)
+                if src_dir:
+                    src_dir += "/"
+                n = src_dir + n
+            for lower, uri in cands:
+                if lower == n:
+                    return [uri], count
+        if n.startswith("/"):
+            n = n[1:]
+        for lower, uri in cands:
+            if lower == n:
+                return [uri], count
+        if linkpath.startswith("/"):
+            return [], count
+        near: list[str] = []
+        far: list[str] = []
+        for lower, uri in cands:
+            if lower.endswith(n):
+                (near if lower.startswith(src_dir) else far).append(uri)
+        near.sort(key=len)
+        far.sort(key=len)
+        return near + far, count
+
+
+def unresolved_key(linkpath: str) -> str:
+    """How Obsidian's ``unresolvedLinks`` names a missing target: ``.md`` dropped only when it is
+    the extension of the last segment; case and folders kept."""
+    return linkpath[:-3] if linkpath.lower().endswith(".md") else linkpath
