@@ -54,6 +54,7 @@ CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS diagnostics_src ON diagnostics(src);
 """
 _CHILD_TABLES = ("links", "tags", "diagnostics")
+_TABLES = {"meta", "files", *_CHILD_TABLES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,8 @@ class Index:
         try:
             conn = _connect(path)
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None or int(row[0]) != SCHEMA_VERSION:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if row is None or int(row[0]) != SCHEMA_VERSION or not _TABLES <= tables:
                 conn.close()
                 return None
             conn.execute("PRAGMA journal_mode=WAL")

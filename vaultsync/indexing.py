@@ -79,15 +79,16 @@ def update_index(vault: Vault, *, progress: Progress | None = None, jobs: int | 
     if index is not None:
         try:
             report = _warm(vault, index, walk.files, progress, jobs)
+            report.counts = index.counts()
         except sqlite3.DatabaseError as exc:
             log.warning("index %s is damaged (%s); rebuilding it", index.path, exc)
             index.close()
             index = None
     if index is None:
         index, report = _cold(vault, walk.files, progress, jobs)
+        report.counts = index.counts()
     report.diagnostics[:0] = walk.diagnostics
     report.diagnostics.extend(_stored_warnings(index))
-    report.counts = index.counts()
     report.seconds = time.perf_counter() - started
     return index, report
 

@@ -50,8 +50,7 @@ _ANCHOR_ANY = re.compile(
     + _ATTRS
     + r""")\s*>([^<]*)</a\s*>"""
 )
-_HTML_OTHER_HTML = re.compile(r'<(?!a class="yt-timestamp" data-t="|/a>|br ?/?>)')
-_TAG = re.compile(r"<(?:!--[\s\S]*?-->|/?[A-Za-z][A-Za-z0-9-]*" + _ATTRS + r"\s*/?>|[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>)")
+_HTML_TAG = re.compile(r"<(?:!--[\s\S]*?-->|/?[A-Za-z][A-Za-z0-9-]*" + _ATTRS + r"\s*/?>|[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>)")
 _OTHER_HTML = re.compile(r'<(?!a class="yt-timestamp" data-t="|/a>|br ?/?>)')
 _TAG = re.compile(r"""#(?<!\S#)[^\u2000-\u206F\u2E00-\u2E7F'!"#$%&()*+,.:;<=>?@^`{|}~\[\]\\\s]+""")
 _HEADING = re.compile(r"\n([ ]{0,3}(#{1,6}))(?=[ \t\r\n]|\Z)([^\n]*)")
@@ -112,14 +111,14 @@ def scan_body(text: str, start: int = 0) -> Scan:
             regions.append(span)
 
     anchors = list(_ANCHOR_FAST.finditer(text, start))
+    sweep = bool(regions)
     if text.count("<a", start) > len(anchors):
         fast = {m.start() for m in anchors}
         extra = [m for m in _ANCHOR_ANY.finditer(text, start) if m.start() not in fast]
         if extra:
             anchors = sorted(anchors + extra, key=_match_start)
-            regions.append((-1, -1))  # force the sweep: generic anchors may hold anything
-    if _OTHER_HTML.search(text, start) is not None:
-        regions += [m.span() for m in _HTML_TAG.finditer(text, start)]
+            sweep = True  # generic anchors may hold anything
+    html = [m.span() for m in _HTML_TAG.finditer(text, start)] if _OTHER_HTML.search(text, start) else []
     wikis = list(_WIKI.finditer(text, start))
     mds = list(_MDLINK.finditer(text, start)) if "](" in text else []
     urls = [m.span() for m in _URL.finditer(text, start)] if "://" in text else []
@@ -131,13 +130,13 @@ def scan_body(text: str, start: int = 0) -> Scan:
         if first is not None:
             heads.insert(0, first)
 
-    if regions or mds or urls or tags or blocks:
-        keep = _sweep(regions, urls, [anchors, wikis, mds, tags, blocks], heads, start)
+    if sweep or html or mds or urls or tags or blocks:
+        kinds = [anchors, wikis, mds, tags, blocks]
+        keep = _sweep(regions, html, urls, kinds, heads, start)
         anchors, wikis, mds, tags, blocks = (
-            [m for m in ms if (k, m.start()) in keep]
-            for k, ms in enumerate([anchors, wikis, mds, tags, blocks])
+            [m for m in ms if (rank, m.start()) in keep] for rank, ms in zip(_KIND_RANKS, kinds)
         )
-        heads = [m for m in heads if (_HEAD_KIND, m.start(1)) in keep]
+        heads = [m for m in heads if (_R_HEAD, m.start(1)) in keep]
 
     links = [link for m in wikis if (link := _wikilink(text, m)) is not None]
     clocks = _CLOCKS
@@ -171,7 +170,6 @@ def scan_body(text: str, start: int = 0) -> Scan:
 
 
 _HTML = TimestampForm.HTML
-_HEAD_KIND = 9
 
 
 def _match_start(m: re.Match[str]) -> int:
@@ -182,8 +180,14 @@ def _span_start(item: Link | Timestamp) -> int:
     return item.span[0]
 
 
+# Ranks in the sweep: at equal starts the lower rank wins.
+_R_SKIP, _R_HEAD, _R_ANCHOR, _R_HTML, _R_WIKI, _R_MD, _R_URL, _R_TAG, _R_BLOCK = range(9)
+_KIND_RANKS = (_R_ANCHOR, _R_WIKI, _R_MD, _R_TAG, _R_BLOCK)  # the order of sweep()'s ``kinds``
+
+
 def _sweep(
     regions: list[tuple[int, int]],
+    html: list[tuple[int, int]],
     urls: list[tuple[int, int]],
     kinds: list[list[re.Match[str]]],
     heads: list[re.Match[str]],
@@ -191,25 +195,21 @@ def _sweep(
 ) -> set[tuple[int, int]]:
     """Keep, in document order, each construct that starts after the previous kept one ended.
 
-    At equal starts the earlier entry wins: skipped regions, heading markers, anchors, wikilinks,
-    markdown links, URLs, tags, block ids. Returns the kept (kind, start) pairs.
+    Returns the kept ``(rank, start)`` pairs of headings and of ``kinds``.
     """
-    cands: list[tuple[int, int, int]] = [(s, -2, e) for s, e in regions if s >= 0]
-    cands += [(m.start(1), -1, m.end(2)) for m in heads]
-    for k, ms in enumerate(kinds):
-        rank = k if k < 3 else k + 1  # URLs rank between markdown links and tags
+    cands: list[tuple[int, int, int]] = [(s, _R_SKIP, e) for s, e in regions]
+    cands += [(s, _R_HTML, e) for s, e in html]
+    cands += [(s, _R_URL, e) for s, e in urls]
+    cands += [(m.start(1), _R_HEAD, m.end(2)) for m in heads]
+    for rank, ms in zip(_KIND_RANKS, kinds):
         cands += [(m.start(), rank, m.end()) for m in ms]
-    cands += [(s, 3, e) for s, e in urls]
     cands.sort()
     keep: set[tuple[int, int]] = set()
     cursor = start
     for s, rank, e in cands:
         if s >= cursor:
             cursor = e
-            if rank == -1:
-                keep.add((_HEAD_KIND, s))
-            elif rank >= 0 and rank != 3:
-                keep.add((rank if rank < 3 else rank - 1, s))
+            keep.add((rank, s))
     return keep
 
 

@@ -1,0 +1,250 @@
+"""The persistent index: cold and warm scans, incremental updates, re-resolution, rebuilds."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from conftest import write_file
+from vaultsync.index import SCHEMA_VERSION
+from vaultsync.indexing import index_path, rebuild_index, update_index
+from vaultsync.vault import Vault
+
+
+def scan(root: Path) -> tuple[object, dict]:
+    index, report = update_index(Vault(root), jobs=1)
+    data = report.as_dict()
+    return index, data
+
+
+def link_table(index) -> set[tuple]:
+    rows = index.conn.execute(
+        "SELECT f.uri, l.ord, l.kind, l.target, l.subpath, l.display, l.dest, l.candidates "
+        "FROM links l JOIN files f ON f.id = l.src"
+    )
+    return set(rows)
+
+
+BASIC = {
+    "a.md": "---\ntitle: A\nvideoId: AAAAAAAAAAA\n---\nsee [[b]] and [[b|Bee]] and [[missing]] #tag\n",
+    "b.md": "# Bee\n[[a]] ![[pic.png]] <a class=\"yt-timestamp\" data-t=\"00:00:05\">[00:00:05]</a>\n",
+    "pic.png": b"\x89PNG\r\n\x1a\n",
+}
+
+
+def test_cold_scan_counts_and_creates_index(make_vault):
+    root = make_vault(BASIC)
+    index, data = scan(root)
+    assert (root / ".vaultsync" / "index.sqlite").is_file()
+    assert data["rebuilt"] is True
+    assert data["files_read"] == 2
+    assert (data["notes"], data["attachments"]) == (2, 1)
+    assert (data["links"], data["resolved"], data["unresolved"], data["embeds"]) == (5, 4, 1, 1)
+    assert data["timestamps"] == 1
+    assert index.backlinks("b.md")[0]["source"] == "a.md"
+    assert {r["target"] for r in index.unresolved()} == {"missing"}
+
+
+def test_warm_scan_with_nothing_changed_reads_nothing(make_vault):
+    root = make_vault(BASIC)
+    scan(root)[0].close()
+    index, data = scan(root)
+    assert data["rebuilt"] is False
+    assert data["files_read"] == 0
+    assert data["links"] == 5
+
+
+def test_warm_scan_rereads_only_the_changed_note(make_vault):
+    root = make_vault(BASIC)
+    scan(root)[0].close()
+    write_file(root / "a.md", "[[b]] [[c]]\n")
+    index, data = scan(root)
+    assert data["files_read"] == 1 and data["modified"] == 1
+    assert [link["target"] for link in index.links_from("a.md")] == ["b", "c"]
+
+
+def test_same_size_edit_with_mtime_restored_is_found(make_vault):
+    root = make_vault({"a.md": "[[bbb]]\n", "bbb.md": "x", "ccc.md": "y"})
+    scan(root)[0].close()
+    path = root / "a.md"
+    before = path.stat()
+    path.write_text("[[ccc]]\n")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    index, data = scan(root)
+    assert data["files_read"] == 1
+    assert index.links_from("a.md")[0]["dest"] == "ccc.md"
+
+
+def test_new_same_named_note_re_resolves_links_of_unchanged_notes(make_vault):
+    root = make_vault({"x/src.md": "[[Note]]\n", "y/Note.md": "far"})
+    index, _ = scan(root)
+    assert index.links_from("x/src.md")[0]["dest"] == "y/Note.md"
+    index.close()
+    write_file(root / "x" / "Note.md", "near")  # same folder as the source: Obsidian now picks it
+    index, data = scan(root)
+    assert data["files_read"] == 1  # only the new note; src.md is re-resolved from the index
+    assert data["relinked"] == 1
+    link = index.links_from("x/src.md")[0]
+    assert link["dest"] == "x/Note.md" and link["ambiguous"]
+
+
+def test_deleted_note_leaves_its_backlinks_unresolved(make_vault):
+    root = make_vault(BASIC)
+    scan(root)[0].close()
+    (root / "b.md").unlink()
+    index, data = scan(root)
+    assert data["deleted"] == 1 and data["files_read"] == 0
+    assert all(link["dest"] is None for link in index.links_from("a.md"))
+    assert index.note("b.md") is None
+
+
+def test_a_created_note_resolves_links_that_were_unresolved(make_vault):
+    root = make_vault(BASIC)
+    scan(root)[0].close()
+    write_file(root / "sub" / "Missing.md", "now here")
+    index, data = scan(root)
+    assert data["unresolved"] == 0
+    assert index.backlinks("sub/Missing.md")[0]["source"] == "a.md"
+
+
+def test_corrupt_index_is_rebuilt(make_vault):
+    root = make_vault(BASIC)
+    scan(root)[0].close()
+    path = root / ".vaultsync" / "index.sqlite"
+    for side in ("-wal", "-shm"):
+        Path(f"{path}{side}").unlink(missing_ok=True)
+    path.write_bytes(b"this is not a database" * 100)
+    index, data = scan(root)
+    assert data["rebuilt"] is True and data["links"] == 5
+
+
+def test_index_of_another_schema_version_is_rebuilt(make_vault):
+    root = make_vault(BASIC)
+    index, _ = scan(root)
+    index.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION - 1),))
+    index.close()
+    index, data = scan(root)
+    assert data["rebuilt"] is True and data["files_read"] == 2
+
+
+def test_truncated_index_tables_are_rebuilt(make_vault):
+    root = make_vault(BASIC)
+    index, _ = scan(root)
+    index.conn.execute("DROP TABLE links")
+    index.close()
+    index, data = scan(root)
+    assert data["rebuilt"] is True and data["links"] == 5
+
+
+def test_parallel_cold_scan_equals_serial(make_vault, tmp_path):
+    files = {f"f{i // 50}/n{i}.md": f"[[n{(i * 7) % 400}]] [[n{i + 1000}]] [[F1/N{i % 60}]]\n" for i in range(400)}
+    root = make_vault(files)
+    serial, _ = rebuild_index(Vault(root), jobs=1)
+    expected = link_table(serial)
+    serial.close()
+    parallel, report = rebuild_index(Vault(root), jobs=2)
+    assert report.files_read == 400
+    assert link_table(parallel) == expected
+
+
+def test_user_ignore_filters_mark_notes_excluded_but_still_resolved(make_vault):
+    root = make_vault(
+        {
+            ".obsidian/app.json": '{"userIgnoreFilters": ["Archive"]}',
+            "Archive/old.md": "[[new]]",
+            "Archive2.md": "prefix match excludes this too",
+            "new.md": "[[old]]",
+        }
+    )
+    index, data = scan(root)
+    assert data["excluded"] == 2
+    assert index.links_from("new.md")[0]["dest"] == "Archive/old.md"
+    assert index.links_from("Archive/old.md")[0]["dest"] == "new.md"
+    index.close()
+    write_file(root / ".obsidian" / "app.json", '{"userIgnoreFilters": []}')
+    index, data = scan(root)
+    assert data["excluded"] == 0
+
+
+def test_index_lives_in_a_hidden_folder_that_is_not_scanned(make_vault):
+    root = make_vault(BASIC)
+    scan(root)[0].close()
+    write_file(root / ".vaultsync" / "stray.md", "[[a]]")
+    _, data = scan(root)
+    assert data["notes"] == 2
+
+
+# -- the index stays equal to a rebuild after any sequence of edits ------------------------------
+
+NAMES = ["a", "b", "Note", "x/Note", "x/y/c", "z/b"]
+BODIES = st.lists(st.sampled_from(["[[a]]", "[[b]]", "[[Note]]", "[[x/Note]]", "[[c]]", "![[b]]", "[[./b]]", "text"]), max_size=4)
+
+
+class IndexMatchesRebuild(RuleBasedStateMachine):
+    """backlinks(t) == {s | t in links(s)} and warm == cold, after every add/modify/delete/rename."""
+
+    @initialize()
+    def setup(self):
+        import tempfile
+
+        self.root = Path(tempfile.mkdtemp(prefix="vaultsync-state-"))
+        self.files: set[str] = set()
+
+    @rule(name=st.sampled_from(NAMES), body=BODIES)
+    def write(self, name, body):
+        write_file(self.root / f"{name}.md", " ".join(body) + "\n")
+        self.files.add(f"{name}.md")
+
+    @rule(name=st.sampled_from(NAMES))
+    def delete(self, name):
+        path = self.root / f"{name}.md"
+        if path.exists():
+            path.unlink()
+            self.files.discard(f"{name}.md")
+
+    @rule(old=st.sampled_from(NAMES), new=st.sampled_from(NAMES))
+    def rename(self, old, new):
+        src, dst = self.root / f"{old}.md", self.root / f"{new}.md"
+        if src.exists() and not dst.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(src, dst)
+            self.files.discard(f"{old}.md")
+            self.files.add(f"{new}.md")
+
+    @invariant()
+    def warm_equals_cold(self):
+        if not hasattr(self, "root"):
+            return
+        warm, _ = update_index(Vault(self.root), jobs=1)
+        got = link_table(warm)
+        backlinks = {(r["source"], t) for t in warm.uris() for r in warm.backlinks(t)}
+        warm.close()
+        fresh_root = self.root.parent / (self.root.name + "-cold")
+        import shutil
+
+        shutil.rmtree(fresh_root, ignore_errors=True)
+        shutil.copytree(self.root, fresh_root, ignore=shutil.ignore_patterns(".vaultsync"))
+        cold, _ = rebuild_index(Vault(fresh_root), jobs=1)
+        assert got == link_table(cold)
+        assert backlinks == {(row[0], row[6]) for row in got if row[6] is not None}
+        cold.close()
+        shutil.rmtree(fresh_root)
+
+    def teardown(self):
+        import shutil
+
+        if hasattr(self, "root"):
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+IndexMatchesRebuild.TestCase.settings = settings(
+    max_examples=25, stateful_step_count=8, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+test_index_matches_rebuild = IndexMatchesRebuild.TestCase
