@@ -248,3 +248,23 @@ IndexMatchesRebuild.TestCase.settings = settings(
     max_examples=25, stateful_step_count=8, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 test_index_matches_rebuild = IndexMatchesRebuild.TestCase
+
+
+def test_indexer_refresh_handles_modified_new_and_deleted_paths(make_vault):
+    from vaultsync.indexing import Indexer
+
+    root = make_vault({"x/src.md": "[[Note]] [[gone]]\n", "y/Note.md": "far", "gone.md": ""})
+    index, _ = scan(root)
+    indexer = Indexer(Vault(root), index)
+    write_file(root / "x" / "Note.md", "near")
+    (root / "gone.md").unlink()
+    report = indexer.refresh(["x/Note.md", "gone.md"])
+    assert (report.added, report.deleted, report.files_read) == (1, 1, 1)
+    assert [link["dest"] for link in index.links_from("x/src.md")] == ["x/Note.md", None]
+    write_file(root / "x" / "src.md", "[[Note]]\n")
+    report = indexer.refresh(["x/src.md"])
+    assert report.modified == 1 and len(index.links_from("x/src.md")) == 1
+    assert indexer.refresh(["x/src.md"]).files_read == 0
+    index.close()
+    again, data = scan(root)  # a full warm scan agrees and has nothing left to do
+    assert data["files_read"] == 0 and data["added"] == data["deleted"] == 0

@@ -176,6 +176,7 @@ class Index:
         ``fresh`` skips deleting old rows: for a new index, where there are none.
         """
         c = self.conn
+        self._invalidate_counts()
         for n in notes:
             if not fresh:
                 self._delete_children(n.id)
@@ -193,6 +194,7 @@ class Index:
                 c.executemany("INSERT INTO diagnostics VALUES(?,?,?,?)", n.diagnostics)
 
     def delete_files(self, ids: Iterable[int]) -> None:
+        self._invalidate_counts()
         for file_id in ids:
             self._delete_children(file_id)
             self.conn.execute("DELETE FROM files WHERE id=?", (file_id,))
@@ -202,6 +204,7 @@ class Index:
             self.conn.execute(f"DELETE FROM {table} WHERE src=?", (file_id,))  # noqa: S608 - fixed names
 
     def set_excluded(self, excluded_uris: set[str]) -> None:
+        self._invalidate_counts()
         self.conn.execute("UPDATE files SET excluded=0")
         self.conn.executemany("UPDATE files SET excluded=1 WHERE uri=?", ((u,) for u in excluded_uris))
 
@@ -219,6 +222,7 @@ class Index:
 
     def set_link_resolution(self, updates: Iterable[tuple[str | None, int, int]]) -> None:
         """Apply (dest, candidates, rowid) triples."""
+        self._invalidate_counts()
         self.conn.executemany("UPDATE links SET dest=?, candidates=? WHERE rowid=?", updates)
 
     # -- queries ---------------------------------------------------------------------------------
@@ -304,7 +308,19 @@ class Index:
             "other_links": int(other[0]),
         }
 
+    def _invalidate_counts(self) -> None:
+        self.conn.execute("DELETE FROM meta WHERE key='counts'")
+
     def counts(self) -> dict[str, int]:
+        """Vault totals; cached in ``meta`` until the next write, so an idle warm scan is cheap."""
+        cached = self.get_meta("counts")
+        if cached is not None:
+            return dict(json.loads(cached))
+        counts = self._count()
+        self.set_meta("counts", json.dumps(counts))
+        return counts
+
+    def _count(self) -> dict[str, int]:
         files = self.conn.execute(
             "SELECT SUM(is_note=1), SUM(is_note=0), SUM(excluded=1), SUM(error IS NOT NULL) FROM files"
         ).fetchone()

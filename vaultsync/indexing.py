@@ -117,20 +117,44 @@ def _cold(
 def _warm(
     vault: Vault, index: Index, files: dict[str, FileStat], progress: Progress | None, jobs: int | None
 ) -> ScanReport:
-    report = ScanReport()
     stored = index.file_stats()
     gone = [uri for uri in stored if uri not in files]
-    new = [uri for uri in files if uri not in stored]
+    new = sorted(uri for uri in files if uri not in stored)
     changed = [uri for uri, st in files.items() if uri in stored and stored[uri][1] != st]
     filters = json.dumps(vault.app.user_ignore_filters)
     filters_changed = index.get_meta("ignore_filters") != filters
     if not (gone or new or changed or filters_changed):
-        return report
-    table = NameTable(files)
+        return ScanReport()
+    report, _ = _apply(vault, index, NameTable(files), stored, files, gone, new, changed, progress, jobs)
+    if filters_changed:
+        with index.transaction():
+            index.set_excluded({u for u in files if vault.is_excluded(u)})
+            index.set_meta("ignore_filters", filters)
+    return report
+
+
+def _apply(
+    vault: Vault,
+    index: Index,
+    table: NameTable,
+    stored: dict[str, tuple[int, FileStat]],
+    files: dict[str, FileStat],
+    gone: list[str],
+    new: list[str],
+    changed: list[str],
+    progress: Progress | None,
+    jobs: int | None,
+) -> tuple[ScanReport, dict[str, int]]:
+    """Write the rows of changed and new files, drop gone ones, re-resolve affected links.
+
+    ``table`` must already hold the vault's files after the change. Returns the report and the
+    ids given to new files.
+    """
+    report = ScanReport(added=len(new), modified=len(changed), deleted=len(gone))
     next_id = index.next_id()
+    new_ids = {u: next_id + k for k, u in enumerate(new)}
     tasks = [(stored[u][0], u, files[u], vault.is_excluded(u)) for u in changed]
-    tasks += [(next_id + k, u, files[u], vault.is_excluded(u)) for k, u in enumerate(sorted(new))]
-    report.added, report.modified, report.deleted = len(new), len(changed), len(gone)
+    tasks += [(new_ids[u], u, files[u], vault.is_excluded(u)) for u in new]
     with index.transaction():
         index.delete_files(stored[u][0] for u in gone)
         for rows in _parse_all(vault, table, tasks, progress, jobs):
@@ -139,10 +163,45 @@ def _warm(
         renamed_keys = {k for u in (*gone, *new) for k in file_keys(u)}
         if renamed_keys:
             report.relinked = _reresolve(index, table, renamed_keys)
-        if filters_changed:
-            index.set_excluded({u for u in files if vault.is_excluded(u)})
-            index.set_meta("ignore_filters", filters)
-    return report
+    return report, new_ids
+
+
+class Indexer:
+    """Keeps one vault's index current file by file, for a long-running process (the daemon).
+
+    It holds the name table and the stored stats in memory, so a refresh of a few paths costs
+    neither a walk of the vault nor a read of the whole index.
+    """
+
+    def __init__(self, vault: Vault, index: Index) -> None:
+        self.vault = vault
+        self.index = index
+        self._stored = index.file_stats()
+        self.table = NameTable(self._stored)
+
+    def refresh(self, uris: list[str]) -> ScanReport:
+        """Bring the given files up to date, whether they were created, modified or deleted."""
+        started = time.perf_counter()
+        current = {u: st for u in dict.fromkeys(uris) if (st := self.vault.stat(u)) is not None}
+        stored = self._stored
+        gone = [u for u in dict.fromkeys(uris) if u not in current and u in stored]
+        new = sorted(u for u in current if u not in stored)
+        changed = [u for u, st in current.items() if u in stored and stored[u][1] != st]
+        if not (gone or new or changed):
+            return ScanReport(seconds=time.perf_counter() - started)
+        for u in gone:
+            self.table.remove(u)
+        for u in new:
+            self.table.add(u)
+        report, new_ids = _apply(self.vault, self.index, self.table, stored, current, gone, new, changed, None, 1)
+        for u in gone:
+            del stored[u]
+        for u in changed:
+            stored[u] = (stored[u][0], current[u])
+        for u, file_id in new_ids.items():
+            stored[u] = (file_id, current[u])
+        report.seconds = time.perf_counter() - started
+        return report
 
 
 def _reresolve(index: Index, table: NameTable, keys: set[str]) -> int:
@@ -289,4 +348,4 @@ def rebuild_index(vault: Vault, *, progress: Progress | None = None, jobs: int |
     return index, report
 
 
-__all__ = ["ScanReport", "StoreError", "open_index", "rebuild_index", "update_index"]
+__all__ = ["Indexer", "ScanReport", "StoreError", "open_index", "rebuild_index", "update_index"]

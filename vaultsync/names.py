@@ -9,6 +9,16 @@ import unicodedata
 _DECODE_URI_RESERVED = frozenset(";/?:@&=+$,#")
 
 
+# What JavaScript's String.prototype.trim removes (WhiteSpace and LineTerminator). Python's
+# str.strip differs: it keeps U+FEFF and also removes U+001C-U+001F and U+0085.
+JS_WHITESPACE = "\t\n\v\f\r \xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
+def js_trim(text: str) -> str:
+    """JavaScript's ``trim()``."""
+    return text.strip(JS_WHITESPACE)
+
+
 class URIDecodeError(ValueError):
     """What JavaScript's decodeURI throws as URIError."""
 
@@ -17,7 +27,7 @@ def clean_string(text: str) -> str:
     """Obsidian's ``cleanString``: NBSP to space, trim, NFC."""
     if "\xa0" in text:
         text = text.replace("\xa0", " ")
-    text = text.strip()
+    text = text.strip(JS_WHITESPACE)
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     return text

@@ -85,7 +85,7 @@ class NameTable:
         if "." in base:
             cands = self._by_name.get(base)
         if not cands:
-            n = n + ".md"
+            n = (linkpath + ".md").lower()  # lower-cased as one string, as Obsidian does (final sigma)
             base = n[n.rfind("/") + 1 :]
             cands = self._by_name.get(base)
         if not cands:

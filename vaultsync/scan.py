@@ -27,7 +27,7 @@ from vaultsync.model import (
     Timestamp,
     TimestampForm,
 )
-from vaultsync.names import URIDecodeError, clean_string, decode_uri, split_subpath
+from vaultsync.names import JS_WHITESPACE, URIDecodeError, clean_string, decode_uri, split_subpath
 
 _ATTRS = r"""(?:\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*"""
 _HTML_BLOCK6 = (
@@ -265,15 +265,15 @@ def parse_wikilink_inner(inner: str) -> tuple[str, str, str | None] | None:
     """Obsidian's ``parseAliasLink`` + ``cleanString`` + ``parseLinktext`` on the text between
     the brackets: ``(linkpath, subpath, display)``, or None when it is no link."""
     if inner.isascii() and not any(c in inner for c in "|#\\"):
-        target = inner.strip()  # the common case, and what follows would give the same
+        target = inner.strip(JS_WHITESPACE)  # the common case, and what follows would give the same
         return (target, "", None) if target else None
-    inner = inner.strip()
+    inner = inner.strip(JS_WHITESPACE)
     if not inner:
         return None
     display: str | None = None
     cut = inner.find("|")
     if cut > 0:
-        target, display = inner[:cut].strip(), inner[cut + 1 :].strip()
+        target, display = inner[:cut].strip(JS_WHITESPACE), inner[cut + 1 :].strip(JS_WHITESPACE)
     else:
         target = inner
     if target.endswith("\\"):  # table-escaped pipe: [[a\|b]]
