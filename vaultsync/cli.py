@@ -24,10 +24,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from vaultsync import __version__
+from vaultsync.config import RULE_NAMES, load_settings
 from vaultsync.errors import ConfigError, NoteNotFoundError, VaultsyncError
 from vaultsync.index import Index
 from vaultsync.indexing import ScanReport, rebuild_index, update_index
-from vaultsync.model import Diagnostic
+from vaultsync.model import Diagnostic, Severity
+from vaultsync.normalizing import WriteMode, normalize_vault
 from vaultsync.resolve import NameTable
 from vaultsync.vault import Vault, resolve_vault
 
@@ -91,8 +93,11 @@ def _fresh_index(vault: Vault, *, rebuild: bool = False, show_progress: bool = T
 
 
 def _warn(diagnostics: list[Diagnostic]) -> None:
+    """Warnings always; informational diagnostics (a link to a missing note) with -v."""
+    verbose = log.getEffectiveLevel() <= logging.DEBUG
     for d in diagnostics:
-        err.print(f"warning: {d.uri!r}: {d.message}", markup=False)
+        if d.severity is not Severity.INFO or verbose:
+            err.print(f"{d.severity.value}: {d.uri!r}: {d.message}", markup=False)
 
 
 def _find_note(index: Index, vault: Vault, name: str) -> str:
@@ -230,6 +235,41 @@ def stats(vault: VaultArg = None, as_json: JsonOpt = False) -> None:
             out.print(f"{item['count']:>12}  #{item['tag']}", markup=False)
 
 
+@app.command()
+def normalize(
+    vault: VaultArg = None,
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if any note would change.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff; write nothing.")] = False,
+    as_json: JsonOpt = False,
+    rule: Annotated[
+        list[str] | None, typer.Option("--rule", help=f"Run only this rule (repeatable): {', '.join(RULE_NAMES)}.")
+    ] = None,
+) -> None:
+    """Make timestamps clickable and repair wikilinks, rewriting only what changes."""
+    v = _open_vault(vault)
+    settings = load_settings(v.root).normalize
+    if rule:
+        settings = settings.only(rule)
+    mode = WriteMode.DIFF if diff else WriteMode.CHECK if check else WriteMode.WRITE
+    with _progress(True) as progress:
+        report = normalize_vault(v, settings, mode, progress=progress)
+    _warn(report.diagnostics)
+    if diff:
+        sys.stdout.write("".join(report.diffs))
+    if as_json:
+        _emit_json(report.as_dict())
+    elif not diff:
+        verb = "would change" if check else "changed"
+        out.print(f"{report.files_scanned:,} notes scanned, {report.files_changed:,} {verb}", markup=False)
+        for key, value in report.counts.items():
+            out.print(f"{key:>22}  {value:,}", markup=False)
+        if check:
+            for uri in report.changed:
+                out.print(f"would change: {uri}", markup=False)
+    if check and report.files_changed:
+        raise typer.Exit(1)
+
+
 # -- entry point -----------------------------------------------------------------------------------
 
 
@@ -260,10 +300,8 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, EOFError):
         raise SystemExit(1) from None
     except Exception as exc:  # noqa: BLE001 - the one place that turns crashes into a report
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()  # a usage error (click's, or typer's own copy of click)
             raise SystemExit(exc.exit_code) from None
         if debug:
             raise

@@ -1,0 +1,94 @@
+"""Settings from ``<vault>/.vaultsync.toml``: frozen dataclasses, defaults, collect-all validation.
+
+    [normalize]
+    timestamp-style = "markdown"   # or "html": keep Quartz's <a class="yt-timestamp"> and add href
+    timestamp-hours = "auto"       # "auto": HH:MM:SS only in notes that reach an hour; "always"
+
+    [normalize.rules]              # every rule can be switched off (or on) by name
+    timestamps = true
+    wikilink-spacing = true
+    wikilink-repair = true
+    qualify-ambiguous = false
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from vaultsync.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+CONFIG_NAME = ".vaultsync.toml"
+RULE_NAMES = ("timestamps", "wikilink-spacing", "wikilink-repair", "qualify-ambiguous")
+DEFAULT_RULES = {"timestamps": True, "wikilink-spacing": True, "wikilink-repair": True, "qualify-ambiguous": False}
+TIMESTAMP_STYLES = ("markdown", "html")
+TIMESTAMP_HOURS = ("auto", "always")
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizeSettings:
+    """How ``vaultsync normalize`` (and the daemon) rewrite notes."""
+
+    rules: dict[str, bool] = field(default_factory=lambda: dict(DEFAULT_RULES))
+    """Rule name -> enabled."""
+    timestamp_style: str = "markdown"
+    """``markdown``: ``[01:23](https://www.youtube.com/watch?v=ID&t=83s)``; ``html``: the anchor with an href."""
+    timestamp_hours: str = "auto"
+    """``auto``: labels show hours only in notes with a timestamp past the first hour; ``always``."""
+
+    def enabled(self, rule: str) -> bool:
+        return self.rules.get(rule, False)
+
+    def only(self, rules: list[str]) -> NormalizeSettings:
+        """The same settings with exactly ``rules`` switched on (``--rule``)."""
+        unknown = [r for r in rules if r not in RULE_NAMES]
+        if unknown:
+            raise ConfigError(f"unknown rule {unknown[0]!r}", hint="rules: " + ", ".join(RULE_NAMES))
+        return replace(self, rules={name: name in rules for name in RULE_NAMES})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    normalize: NormalizeSettings = field(default_factory=NormalizeSettings)
+
+
+def load_settings(vault_root: Path) -> Settings:
+    """Read ``.vaultsync.toml``; a missing file gives the defaults, a bad one a ConfigError listing
+    every problem at once."""
+    path = vault_root / CONFIG_NAME
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    problems: list[str] = []
+    for key in raw:
+        if key != "normalize":
+            log.warning("%s: unknown section [%s] ignored", path, key)
+    section: dict[str, Any] = raw.get("normalize", {})
+    rules = dict(DEFAULT_RULES)
+    for name, value in section.get("rules", {}).items():
+        if name not in RULE_NAMES:
+            problems.append(f"normalize.rules.{name}: unknown rule (known: {', '.join(RULE_NAMES)})")
+        elif not isinstance(value, bool):
+            problems.append(f"normalize.rules.{name}: must be true or false")
+        else:
+            rules[name] = value
+    style = section.get("timestamp-style", "markdown")
+    if style not in TIMESTAMP_STYLES:
+        problems.append(f"normalize.timestamp-style: {style!r} is not one of {', '.join(TIMESTAMP_STYLES)}")
+    hours = section.get("timestamp-hours", "auto")
+    if hours not in TIMESTAMP_HOURS:
+        problems.append(f"normalize.timestamp-hours: {hours!r} is not one of {', '.join(TIMESTAMP_HOURS)}")
+    for key in section:
+        if key not in ("rules", "timestamp-style", "timestamp-hours"):
+            log.warning("%s: unknown key normalize.%s ignored", path, key)
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems))
+    return Settings(NormalizeSettings(rules=rules, timestamp_style=style, timestamp_hours=hours))

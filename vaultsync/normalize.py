@@ -1,0 +1,339 @@
+"""The normalizer: pure text -> text rewrites over the scanner's spans. No file I/O.
+
+Rules are registered by name and each can be switched in ``.vaultsync.toml``. A rule sees one
+occurrence (a timestamp, or a body wikilink/embed together with the text earlier rules made of it)
+and returns its replacement, or None to keep it. Every edit replaces exactly the occurrence's span,
+so nothing outside those spans changes: frontmatter, line endings, BOM, code and math are never
+touched. Every rule maps its own output to itself, so normalizing twice equals normalizing once.
+
+    >>> from vaultsync.normalize import NormalizeContext, normalize_text
+    >>> ctx = NormalizeContext.for_vault(["a.md", "some_title.md"], "a.md")
+    >>> normalize_text("---\\nvideoId: abcdefghijk\\n---\\n[[ Some Title ]] <a class=\\"yt-timestamp\\" "
+    ...                "data-t=\\"00:01:23\\">[00:01:23]</a>", ctx).text.splitlines()[-1]
+    '[[some_title|Some Title]] [01:23](https://www.youtube.com/watch?v=abcdefghijk&t=83s)'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from vaultsync.config import NormalizeSettings
+from vaultsync.model import Diagnostic, Link, LinkKind, ParsedNote, Severity, Timestamp, TimestampForm
+from vaultsync.names import JS_WHITESPACE, basename, clean_string, dirname, forgiving_key, split_subpath
+from vaultsync.parse import parse_note
+from vaultsync.resolve import NameTable
+from vaultsync.scan import youtube_time
+
+_TIME_LABEL = re.compile(r"\[?\s*(?:\d{1,3}:)?\d{1,2}:\d{2}\s*\]?|")
+_VIDEO_URL = re.compile(
+    r"(?:https?://)?(?:(?:www|m|music)\.)?(?:youtube\.com/(?:watch\?(?:[^#\s]*&)?v=|shorts/|embed/|live/)"
+    r"|youtu\.be/)([A-Za-z0-9_-]{6,})"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace ``span`` of the original text with ``text``."""
+
+    span: tuple[int, int]
+    text: str
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizeContext:
+    """What the rules may know beyond the note itself: the vault's names, and the settings."""
+
+    uri: str
+    table: NameTable
+    forgiving: Mapping[str, list[str]]  # forgiving_key(stem) -> note uris
+    settings: NormalizeSettings = field(default_factory=NormalizeSettings)
+    link_format: str = "shortest"  # .obsidian/app.json newLinkFormat
+
+    @classmethod
+    def for_vault(
+        cls,
+        uris: Iterable[str],
+        uri: str,
+        settings: NormalizeSettings | None = None,
+        link_format: str = "shortest",
+    ) -> NormalizeContext:
+        uris = list(uris)
+        return cls(uri, NameTable(uris), forgiving_index(uris), settings or NormalizeSettings(), link_format)
+
+    def for_note(self, uri: str) -> NormalizeContext:
+        return NormalizeContext(uri, self.table, self.forgiving, self.settings, self.link_format)
+
+
+def forgiving_index(uris: Iterable[str]) -> dict[str, list[str]]:
+    """forgiving_key of each note's file name (without ``.md``) -> the notes with that key."""
+    index: dict[str, list[str]] = {}
+    for uri in sorted(uris):
+        if uri.lower().endswith(".md"):
+            index.setdefault(forgiving_key(basename(uri)[:-3]), []).append(uri)
+    return index
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """The result of normalizing one note."""
+
+    text: str
+    edits: tuple[Edit, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    counts: dict[str, int]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.edits)
+
+
+# -- the rule registry ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Note:
+    """One note as the rules see it."""
+
+    text: str
+    parsed: ParsedNote
+    ctx: NormalizeContext
+    video_id: str | None
+    hours: bool
+    diagnostics: list[Diagnostic]
+
+    def report(self, code: str, message: str, span: tuple[int, int] | None, severity: Severity = Severity.WARNING) -> None:
+        self.diagnostics.append(Diagnostic(self.ctx.uri, code, message, severity, span))
+
+
+TimestampRule = Callable[[_Note, Timestamp, str], str | None]
+LinkRule = Callable[[_Note, Link, str], str | None]
+TIMESTAMP_RULES: dict[str, TimestampRule] = {}
+LINK_RULES: dict[str, LinkRule] = {}
+COUNTERS = {
+    "timestamps": "timestamps_rewritten",
+    "wikilink-spacing": "links_trimmed",
+    "wikilink-repair": "links_repaired",
+    "qualify-ambiguous": "links_qualified",
+}
+
+
+def timestamp_rule(name: str) -> Callable[[TimestampRule], TimestampRule]:
+    def register(fn: TimestampRule) -> TimestampRule:
+        TIMESTAMP_RULES[name] = fn
+        return fn
+
+    return register
+
+
+def link_rule(name: str) -> Callable[[LinkRule], LinkRule]:
+    """Register a rule over body wikilinks and embeds; rules run in registration order, each on
+    the text the previous ones produced."""
+
+    def register(fn: LinkRule) -> LinkRule:
+        LINK_RULES[name] = fn
+        return fn
+
+    return register
+
+
+def normalize_text(text: str, ctx: NormalizeContext) -> Normalized:
+    """Apply every enabled rule to one note's text."""
+    parsed = parse_note(ctx.uri, text)
+    stamps = parsed.scan.timestamps
+    hours = ctx.settings.timestamp_hours == "always" or any((t.seconds or 0) >= 3600 for t in stamps)
+    note = _Note(text, parsed, ctx, note_video_id(parsed), hours, [])
+    counts = dict.fromkeys([*COUNTERS.values(), "links_unresolved"], 0)
+    edits: list[Edit] = []
+    for stamp in stamps:
+        _run(TIMESTAMP_RULES, note, stamp, text[stamp.span[0] : stamp.span[1]], counts, edits)
+    for link in parsed.scan.links:
+        if link.kind not in (LinkKind.WIKI, LinkKind.EMBED):
+            continue
+        final = _run(LINK_RULES, note, link, text[link.span[0] : link.span[1]], counts, edits)
+        target = clean_string(parse_wiki(final)[1])
+        if target and ctx.table.resolve(target, ctx.uri).dest is None:
+            counts["links_unresolved"] += 1
+    edits.sort(key=lambda e: e.span[0])
+    return Normalized(apply_edits(text, edits), tuple(edits), tuple(note.diagnostics), counts)
+
+
+def _run(rules: Mapping[str, Any], note: _Note, item: Any, raw: str, counts: dict[str, int], edits: list[Edit]) -> str:
+    current, applied = raw, []
+    for name, rule in rules.items():
+        if not note.ctx.settings.enabled(name):
+            continue
+        new = rule(note, item, current)
+        if new is not None and new != current:
+            current = new
+            applied.append(name)
+            counts[COUNTERS[name]] += 1
+    if current != raw:
+        edits.append(Edit(item.span, current, tuple(applied)))
+    return current
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    """Splice non-overlapping edits (sorted by start) into ``text``."""
+    if not edits:
+        return text
+    parts, cursor = [], 0
+    for edit in edits:
+        start, end = edit.span
+        parts.append(text[cursor:start])
+        parts.append(edit.text)
+        cursor = end
+    parts.append(text[cursor:])
+    return "".join(parts)
+
+
+# -- timestamps -------------------------------------------------------------------------------------
+
+
+def note_video_id(parsed: ParsedNote) -> str | None:
+    """``videoId`` from the frontmatter, else the id in a YouTube ``url`` or ``source`` field."""
+    if parsed.video_id:
+        return parsed.video_id
+    data = parsed.frontmatter.data or {}
+    for key in ("url", "source"):
+        value = data.get(key)
+        if isinstance(value, str) and (m := _VIDEO_URL.match(value.strip())):
+            return m.group(1)
+    return None
+
+
+def clock(seconds: int, hours: bool) -> str:
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h:02d}:{m:02d}:{s:02d}" if hours else f"{h * 60 + m:02d}:{s:02d}"
+
+
+def video_url(video_id: str, seconds: int) -> str:
+    return f"https://www.youtube.com/watch?v={video_id}&t={seconds}s"
+
+
+@timestamp_rule("timestamps")
+def canonical_timestamp(note: _Note, stamp: Timestamp, raw: str) -> str | None:
+    """Every anchor form becomes the configured canonical form, linking to its second."""
+    if stamp.form is TimestampForm.MARKDOWN and not _TIME_LABEL.fullmatch(stamp.label):
+        return None  # [see this](youtube...&t=) is prose that links to a time, not an anchor
+    if stamp.seconds is None:
+        note.report("timestamp-no-time", f"timestamp {raw!r} holds no time; left as it is", stamp.span)
+        return None
+    video_id = stamp.video_id or note.video_id
+    if video_id is None:
+        if not any(d.code == "timestamp-no-video" for d in note.diagnostics):
+            note.report(
+                "timestamp-no-video",
+                "no videoId (or YouTube url/source) in the frontmatter; timestamps left as they are",
+                stamp.span,
+            )
+        return None
+    url = video_url(video_id, stamp.seconds)
+    label = clock(stamp.seconds, note.hours)
+    if note.ctx.settings.timestamp_style == "html":
+        return f'<a class="yt-timestamp" data-t="{clock(stamp.seconds, True)}" href="{url}">[{label}]</a>'
+    return f"[{label}]({url})"
+
+
+# -- wikilinks --------------------------------------------------------------------------------------
+
+
+def parse_wiki(raw: str) -> tuple[str, str, str, str | None, str]:
+    """Split ``[[target#sub|display]]`` (or ``![[...]]``) as Obsidian does:
+    (prefix, linkpath, subpath, display, separator)."""
+    prefix = "![[" if raw.startswith("!") else "[["
+    inner = raw[len(prefix) : -2].strip(JS_WHITESPACE)
+    cut = inner.find("|")
+    sep, display = "", None
+    if cut > 0:
+        left, display = inner[:cut], inner[cut + 1 :].strip(JS_WHITESPACE)
+        sep = "|"
+        if left.rstrip(JS_WHITESPACE).endswith("\\"):
+            left, sep = left.rstrip(JS_WHITESPACE)[:-1], "\\|"
+    else:
+        left = inner
+    path, subpath = split_subpath(left.strip(JS_WHITESPACE))
+    return prefix, path.strip(JS_WHITESPACE), subpath, display, sep
+
+
+def _subpath_trimmed(subpath: str) -> str:
+    return "#".join(part.strip(JS_WHITESPACE) for part in subpath.split("#"))
+
+
+def build_wiki(prefix: str, path: str, subpath: str, display: str | None, sep: str = "|") -> str:
+    return f"{prefix}{path}{subpath}{sep or '|'}{display}]]" if display is not None else f"{prefix}{path}{subpath}]]"
+
+
+@link_rule("wikilink-spacing")
+def trim_spacing(note: _Note, link: Link, raw: str) -> str | None:
+    """``[[ a # h | b ]]`` -> ``[[a#h|b]]``."""
+    prefix, path, subpath, display, sep = parse_wiki(raw)
+    return build_wiki(prefix, path, _subpath_trimmed(subpath), display, sep)
+
+
+def visible_text(path: str, subpath: str) -> str:
+    """What Obsidian shows for a link without display text: ``Note > Heading``."""
+    parts = [p for p in subpath.split("#") if p]
+    return " > ".join([path, *parts]) if path else " > ".join(parts)
+
+
+@link_rule("wikilink-repair")
+def repair_link(note: _Note, link: Link, raw: str) -> str | None:
+    """Point an unresolved link at the one note whose name matches it by the forgiving key,
+    keeping what the reader sees (the old text becomes the display text)."""
+    prefix, path, subpath, display, sep = parse_wiki(raw)
+    ctx = note.ctx
+    if not path or ctx.table.resolve(clean_string(path), ctx.uri).dest is not None:
+        return None
+    name = basename(path)
+    if "." in name and not name.lower().endswith(".md"):
+        return None  # an attachment: forgiving keys are for note names
+    stem = name[:-3] if name.lower().endswith(".md") else name
+    folder = dirname(path).lower()
+    matches = [u for u in ctx.forgiving.get(forgiving_key(stem), []) if dirname(u).lower().endswith(folder)]
+    if len(matches) != 1:
+        if matches:
+            note.report("link-ambiguous", f"link [[{path}{subpath}]] matches {len(matches)} notes; left as it is", link.span)
+        else:
+            note.report("link-unresolved", f"link [[{path}{subpath}]] matches no note", link.span, Severity.INFO)
+        return None
+    new_path = linktext(matches[0], ctx.uri, ctx.table, ctx.link_format)
+    if display is None and prefix == "[[":
+        display = visible_text(path, subpath)
+    return build_wiki(prefix, new_path, subpath, display, sep)
+
+
+@link_rule("qualify-ambiguous")
+def qualify_ambiguous(note: _Note, link: Link, raw: str) -> str | None:
+    """Write the full path of a link whose name several files share, where it resolves today."""
+    prefix, path, subpath, display, sep = parse_wiki(raw)
+    if not path or "/" in path:
+        return None
+    res = note.ctx.table.resolve(clean_string(path), note.ctx.uri)
+    if res.dest is None or not res.ambiguous:
+        return None
+    full = res.dest[:-3] if res.dest.lower().endswith(".md") else res.dest
+    if display is None and prefix == "[[":
+        display = visible_text(path, subpath)
+    return build_wiki(prefix, full, subpath, display, sep)
+
+
+def linktext(dest: str, source: str, table: NameTable, link_format: str) -> str:
+    """Obsidian's ``fileToLinktext`` for a wikilink (``.md`` omitted)."""
+    path = dest[:-3] if dest.lower().endswith(".md") else dest
+    if link_format == "absolute":
+        return path
+    if link_format == "relative":
+        folder = dirname(source)
+        ups = 0
+        while folder and not (path + "/").startswith(folder + "/"):
+            folder = dirname(folder)
+            ups += 1
+        rest = path[len(folder) + 1 :] if folder else path
+        return "../" * ups + rest
+    name = basename(path)
+    return name if table.linkpath_dests(name, source) == [dest] else path

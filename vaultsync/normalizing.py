@@ -1,0 +1,177 @@
+"""Normalize a vault on disk: read each note, apply the pure rules, write changed notes safely.
+
+A note is written only when its text changed, atomically, and only if the file still holds what
+was read (a save by the user in between wins; the note is skipped with a diagnostic). Notes are
+processed in parallel across cores, like a cold scan.
+"""
+
+from __future__ import annotations
+
+import difflib
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from vaultsync.config import NormalizeSettings
+from vaultsync.errors import NoteReadError, NoteWriteError
+from vaultsync.model import Diagnostic, Severity
+from vaultsync.normalize import COUNTERS, NormalizeContext, forgiving_index, normalize_text
+from vaultsync.resolve import NameTable
+from vaultsync.vault import Vault, is_note, read_note_text, write_note_atomic
+
+Progress = Callable[[int, int], None]
+_PARALLEL_THRESHOLD = 256
+_CHUNK = 64
+
+
+class WriteMode:
+    WRITE = "write"
+    CHECK = "check"  # write nothing; report what would change
+    DIFF = "diff"  # write nothing; keep the unified diffs
+
+
+@dataclass(slots=True)
+class NormalizeReport:
+    files_scanned: int = 0
+    files_changed: int = 0
+    files_skipped: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys([*COUNTERS.values(), "links_unresolved"], 0))
+    changed: list[str] = field(default_factory=list)
+    diffs: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "files_scanned": self.files_scanned,
+            "files_changed": self.files_changed,
+            "files_skipped": self.files_skipped,
+            **self.counts,
+            "changed": self.changed,
+            "warnings": sum(d.severity is not Severity.INFO for d in self.diagnostics),
+            "seconds": round(self.seconds, 4),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    uri: str
+    changed: bool
+    written: bool
+    counts: dict[str, int]
+    diagnostics: tuple[Diagnostic, ...]
+    diff: str | None = None
+
+
+def normalize_vault(
+    vault: Vault,
+    settings: NormalizeSettings,
+    mode: str = WriteMode.WRITE,
+    *,
+    uris: list[str] | None = None,
+    progress: Progress | None = None,
+    jobs: int | None = None,
+) -> NormalizeReport:
+    """Normalize every note of the vault (or just ``uris``) and report what changed."""
+    started = time.perf_counter()
+    walk = vault.walk()
+    all_uris = list(walk.files)
+    base = NormalizeContext("", NameTable(all_uris), forgiving_index(all_uris), settings, vault.app.new_link_format)
+    targets = sorted(u for u in (uris if uris is not None else all_uris) if is_note(u))
+    report = NormalizeReport(diagnostics=list(walk.diagnostics))
+    for outcome in _run_all(vault, base, targets, mode, progress, jobs):
+        report.files_scanned += 1
+        for key, value in outcome.counts.items():
+            report.counts[key] = report.counts.get(key, 0) + value
+        report.diagnostics.extend(outcome.diagnostics)
+        if outcome.changed:
+            if mode == WriteMode.WRITE and not outcome.written:
+                report.files_skipped += 1
+                continue
+            report.files_changed += 1
+            report.changed.append(outcome.uri)
+            if outcome.diff:
+                report.diffs.append(outcome.diff)
+    report.changed.sort()
+    report.diffs.sort()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+_worker: tuple[Vault, NormalizeContext, str] | None = None
+
+
+def _init(state: tuple[Vault, NormalizeContext, str] | None) -> None:
+    global _worker
+    if state is not None:
+        _worker = state
+
+
+def _run_all(
+    vault: Vault, base: NormalizeContext, targets: list[str], mode: str, progress: Progress | None, jobs: int | None
+) -> Iterator[_Outcome]:
+    global _worker
+    _worker = (vault, base, mode)
+    chunks = [targets[i : i + _CHUNK] for i in range(0, len(targets), _CHUNK)]
+    jobs = jobs or os.cpu_count() or 1
+    done = 0
+    if len(targets) < _PARALLEL_THRESHOLD or jobs < 2:
+        results: Iterator[list[_Outcome]] = map(_normalize_chunk, chunks)
+        pool = None
+    else:
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        pool = multiprocessing.get_context(method).Pool(
+            jobs, initializer=_init, initargs=(None if method == "fork" else _worker,)
+        )
+        results = pool.imap_unordered(_normalize_chunk, chunks)
+    try:
+        for chunk in results:
+            yield from chunk
+            done += len(chunk)
+            if progress is not None:
+                progress(done, len(targets))
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+
+
+def _normalize_chunk(uris: list[str]) -> list[_Outcome]:
+    assert _worker is not None
+    vault, base, mode = _worker
+    return [normalize_note(vault, base.for_note(uri), mode) for uri in uris]
+
+
+def normalize_note(vault: Vault, ctx: NormalizeContext, mode: str = WriteMode.WRITE) -> _Outcome:
+    """Normalize one note on disk; the unit the daemon calls too."""
+    uri = ctx.uri
+    path = vault.path_for(uri)
+    try:
+        text = read_note_text(path, uri)
+    except NoteReadError as exc:
+        return _Outcome(uri, False, False, {}, (Diagnostic(uri, "unreadable", f"{exc.reason}; not normalized"),))
+    result = normalize_text(text, ctx)
+    if not result.changed:
+        return _Outcome(uri, False, False, result.counts, result.diagnostics)
+    diagnostics = list(result.diagnostics)
+    written = False
+    diff = None
+    if mode == WriteMode.WRITE:
+        try:
+            written = write_note_atomic(path, uri, result.text, expected=text)
+        except NoteWriteError as exc:
+            diagnostics.append(Diagnostic(uri, "write-failed", exc.reason))
+        else:
+            if not written:
+                diagnostics.append(Diagnostic(uri, "changed-meanwhile", "the note changed while being normalized; skipped"))
+    elif mode == WriteMode.DIFF:
+        diff = "".join(
+            difflib.unified_diff(
+                text.splitlines(keepends=True), result.text.splitlines(keepends=True), f"a/{uri}", f"b/{uri}"
+            )
+        )
+    return _Outcome(uri, True, written, result.counts, tuple(diagnostics), diff)
