@@ -27,7 +27,8 @@ from vaultsync import __version__
 from vaultsync.config import RULE_NAMES, load_settings
 from vaultsync.errors import ConfigError, NoteNotFoundError, VaultsyncError
 from vaultsync.index import Index
-from vaultsync.indexing import ScanReport, rebuild_index, update_index
+from vaultsync.indexing import Indexer, ScanReport, rebuild_index, update_index
+from vaultsync.move import move_files, plan_moves
 from vaultsync.model import Diagnostic, Severity
 from vaultsync.normalizing import WriteMode, normalize_vault
 from vaultsync.resolve import NameTable
@@ -268,6 +269,30 @@ def normalize(
                 out.print(f"would change: {uri}", markup=False)
     if check and report.files_changed:
         raise typer.Exit(1)
+
+
+@app.command()
+def mv(
+    old: Annotated[str, typer.Argument(help="The note or folder to move (vault path).")],
+    new: Annotated[str, typer.Argument(help="Its new vault path (a folder keeps the file name).")],
+    vault: VaultArg = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move or rename a note or folder and update every link to it, as Obsidian does."""
+    v = _open_vault(vault)
+    index, _ = _fresh_index(v, show_progress=False)
+    try:
+        moves = plan_moves(v, index, old, new)
+        report = move_files(v, Indexer(v, index), moves)
+    finally:
+        index.close()
+    _warn(report.diagnostics)
+    if as_json:
+        _emit_json(report.as_dict())
+        return
+    for src, dst in report.moved.items():
+        out.print(f"moved {src} -> {dst}", markup=False)
+    out.print(f"updated {report.links_updated} links in {len(report.notes_updated)} notes", markup=False)
 
 
 # -- entry point -----------------------------------------------------------------------------------

@@ -22,25 +22,16 @@ from typing import Any
 
 from vaultsync.config import NormalizeSettings
 from vaultsync.model import Diagnostic, Link, LinkKind, ParsedNote, Severity, Timestamp, TimestampForm
-from vaultsync.names import JS_WHITESPACE, basename, clean_string, dirname, forgiving_key, split_subpath
+from vaultsync.names import JS_WHITESPACE, basename, clean_string, dirname, forgiving_key
+from vaultsync.wikitext import Edit, apply_edits, build_wiki, linktext, parse_wiki, visible_text
 from vaultsync.parse import parse_note
 from vaultsync.resolve import NameTable
-from vaultsync.scan import youtube_time
 
 _TIME_LABEL = re.compile(r"\[?\s*(?:\d{1,3}:)?\d{1,2}:\d{2}\s*\]?|")
 _VIDEO_URL = re.compile(
     r"(?:https?://)?(?:(?:www|m|music)\.)?(?:youtube\.com/(?:watch\?(?:[^#\s]*&)?v=|shorts/|embed/|live/)"
     r"|youtu\.be/)([A-Za-z0-9_-]{6,})"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Edit:
-    """Replace ``span`` of the original text with ``text``."""
-
-    span: tuple[int, int]
-    text: str
-    rules: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,20 +167,6 @@ def _run(rules: Mapping[str, Any], note: _Note, item: Any, raw: str, counts: dic
     return current
 
 
-def apply_edits(text: str, edits: list[Edit]) -> str:
-    """Splice non-overlapping edits (sorted by start) into ``text``."""
-    if not edits:
-        return text
-    parts, cursor = [], 0
-    for edit in edits:
-        start, end = edit.span
-        parts.append(text[cursor:start])
-        parts.append(edit.text)
-        cursor = end
-    parts.append(text[cursor:])
-    return "".join(parts)
-
-
 # -- timestamps -------------------------------------------------------------------------------------
 
 
@@ -242,30 +219,8 @@ def canonical_timestamp(note: _Note, stamp: Timestamp, raw: str) -> str | None:
 # -- wikilinks --------------------------------------------------------------------------------------
 
 
-def parse_wiki(raw: str) -> tuple[str, str, str, str | None, str]:
-    """Split ``[[target#sub|display]]`` (or ``![[...]]``) as Obsidian does:
-    (prefix, linkpath, subpath, display, separator)."""
-    prefix = "![[" if raw.startswith("!") else "[["
-    inner = raw[len(prefix) : -2].strip(JS_WHITESPACE)
-    cut = inner.find("|")
-    sep, display = "", None
-    if cut > 0:
-        left, display = inner[:cut], inner[cut + 1 :].strip(JS_WHITESPACE)
-        sep = "|"
-        if left.rstrip(JS_WHITESPACE).endswith("\\"):
-            left, sep = left.rstrip(JS_WHITESPACE)[:-1], "\\|"
-    else:
-        left = inner
-    path, subpath = split_subpath(left.strip(JS_WHITESPACE))
-    return prefix, path.strip(JS_WHITESPACE), subpath, display, sep
-
-
 def _subpath_trimmed(subpath: str) -> str:
     return "#".join(part.strip(JS_WHITESPACE) for part in subpath.split("#"))
-
-
-def build_wiki(prefix: str, path: str, subpath: str, display: str | None, sep: str = "|") -> str:
-    return f"{prefix}{path}{subpath}{sep or '|'}{display}]]" if display is not None else f"{prefix}{path}{subpath}]]"
 
 
 @link_rule("wikilink-spacing")
@@ -273,12 +228,6 @@ def trim_spacing(note: _Note, link: Link, raw: str) -> str | None:
     """``[[ a # h | b ]]`` -> ``[[a#h|b]]``."""
     prefix, path, subpath, display, sep = parse_wiki(raw)
     return build_wiki(prefix, path, _subpath_trimmed(subpath), display, sep)
-
-
-def visible_text(path: str, subpath: str) -> str:
-    """What Obsidian shows for a link without display text: ``Note > Heading``."""
-    parts = [p for p in subpath.split("#") if p]
-    return " > ".join([path, *parts]) if path else " > ".join(parts)
 
 
 @link_rule("wikilink-repair")
@@ -320,20 +269,3 @@ def qualify_ambiguous(note: _Note, link: Link, raw: str) -> str | None:
     if display is None and prefix == "[[":
         display = visible_text(path, subpath)
     return build_wiki(prefix, full, subpath, display, sep)
-
-
-def linktext(dest: str, source: str, table: NameTable, link_format: str) -> str:
-    """Obsidian's ``fileToLinktext`` for a wikilink (``.md`` omitted)."""
-    path = dest[:-3] if dest.lower().endswith(".md") else dest
-    if link_format == "absolute":
-        return path
-    if link_format == "relative":
-        folder = dirname(source)
-        ups = 0
-        while folder and not (path + "/").startswith(folder + "/"):
-            folder = dirname(folder)
-            ups += 1
-        rest = path[len(folder) + 1 :] if folder else path
-        return "../" * ups + rest
-    name = basename(path)
-    return name if table.linkpath_dests(name, source) == [dest] else path

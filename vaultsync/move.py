@@ -1,0 +1,171 @@
+"""Move or rename notes and folders, updating every link that pointed at them (I/O).
+
+``vaultsync mv`` performs the move itself; the daemon calls :func:`relink_after_moves` for moves
+made outside Obsidian (a file manager, git, ``mv``), after they happened. Both rewrite links like
+Obsidian's "Automatically update internal links" (see :mod:`vaultsync.relink`), each note
+atomically and only if it still holds what was read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vaultsync.errors import ConfigError, NoteReadError, NoteWriteError
+from vaultsync.index import Index
+from vaultsync.indexing import Indexer
+from vaultsync.model import Diagnostic
+from vaultsync.names import file_keys
+from vaultsync.relink import relink_text
+from vaultsync.resolve import NameTable
+from vaultsync.vault import Vault, is_note, read_note_text, write_note_atomic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class MoveReport:
+    moved: dict[str, str] = field(default_factory=dict)
+    links_updated: int = 0
+    notes_updated: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "moved": self.moved,
+            "links_updated": self.links_updated,
+            "notes_updated": sorted(self.notes_updated),
+            "warnings": len(self.diagnostics),
+        }
+
+
+def plan_moves(vault: Vault, index: Index, old: str, new: str) -> dict[str, str]:
+    """Expand ``old -> new`` (a file or a folder) into file moves, validating both ends."""
+    old_uri, new_uri = _clean(old), _clean(new)
+    uris = index.uris()
+    if old_uri in uris:
+        if new_uri.endswith("/") or vault.path_for(new_uri).is_dir():
+            new_uri = new_uri.rstrip("/") + "/" + old_uri.rsplit("/", 1)[-1]
+        if old_uri.lower().endswith(".md") and not new_uri.lower().endswith(".md"):
+            new_uri += ".md"
+        moves = {old_uri: new_uri}
+    else:
+        prefix = old_uri.rstrip("/") + "/"
+        moves = {u: new_uri.rstrip("/") + "/" + u[len(prefix) :] for u in uris if u.startswith(prefix)}
+        if not moves:
+            raise ConfigError(f"nothing to move: {old!r} is not a file or folder of the vault")
+    for src, dst in moves.items():
+        target = vault.path_for(dst)
+        if target.exists() and not _same_file(vault.path_for(src), target):
+            raise ConfigError(f"cannot move {src!r}: {dst!r} already exists")
+        if any(part.startswith(".") for part in dst.split("/")):
+            raise ConfigError(f"cannot move into a hidden folder: {dst!r}")
+    return moves
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """True for a case-only rename on a case-insensitive file system (one file, two spellings)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _clean(uri: str) -> str:
+    return uri.strip().replace("\\", "/").removeprefix("./")
+
+
+def move_files(vault: Vault, indexer: Indexer, moves: Mapping[str, str]) -> MoveReport:
+    """Move files on disk, then update links and the index."""
+    for src, dst in moves.items():
+        source, target = vault.path_for(src), vault.root / dst
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if _same_file(source, target) and src != dst:
+            interim = source.with_name(source.name + ".vaultsync-case")  # case-only rename
+            os.rename(source, interim)
+            source = interim
+        os.rename(source, target)
+    _prune_empty_folders(vault, moves)
+    return relink_after_moves(vault, indexer, moves)
+
+
+def _prune_empty_folders(vault: Vault, moves: Mapping[str, str]) -> None:
+    for src in sorted({u.rsplit("/", 1)[0] for u in moves if "/" in u}, key=len, reverse=True):
+        folder = vault.root / src
+        while folder != vault.root:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent
+
+
+def relink_after_moves(vault: Vault, indexer: Indexer, moves: Mapping[str, str]) -> MoveReport:
+    """Update links for files that have already moved (old uri -> new uri), then the index."""
+    report = MoveReport(moved=dict(moves))
+    index = indexer.index
+    old_table = indexer.table
+    new_table = NameTable([moves.get(u, u) for u in _table_uris(old_table)])
+    keys = {k for u in (*moves, *moves.values()) for k in file_keys(u)}
+    sources = {row[2] for row in index.links_with_keys(keys)}
+    sources |= {r["source"] for old in moves for r in index.backlinks(old)}
+    sources |= set(moves)
+    inverse = {new: old for old, new in moves.items()}
+    for old_source in sorted(sources):
+        new_source = moves.get(old_source, old_source)
+        if not is_note(new_source):
+            continue
+        _relink_note(vault, index, report, old_source, new_source, old_table, new_table, moves)
+    touched = [*moves, *moves.values(), *(inverse.get(u, u) for u in report.notes_updated)]
+    indexer.table = new_table
+    indexer.refresh(list(dict.fromkeys([*touched, *report.notes_updated])))
+    return report
+
+
+def _relink_note(
+    vault: Vault,
+    index: Index,
+    report: MoveReport,
+    old_source: str,
+    new_source: str,
+    old_table: NameTable,
+    new_table: NameTable,
+    moves: Mapping[str, str],
+) -> None:
+    path = vault.path_for(new_source)
+    try:
+        text = read_note_text(path, new_source)
+    except NoteReadError as exc:
+        report.diagnostics.append(Diagnostic(new_source, "unreadable", f"{exc.reason}; links not updated"))
+        return
+    result = relink_text(
+        text, old_source, new_source, old_table, new_table, moves, vault.app.new_link_format, lambda u: _aliases(index, u, moves)
+    )
+    if not result.edits:
+        return
+    try:
+        written = write_note_atomic(path, new_source, result.text, expected=text)
+    except NoteWriteError as exc:
+        report.diagnostics.append(Diagnostic(new_source, "write-failed", exc.reason))
+        return
+    if not written:
+        report.diagnostics.append(Diagnostic(new_source, "changed-meanwhile", "note changed while links were updated; skipped"))
+        return
+    report.links_updated += len(result.edits)
+    report.notes_updated.append(new_source)
+
+
+def _aliases(index: Index, uri: str, moves: Mapping[str, str]) -> list[str]:
+    from vaultsync.parse import frontmatter_aliases
+
+    old = next((o for o, n in moves.items() if n == uri), uri)
+    row = index.conn.execute("SELECT frontmatter FROM files WHERE uri=?", (old,)).fetchone()
+    return frontmatter_aliases(json.loads(row[0])) if row and row[0] else []
+
+
+def _table_uris(table: NameTable) -> list[str]:
+    return [uri for name in list(table.names()) for uri in table.named(name)]
