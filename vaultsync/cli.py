@@ -25,6 +25,7 @@ from rich.table import Table
 
 from vaultsync import __version__
 from vaultsync.config import RULE_NAMES, load_settings
+from vaultsync.daemon import Daemon, read_status, setup_logging
 from vaultsync.errors import ConfigError, NoteNotFoundError, VaultsyncError
 from vaultsync.index import Index
 from vaultsync.indexing import Indexer, ScanReport, rebuild_index, update_index
@@ -32,6 +33,7 @@ from vaultsync.move import move_files, plan_moves
 from vaultsync.model import Diagnostic, Severity
 from vaultsync.normalizing import WriteMode, normalize_vault
 from vaultsync.resolve import NameTable
+from vaultsync.service import install_service
 from vaultsync.vault import Vault, resolve_vault
 
 app = typer.Typer(
@@ -293,6 +295,52 @@ def mv(
     for src, dst in report.moved.items():
         out.print(f"moved {src} -> {dst}", markup=False)
     out.print(f"updated {report.links_updated} links in {len(report.notes_updated)} notes", markup=False)
+
+
+@app.command()
+def watch(vault: VaultArg = None) -> None:
+    """Watch the vault in the foreground: normalize saves, follow moves, keep the index live."""
+    v = _open_vault(vault)
+    settings = load_settings(v.root)
+    setup_logging(v, log.getEffectiveLevel() if log.getEffectiveLevel() < logging.INFO else logging.INFO)
+    raise typer.Exit(Daemon(v, settings).run())
+
+
+@app.command()
+def status(vault: VaultArg = None, as_json: JsonOpt = False) -> None:
+    """Whether a daemon watches the vault: pid, uptime, last batch, queue, notes, recent errors."""
+    v = _open_vault(vault)
+    data = read_status(v)
+    if as_json:
+        _emit_json(data)
+        return
+    if not data["running"]:
+        out.print(f"not running ({v.root})", markup=False)
+        return
+    out.print(f"watching {v.root} (pid {data.get('pid')}, up {data.get('uptime_s', 0):.0f} s)", markup=False)
+    last = data.get("last_batch")
+    if last:
+        out.print(
+            f"last batch: {last['changes']} changes, {last['normalized']} normalized, "
+            f"{last['links_updated']} links updated, {last['seconds'] * 1000:.0f} ms",
+            markup=False,
+        )
+    out.print(f"queue: {data.get('queue', 0)}   notes indexed: {data.get('notes', 0):,}", markup=False)
+    for line in data.get("errors", []):
+        out.print(f"error: {line}", markup=False)
+
+
+service_app = typer.Typer(help="Run the daemon under the platform's service manager.", no_args_is_help=True)
+app.add_typer(service_app, name="service")
+
+
+@service_app.command("install")
+def service_install(vault: VaultArg = None) -> None:
+    """Write a systemd user unit (Linux) or launchd agent (macOS) that runs `vaultsync watch`."""
+    v = _open_vault(vault)
+    service = install_service(v.root)
+    out.print(f"wrote {service.path}", markup=False)
+    out.print(f"start it with: {service.enable}", markup=False)
 
 
 # -- entry point -----------------------------------------------------------------------------------

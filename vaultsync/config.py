@@ -9,6 +9,13 @@
     wikilink-spacing = true
     wikilink-repair = true
     qualify-ambiguous = false
+
+    [watch]                        # vaultsync watch
+    quiet-ms = 100                 # debounce: quiet gap before a batch...
+    max-wait-ms = 1000             # ...and the longest a busy burst is held
+    rescan-s = 300                 # light rescan interval
+    storm-threshold = 200          # larger batches are handled by one reconcile
+    normalize = true
 """
 
 from __future__ import annotations
@@ -53,8 +60,25 @@ class NormalizeSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchSettings:
+    """How ``vaultsync watch`` batches events."""
+
+    quiet_ms: int = 100
+    """A batch starts once the vault has been quiet this long..."""
+    max_wait_ms: int = 1000
+    """...or this long after its first change, whichever comes first."""
+    rescan_s: int = 300
+    """A light rescan (stat only) every this many seconds repairs whatever the watcher missed."""
+    storm_threshold: int = 200
+    """A batch with more changes than this (a git checkout) is handled by one reconcile."""
+    normalize: bool = True
+    """Normalize notes as they are saved (off: only keep the index)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     normalize: NormalizeSettings = field(default_factory=NormalizeSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
 
 
 def load_settings(vault_root: Path) -> Settings:
@@ -69,8 +93,9 @@ def load_settings(vault_root: Path) -> Settings:
         raise ConfigError(f"{path}: {exc}") from exc
     problems: list[str] = []
     for key in raw:
-        if key != "normalize":
+        if key not in ("normalize", "watch"):
             log.warning("%s: unknown section [%s] ignored", path, key)
+    watch = _load_watch(raw.get("watch", {}), problems)
     section: dict[str, Any] = raw.get("normalize", {})
     rules = dict(DEFAULT_RULES)
     for name, value in section.get("rules", {}).items():
@@ -91,4 +116,20 @@ def load_settings(vault_root: Path) -> Settings:
             log.warning("%s: unknown key normalize.%s ignored", path, key)
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
-    return Settings(NormalizeSettings(rules=rules, timestamp_style=style, timestamp_hours=hours))
+    return Settings(NormalizeSettings(rules=rules, timestamp_style=style, timestamp_hours=hours), watch)
+
+
+def _load_watch(section: dict[str, Any], problems: list[str]) -> WatchSettings:
+    values: dict[str, Any] = {}
+    for key, value in section.items():
+        name = key.replace("-", "_")
+        default = getattr(WatchSettings(), name, None)
+        if default is None:
+            problems.append(f"watch.{key}: unknown key")
+        elif isinstance(default, bool) != isinstance(value, bool) or not isinstance(value, type(default)):
+            problems.append(f"watch.{key}: must be {type(default).__name__}")
+        elif not isinstance(value, bool) and value < 0:
+            problems.append(f"watch.{key}: must not be negative")
+        else:
+            values[name] = value
+    return WatchSettings(**values)

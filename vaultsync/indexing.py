@@ -179,6 +179,11 @@ class Indexer:
         self._stored = index.file_stats()
         self.table = NameTable(self._stored)
 
+    @property
+    def stored(self) -> dict[str, tuple[int, FileStat]]:
+        """uri -> (id, stat) of every indexed file, as of the last refresh."""
+        return self._stored
+
     def refresh(self, uris: list[str]) -> ScanReport:
         """Bring the given files up to date, whether they were created, modified or deleted."""
         started = time.perf_counter()

@@ -8,6 +8,7 @@ atomically and only if it still holds what was read.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ class MoveReport:
     links_updated: int = 0
     notes_updated: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    written: dict[str, str] = field(default_factory=dict)  # uri -> text_hash of what we wrote
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -157,6 +159,12 @@ def _relink_note(
         return
     report.links_updated += len(result.edits)
     report.notes_updated.append(new_source)
+    report.written[new_source] = text_hash(result.text)
+
+
+def text_hash(text: str) -> str:
+    """Identity of a note's content, to recognise the file events of our own writes."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _aliases(index: Index, uri: str, moves: Mapping[str, str]) -> list[str]:

@@ -1,0 +1,422 @@
+"""The sync daemon: watch the vault, normalize saved notes, follow moves, keep the index live.
+
+One loop: take a debounced batch from the watcher, follow the moves in it (rewriting links as
+Obsidian does), normalize the notes that were saved, refresh the index for every path touched.
+Errors in a batch are logged and the loop goes on. A lock keeps one daemon per vault; SIGTERM and
+SIGINT finish the batch in hand and exit 0. Start-up and a periodic light rescan reconcile the
+index with the disk (a rename while the daemon was off is recognised by its inode).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import logging
+import logging.handlers
+import os
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vaultsync.config import Settings
+from vaultsync.errors import NoteReadError, NoteWriteError, VaultsyncError
+from vaultsync.index import Index
+from vaultsync.indexing import Indexer, open_index, update_index
+from vaultsync.move import relink_after_moves, text_hash
+from vaultsync.normalize import NormalizeContext, forgiving_index, normalize_text
+from vaultsync.vault import Vault, is_note, read_note_text, write_note_atomic
+from vaultsync.watch import Batch, ChangeQueue, VaultWatcher, is_ignored
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "daemon.lock"
+STATUS_NAME = "daemon.json"
+LOG_NAME = "daemon.log"
+_MAX_ERRORS = 20
+_SYSCTL_HINT = "raise it with: sudo sysctl fs.inotify.max_user_watches=524288 (and max_user_instances)"
+
+
+class DaemonRunningError(VaultsyncError):
+    """Another daemon already watches this vault."""
+
+    def __init__(self, pid: int | None) -> None:
+        who = f"pid {pid}" if pid else "another process"
+        super().__init__(f"vaultsync is already watching this vault ({who})", hint="stop it first, or use `vaultsync status`")
+        self.pid = pid
+
+
+@dataclass(slots=True)
+class BatchReport:
+    changes: int = 0
+    moved: int = 0
+    normalized: int = 0
+    links_updated: int = 0
+    echoes: int = 0
+    reconciled: bool = False
+    seconds: float = 0.0
+    finished_at: float = 0.0
+
+
+@dataclass(slots=True)
+class Hooks:
+    """Points where tests (or embedders) can act between the daemon's steps."""
+
+    before_write: Callable[[str], None] | None = None
+    after_batch: Callable[[BatchReport], None] | None = None
+
+
+@contextlib.contextmanager
+def vault_lock(vault: Vault) -> Iterator[None]:
+    """Hold ``.vaultsync/daemon.lock`` (flock) for as long as the daemon runs."""
+    vault.state_dir.mkdir(exist_ok=True)
+    path = vault.state_dir / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            raise DaemonRunningError(_read_pid(path)) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.close(fd)
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip() or 0) or None
+    except (OSError, ValueError):
+        return None
+
+
+def is_locked(vault: Vault) -> int | None:
+    """The pid of the daemon holding the vault's lock, or None when none runs."""
+    path = vault.state_dir / LOCK_NAME
+    if not path.exists():
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return _read_pid(path) or -1
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+class Daemon:
+    """Keeps one vault consistent while it is edited."""
+
+    def __init__(self, vault: Vault, settings: Settings, hooks: Hooks | None = None) -> None:
+        self.vault = vault
+        self.settings = settings
+        self.hooks = hooks or Hooks()
+        self.queue = ChangeQueue(settings.watch.quiet_ms, settings.watch.max_wait_ms)
+        self.stop_event = threading.Event()
+        self.started = time.time()
+        self.errors: list[str] = []
+        self.last_batch: BatchReport | None = None
+        self.batches = 0
+        self._written: dict[str, str] = {}  # uri -> hash of the text we wrote (echo detection)
+        self._forgiving: dict[str, list[str]] | None = None
+        self.index: Index | None = None
+        self.indexer: Indexer | None = None
+        self.state = "starting"
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run until stopped; returns the exit code."""
+        with vault_lock(self.vault):
+            self._install_signals()
+            self._remove_stale_temp_files()
+            self.index = open_index(self.vault)
+            if self.index is None:
+                log.info("no index yet: building it (existing notes are not normalized; run `vaultsync normalize`)")
+                self.index, report = update_index(self.vault)
+                log.info("indexed %d notes in %.1f s", report.counts.get("notes", 0), report.seconds)
+            self.indexer = Indexer(self.vault, self.index)
+            self.state = "reconciling"
+            self._write_status()
+            self.reconcile("start-up")
+            watcher = VaultWatcher(self.vault.root, self.queue)
+            rescan_s = self.settings.watch.rescan_s
+            try:
+                watcher.start()
+            except OSError as exc:
+                log.error("cannot watch %s (%s); %s. Falling back to a rescan every 10 s.", self.vault.root, exc, _SYSCTL_HINT)
+                self._error(f"watcher: {exc}")
+                rescan_s = min(rescan_s, 10)
+            self.state = "watching"
+            self._write_status()
+            log.info("watching %s (pid %d)", self.vault.root, os.getpid())
+            try:
+                self._loop(rescan_s, watcher)
+            finally:
+                watcher.stop()
+                self.state = "stopped"
+                self._write_status()
+                self.index.close()
+        log.info("stopped")
+        return 0
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop())
+
+    def _loop(self, rescan_s: float, watcher: VaultWatcher) -> None:
+        next_rescan = time.monotonic() + rescan_s
+        while not self.stop_event.is_set():
+            wait = max(0.0, min(next_rescan - time.monotonic(), 5.0))
+            batch = self.queue.take(self.stop_event, wait)
+            if batch is not None and len(batch):
+                self._guarded(lambda b=batch: self.process(b))
+            if time.monotonic() >= next_rescan and not self.stop_event.is_set():
+                if rescan_s and not watcher.alive:
+                    log.error("the file watcher stopped; relying on rescans")
+                self._guarded(lambda: self.reconcile("periodic rescan"))
+                next_rescan = time.monotonic() + rescan_s
+            self._write_status()
+
+    def _guarded(self, step: Callable[[], object]) -> None:
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001 - the daemon keeps going (STYLE 3.5.8)
+            log.exception("batch failed: %s", exc)
+            self._error(f"batch failed: {type(exc).__name__}: {exc}")
+
+    def _error(self, message: str) -> None:
+        self.errors = [*self.errors, f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}"][-_MAX_ERRORS:]
+
+    # -- batches -----------------------------------------------------------------------------------
+
+    def process(self, batch: Batch) -> BatchReport:
+        """Apply one batch: follow moves, normalize saved notes, refresh the index."""
+        assert self.indexer is not None
+        started = time.perf_counter()
+        if len(batch) > self.settings.watch.storm_threshold:
+            log.info("large batch (%d changes): reconciling once instead", len(batch))
+            return self.reconcile("large batch", changes=len(batch))
+        report = BatchReport(changes=len(batch))
+        stored = self.indexer.stored
+        moves = self._real_moves(batch, stored)
+        dirty = self._expand(batch.dirty, stored)
+        for old, new in batch.moves.items():
+            if old not in moves:
+                dirty.update((old, new))
+        if moves:
+            self._relink(moves, report)
+        self._settle(sorted(dirty), report)
+        return self._finish(report, started)
+
+    def _finish(self, report: BatchReport, started: float) -> BatchReport:
+        report.seconds = time.perf_counter() - started
+        report.finished_at = time.time()
+        self.last_batch = report
+        self.batches += 1
+        log.info(
+            "%s%d changes: %d moved, %d normalized, %d links updated, %d echoes, %.0f ms",
+            "reconcile: " if report.reconciled else "",
+            report.changes, report.moved, report.normalized, report.links_updated, report.echoes, report.seconds * 1000,
+        )  # fmt: skip
+        if self.hooks.after_batch:
+            self.hooks.after_batch(report)
+        return report
+
+    def _real_moves(self, batch: Batch, stored: dict[str, Any]) -> dict[str, str]:
+        moves: dict[str, str] = {}
+        for old_dir, new_dir in batch.folder_moves.items():
+            prefix = old_dir.rstrip("/") + "/"
+            for uri in stored:
+                if uri.startswith(prefix):
+                    moves[uri] = new_dir.rstrip("/") + "/" + uri[len(prefix) :]
+        moves.update(batch.moves)
+        return {
+            old: new
+            for old, new in moves.items()
+            if old in stored and old != new and self.vault.stat(new) is not None and self.vault.stat(old) is None
+        }
+
+    def _relink(self, moves: dict[str, str], report: BatchReport) -> None:
+        assert self.indexer is not None
+        moved = relink_after_moves(self.vault, self.indexer, moves)
+        report.moved, report.links_updated = len(moves), moved.links_updated
+        self._written.update(moved.written)  # their events are our echoes, not the user's saves
+        self._forgiving = None
+        for d in moved.diagnostics:
+            log.warning("%r: %s", d.uri, d.message)
+
+    def _expand(self, marks: set[str], stored: dict[str, Any]) -> set[str]:
+        """Folder marks (``x/``) become the files under them, on disk and in the index."""
+        out: set[str] = set()
+        for mark in marks:
+            if not mark.endswith("/"):
+                out.add(mark)
+                continue
+            out.update(u for u in stored if u.startswith(mark))
+            folder = self.vault.root / mark
+            if folder.is_dir():
+                for dirpath, dirnames, filenames in os.walk(folder):
+                    dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+                    for name in filenames:
+                        uri = self.vault.uri_for(Path(dirpath) / name)
+                        if not is_ignored(uri):
+                            out.add(uri)
+        return out
+
+    def _settle(self, uris: list[str], report: BatchReport) -> None:
+        """Normalize the saved notes among ``uris``, then refresh the index for all of them."""
+        assert self.indexer is not None
+        if self.settings.watch.normalize:
+            for uri in uris:
+                if is_note(uri) and self.vault.stat(uri) is not None:
+                    outcome = self._normalize(uri)
+                    report.normalized += outcome == "written"
+                    report.echoes += outcome == "echo"
+        refreshed = self.indexer.refresh(uris)
+        if refreshed.added or refreshed.deleted:
+            self._forgiving = None
+
+    def _normalize(self, uri: str) -> str:
+        assert self.indexer is not None
+        path = self.vault.path_for(uri)
+        try:
+            text = read_note_text(path, uri)
+        except NoteReadError as exc:
+            log.warning("%r: %s", uri, exc.reason)
+            return "unreadable"
+        digest = text_hash(text)
+        if self._written.get(uri) == digest:
+            del self._written[uri]
+            return "echo"  # the event of our own write
+        if self._forgiving is None:
+            self._forgiving = forgiving_index(self.indexer.stored)
+        ctx = NormalizeContext(uri, self.indexer.table, self._forgiving, self.settings.normalize, self.vault.app.new_link_format)
+        result = normalize_text(text, ctx)
+        if not result.changed:
+            return "clean"
+        if self.hooks.before_write:
+            self.hooks.before_write(uri)
+        try:
+            written = write_note_atomic(path, uri, result.text, expected=text)
+        except NoteWriteError as exc:
+            log.warning("%r: %s", uri, exc.reason)
+            self._error(f"{uri}: {exc.reason}")
+            return "failed"
+        if not written:
+            log.info("%r changed while being normalized; the user's text wins", uri)
+            return "raced"
+        self._written[uri] = text_hash(result.text)
+        log.debug("%r normalized (%s)", uri, ", ".join(sorted({r for e in result.edits for r in e.rules})))
+        return "written"
+
+    # -- reconciliation ----------------------------------------------------------------------------
+
+    def reconcile(self, why: str, changes: int = 0) -> BatchReport:
+        """Compare the disk with the index (stat only) and process every difference."""
+        assert self.indexer is not None
+        started = time.perf_counter()
+        report = BatchReport(changes=changes, reconciled=True)
+        walk = self.vault.walk()
+        for d in walk.diagnostics:
+            log.warning("%r: %s", d.uri, d.message)
+        stored = self.indexer.stored
+        gone = [u for u in stored if u not in walk.files]
+        new = [u for u in walk.files if u not in stored]
+        changed = [u for u, st in walk.files.items() if u in stored and stored[u][1] != st]
+        by_inode = {(walk.files[u].inode, walk.files[u].size): u for u in new}
+        moves = {}
+        for old in gone:
+            st = stored[old][1]
+            match = by_inode.pop((st.inode, st.size), None)
+            if match is not None:
+                moves[old] = match  # renamed while we were not looking: same inode, same size
+        if not (gone or new or changed):
+            if why != "periodic rescan":
+                log.info("%s: index matches the vault", why)
+            return self._finish(report, started) if changes else report
+        log.info("%s: %d changed, %d new, %d gone, %d moved", why, len(changed), len(new), len(gone), len(moves))
+        report.changes = changes or len(gone) + len(new) + len(changed)
+        if moves:
+            self._relink(moves, report)
+        rest = [u for u in (*changed, *new, *gone) if u not in moves and u not in moves.values()]
+        self._settle(sorted(rest), report)
+        return self._finish(report, started)
+
+    # -- housekeeping ------------------------------------------------------------------------------
+
+    def _remove_stale_temp_files(self) -> None:
+        """Our own temp files left by a crash between write and replace (never a user's file)."""
+        for dirpath, dirnames, filenames in os.walk(self.vault.root):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for name in filenames:
+                if name.startswith(".") and name.endswith(".vaultsync-tmp"):
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(dirpath, name))
+                        log.info("removed a temp file left by an interrupted write: %s", name)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "vault": str(self.vault.root),
+            "state": self.state,
+            "started": self.started,
+            "batches": self.batches,
+            "last_batch": asdict(self.last_batch) if self.last_batch else None,
+            "queue": len(self.queue),
+            "notes": sum(1 for u in self.indexer.stored if is_note(u)) if self.indexer else 0,
+            "errors": self.errors,
+        }
+
+    def _write_status(self) -> None:
+        path = self.vault.state_dir / STATUS_NAME
+        data = json.dumps(self.status(), indent=1)
+        with contextlib.suppress(OSError):
+            fd, tmp = tempfile.mkstemp(prefix=".daemon.", dir=self.vault.state_dir)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+
+
+def read_status(vault: Vault) -> dict[str, Any]:
+    """What ``vaultsync status`` shows: the daemon's last status file and whether it still runs."""
+    path = vault.state_dir / STATUS_NAME
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    pid = is_locked(vault)
+    data["running"] = pid is not None
+    if pid is None:
+        data["state"] = "not running"
+    elif "started" in data:
+        data["uptime_s"] = round(time.time() - float(data["started"]), 1)
+    return data
+
+
+def setup_logging(vault: Vault, level: int = logging.INFO) -> None:
+    """Daemon logs go to ``.vaultsync/daemon.log`` (rotated at 1 MB, 3 kept) as well as to stderr
+    (the CLI's handler)."""
+    vault.state_dir.mkdir(exist_ok=True)
+    logger = logging.getLogger("vaultsync")
+    handler = logging.handlers.RotatingFileHandler(vault.state_dir / LOG_NAME, maxBytes=1_000_000, backupCount=3)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
