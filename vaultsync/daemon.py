@@ -211,11 +211,15 @@ class Daemon:
         """Apply one batch: follow moves, normalize saved notes, refresh the index."""
         assert self.indexer is not None
         started = time.perf_counter()
-        if len(batch) > self.settings.watch.storm_threshold:
-            log.info("large batch (%d changes): reconciling once instead", len(batch))
-            return self.reconcile("large batch", changes=len(batch))
-        report = BatchReport(changes=len(batch))
         stored = self.indexer.stored
+        if len(batch) > self.settings.watch.storm_threshold:
+            # the events of our own writes (already indexed, same stat) are not work to do
+            pending = sum(1 for u in batch.dirty if u not in stored or self.vault.stat(u) != stored[u][1])
+            pending += len(batch.moves) + len(batch.folder_moves)
+            if pending > self.settings.watch.storm_threshold:
+                log.info("large batch (%d changes): reconciling once instead", len(batch))
+                return self.reconcile("large batch", changes=len(batch))
+        report = BatchReport(changes=len(batch))
         moves = self._real_moves(batch, stored)
         dirty = self._expand(batch.dirty, stored)
         for old, new in batch.moves.items():
