@@ -1,7 +1,7 @@
 """Table-driven tests for vaultsync.scan (OBSIDIAN.md 1.1-1.3, 5.3-5.5).
 
 Every found item is checked by the exact text its span covers (``text[span]``).
-Known library bugs are ``xfail(strict=True)`` with a reason starting with ``BUG:``.
+Rows marked ``fixed=`` are regression tests for library bugs these tests found.
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ def stamps_of(text):
     ]
 
 
-def P(id_, *values, bug=None):
-    marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
-    return pytest.param(*values, id=id_, marks=marks)
+def P(id_, *values, fixed=None):
+    """A table row; ``fixed`` records the library bug the row once exposed (a regression test now)."""
+    return pytest.param(*values, id=id_)
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,20 +150,20 @@ MD_CASES = [
         "multiline-label",
         "[some long\ntext](a.md)",
         [(M, "a.md", "", "some long\ntext", "[some long\ntext](a.md)")],
-        bug="BUG: CommonMark link text may contain a line ending ('[foo\\nbar](/uri)'); _MDLINK "
+        fixed="FIXED: CommonMark link text may contain a line ending ('[foo\\nbar](/uri)'); _MDLINK "
         "excludes '\\n' from the label, so wrapped markdown links are lost",
     ),
     P(
         "space-around-dest",
         "[x]( b.md )",
         [(M, "b.md", "", "x", "[x]( b.md )")],
-        bug="BUG: CommonMark allows spaces between '(' and the destination; _MDLINK rejects them",
+        fixed="FIXED: CommonMark allows spaces between '(' and the destination; _MDLINK rejects them",
     ),
     P(
         "backslash-escapes-in-dest",
         "[x](\\(a\\).md)",
         [(M, "(a).md", "", "x", "[x](\\(a\\).md)")],
-        bug="BUG: backslash escapes in a markdown destination are not processed "
+        fixed="FIXED: backslash escapes in a markdown destination are not processed "
         "(CommonMark '\\(' -> '('); target keeps the backslashes",
     ),
 ]
@@ -205,16 +205,16 @@ TAG_CASES = [
         "arabic-indic-digits-are-not-js-digits",
         "#\u0661\u0669\u0668\u0664",
         [("\u0661\u0669\u0668\u0664", "#\u0661\u0669\u0668\u0664")],
-        bug="BUG: the all-digit check uses str.isdigit() (Unicode digits, also '\u00b2'); "
+        fixed="FIXED: the all-digit check uses str.isdigit() (Unicode digits, also '\u00b2'); "
         "Obsidian rejects only /^#\\d+$/ where JS \\d is [0-9]",
     ),
     P(
         "superscript-digit",
         "#x \u00b2 #\u00b2",
         [("x", "#x"), ("\u00b2", "#\u00b2")],
-        bug="BUG: '#\u00b2' is dropped because '\u00b2'.isdigit() is True; JS /^#\\d+$/ does not match it",
+        fixed="FIXED: '#\u00b2' is dropped because '\u00b2'.isdigit() is True; JS /^#\\d+$/ does not match it",
     ),
-    P("bom-start", "\ufeff#tag", [("tag", "#tag")], bug=BUG_BOM + " ('\\ufeff#tag' gives no tag)"),
+    P("bom-start", "\ufeff#tag", [("tag", "#tag")], fixed=BUG_BOM + " ('\\ufeff#tag' gives no tag)"),
 ]
 
 
@@ -253,7 +253,7 @@ HEAD_CASES = [
         "heading-interrupts-code-span",
         "`a\n# b [[x]]`",
         [(1, "b [[x]]`", "# b [[x]]`")],
-        bug="BUG: an inline code span is matched across a line that starts an ATX heading "
+        fixed="FIXED: an inline code span is matched across a line that starts an ATX heading "
         "(block structure comes first in CommonMark: '`a' is a paragraph, '# b [[x]]`' a heading)",
     ),
 ]
@@ -290,7 +290,7 @@ BLOCK_CASES = [
     P("bad-char", "text ^a_b", []),
     P("in-fence", "```\ntext ^abc\n```", []),
     P("in-code-span", "`x ^abc`", []),
-    P("bom-alone", "\ufeff^abc", [("abc", "^abc")], bug=BUG_BOM + " ('\\ufeff^abc' gives no block id)"),
+    P("bom-alone", "\ufeff^abc", [("abc", "^abc")], fixed=BUG_BOM + " ('\\ufeff^abc' gives no block id)"),
 ]
 
 
@@ -342,6 +342,39 @@ STAMP_CASES = [
     P("html-href", A_HREF, [(HREF, 83, "[00:01:23]", "00:01:23", "VID", A_HREF)]),
     P("attrs-other-order", A_ORDER, [(HTML, 83, "[00:01:23]", "00:01:23", None, A_ORDER)]),
     P("single-quotes", A_SQ, [(HTML, 83, "[00:01:23]", "00:01:23", None, A_SQ)]),
+    P(
+        "html-href-youtu-be",
+        '<a class="yt-timestamp" data-t="00:00:05" href="https://youtu.be/ID?t=5">[00:00:05]</a>',
+        [
+            (
+                HREF, 5, "[00:00:05]", "00:00:05", "ID",
+                '<a class="yt-timestamp" data-t="00:00:05" href="https://youtu.be/ID?t=5">[00:00:05]</a>',
+            )
+        ],
+    ),
+    P(
+        "html-href-not-youtube",
+        '<a class="yt-timestamp" href="https://example.com" data-t="5">x</a>',
+        [(HREF, 5, "x", "5", None, '<a class="yt-timestamp" href="https://example.com" data-t="5">x</a>')],
+    ),
+    P(
+        "two-adjacent",
+        A + A.replace("01:23", "01:24"),
+        [
+            (HTML, 83, "[00:01:23]", "00:01:23", None, A),
+            (HTML, 84, "[00:01:24]", "00:01:24", None, A.replace("01:23", "01:24")),
+        ],
+    ),
+    P("anchor-label-holds-wikilink-not-a-link", '<a class="yt-timestamp" data-t="5">[[x]]</a>',
+      [(HTML, 5, "[[x]]", "5", None, '<a class="yt-timestamp" data-t="5">[[x]]</a>')]),
+    P(
+        "class-and-href-only",
+        '<a href="https://youtu.be/ID?t=7" class="yt-timestamp">[00:07]</a>',
+        [(HREF, 7, "[00:07]", None, "ID", '<a href="https://youtu.be/ID?t=7" class="yt-timestamp">[00:07]</a>')],
+        fixed="FIXED: an anchor marked only by class=\"yt-timestamp\" (time in href/label, no data-t) "
+        "is dropped: the 'yt-timestamp' branch of _ANCHOR_ANY's look-ahead can never match inside "
+        "a quoted attribute value, because the look-ahead consumes quoted strings whole",
+    ),
     P(
         "md-watch",
         "[01:23](https://www.youtube.com/watch?v=ID&t=83s)",
@@ -441,7 +474,7 @@ SKIP_CASES = [
         "fence-indented-at-doc-start",
         "  ```\n[[x]]\n\n[[y]]\n  ```\n[[z]]",
         [w("z")],
-        bug="BUG: an indented (1-3 spaces) fence on the very first line is not a fence: "
+        fixed="FIXED: an indented (1-3 spaces) fence on the very first line is not a fence: "
         "_LINE_START's look-behinds need a preceding '\\n'; links inside are found and the "
         "closing fence opens an unclosed one that hides [[z]]",
     ),
@@ -449,13 +482,13 @@ SKIP_CASES = [
         "fence-after-bom",
         "\ufeff```\n[[x]]\n\n[[y]]\n```\n[[z]]",
         [w("z")],
-        bug=BUG_BOM + " (a fence right after the BOM is not a fence; inverted result)",
+        fixed=BUG_BOM + " (a fence right after the BOM is not a fence; inverted result)",
     ),
     P(
         "fence-interrupts-code-span",
         "a `b\n```\nc`\n```\n[[y]]",
         [w("y")],
-        bug="BUG: an inline code span is matched across a fence opener line; the real closing "
+        fixed="FIXED: an inline code span is matched across a fence opener line; the real closing "
         "fence is then taken as an opener and hides the rest of the note",
     ),
     # indented code
@@ -473,7 +506,7 @@ SKIP_CASES = [
         "indented-at-doc-start",
         "    [[x]]\n\n[[y]]",
         [w("y")],
-        bug="BUG: an indented code block on the first line of the note is not skipped "
+        fixed="FIXED: an indented code block on the first line of the note is not skipped "
         "(_MAYBE_INDENTED_CODE requires a preceding blank line; CommonMark needs none at "
         "document start)",
     ),
@@ -518,21 +551,21 @@ SKIP_CASES = [
         "html-block-uppercase",
         "<DIV>\n[[x]]\n\n[[y]]",
         [w("y")],
-        bug="BUG: HTML block tag names are case-insensitive (CommonMark 4.6); _HTML_BLOCK6 is "
+        fixed="FIXED: HTML block tag names are case-insensitive (CommonMark 4.6); _HTML_BLOCK6 is "
         "matched case-sensitively, so '<DIV>' does not start an HTML block",
     ),
     P(
         "html-block-indented-at-doc-start",
         "  <div>\n[[x]]\n\n[[y]]",
         [w("y")],
-        bug="BUG: an HTML block indented 1-3 spaces on the first line is not recognised "
+        fixed="FIXED: an HTML block indented 1-3 spaces on the first line is not recognised "
         "(_LINE_START needs a preceding '\\n')",
     ),
     P(
         "html-block-after-bom",
         "\ufeff<div>\n[[x]]\n\n[[y]]",
         [w("y")],
-        bug=BUG_BOM + " (an HTML block right after the BOM is not recognised)",
+        fixed=BUG_BOM + " (an HTML block right after the BOM is not recognised)",
     ),
     # %% comments are not skipped
     P("percent-comment-inline", "%%[[x]]%%", [w("x")]),

@@ -17,23 +17,61 @@ from vaultsync.model import Diagnostic, Frontmatter, Link, LinkKind, ParsedNote,
 from vaultsync.names import clean_string, split_subpath
 from vaultsync.scan import parse_wikilink_inner, scan_body
 
-try:  # the C loader is ~10x faster; fall back where libyaml is missing
-    _YamlLoader: Any = yaml.CSafeLoader
+try:  # the C parser is ~10x faster; fall back where libyaml is missing
+    _BaseLoader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
-    _YamlLoader = yaml.SafeLoader
+    _BaseLoader = yaml.SafeLoader
 
-_OPEN = re.compile(r"\A\ufeff?---[ \t]*\r?\n")
-_CLOSE = re.compile(r"^---[ \t]*(?:\r?\n|\Z)", re.M)
+_BOOL, _INT, _FLOAT = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+
+
+class YamlLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """PyYAML speaks YAML 1.1; Obsidian reads frontmatter as YAML 1.2. This loader uses the 1.2 core
+    schema's booleans and numbers: ``yes``/``no``/``on``/``off`` stay strings, ``0123`` is 123,
+    ``1:20`` is a string (not 80 seconds)."""
+
+
+YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _INT, _FLOAT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+YamlLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+YamlLoader.add_implicit_resolver(_INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789"))
+YamlLoader.add_implicit_resolver(
+    _FLOAT,
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."),
+)
+
+
+def _construct_int(loader: Any, node: Any) -> int:
+    value = str(loader.construct_scalar(node))
+    if value.startswith("0o"):
+        return int(value[2:], 8)
+    if value.startswith("0x"):
+        return int(value[2:], 16)
+    return int(value, 10)
+
+
+YamlLoader.add_constructor(_INT, _construct_int)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML the way Obsidian reads frontmatter (1.2 core schema). Raises yaml.YAMLError."""
+    return yaml.load(text, Loader=YamlLoader)  # noqa: S506 - a safe loader
+
+
+_OPEN = re.compile(r"\A\ufeff?---\r?\n")
+_CLOSE = re.compile(r"^---(?:\r?\n|\Z)", re.M)
 
 # Fast path for the overwhelmingly common frontmatter of plain `key: text` lines. A value is taken
-# as a string only when YAML 1.1 would also read it as one; anything else goes to the YAML loader.
+# as a string only when the YAML loader would also read it as one; anything else goes to the loader.
 _SIMPLE_LINE = re.compile(
     r"([A-Za-z_][A-Za-z0-9_-]*):[ ]+"
-    r"([^\s\-?:,\[\]{}#&*!|>'\"%@`0-9+.~<=\\](?:[^\n:#\t]|:(?! )|(?<! )#)*?)[ ]*\r?"
+    r"([^\s\-?:,\[\]{}#&*!|>'\"%@`0-9+.~<=\\\x00-\x1f\x7f]"
+    r"(?:[^\n\r:#\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|:(?! |$)|(?<! )#)*?)(?<!:)[ ]*\r?"
 )
-_YAML_WORDS = frozenset(
-    "yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off OFF null Null NULL".split()
-)
+_YAML_WORDS = frozenset("true True TRUE false False FALSE null Null NULL".split())
 
 
 def split_frontmatter(text: str) -> Frontmatter:
@@ -60,7 +98,7 @@ def _load_mapping(inner: str) -> tuple[dict[str, Any] | None, str | None]:
     if fast is not None:
         return fast, None
     try:
-        data = yaml.load(inner, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+        data = load_yaml(inner)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
@@ -70,7 +108,14 @@ def _load_mapping(inner: str) -> tuple[dict[str, Any] | None, str | None]:
         return {}, None
     if not isinstance(data, dict):
         return None, f"frontmatter is a {type(data).__name__}, not a mapping"
-    return {str(k): v for k, v in data.items()}, None
+    return {_js_key(k): v for k, v in data.items()}, None
+
+
+def _js_key(key: Any) -> str:
+    """A mapping key as JavaScript's ``String(key)`` spells it: ``true``, ``null``, ``1.5``."""
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return "null" if key is None else str(key)
 
 
 def _load_simple(inner: str) -> dict[str, Any] | None:
@@ -79,7 +124,7 @@ def _load_simple(inner: str) -> dict[str, Any] | None:
         if not line or line == "\r":
             continue
         m = _SIMPLE_LINE.fullmatch(line)
-        if m is None or m.group(2) in _YAML_WORDS:
+        if m is None or m.group(2) in _YAML_WORDS or m.group(1) in _YAML_WORDS:
             return None
         data[m.group(1)] = m.group(2)
     return data
@@ -133,7 +178,7 @@ def _scalar(data: dict[str, Any] | None, key: str, text: str, fm: Frontmatter) -
         return clean_string(value) if key == "title" else value.strip()
     if isinstance(value, (dict, list)):
         return None
-    m = re.search(rf"^{re.escape(key)}:[ \t]*(.*?)[ \t]*\r?$", text[fm.start : fm.end], re.M)
+    m = re.search(rf"^{re.escape(key)}:[ \t]*(.*?)(?:[ \t]+#.*?)?[ \t]*\r?$", text[fm.start : fm.end], re.M)
     return m.group(1).strip("'\"") if m else str(value)
 
 
@@ -171,7 +216,7 @@ def frontmatter_tags(data: dict[str, Any] | None) -> list[str]:
         return []
     values: list[Any] = []
     for key, value in data.items():
-        if key.lower() in ("tags", "tag"):
+        if key.lower() == "tags":  # the deprecated `tag` is no longer read (Obsidian 1.9)
             values.extend(value if isinstance(value, list) else [value])
     tags = []
     for item in values:
@@ -188,7 +233,7 @@ def frontmatter_aliases(data: dict[str, Any] | None) -> list[str]:
         return []
     values: list[Any] = []
     for key, value in data.items():
-        if key.lower() in ("aliases", "alias"):
+        if key.lower() == "aliases":  # the deprecated `alias` is no longer read (Obsidian 1.9)
             values.extend(value if isinstance(value, list) else [value])
     return [v.strip() for v in values if isinstance(v, str) and v.strip()]
 

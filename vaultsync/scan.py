@@ -41,16 +41,15 @@ _HTML_BLOCK6 = (
 # a fast search; one alternation of them all would be several times slower on 200 MB of notes.
 _WIKI = re.compile(r"\[\[([^\[\]\n]*(?:\](?!\])[^\[\]\n]*|\[(?!\[)[^\[\]\n]*)*)\]\]")
 _MDLINK = re.compile(
-    r"""\[((?:[^\[\]\n\\]|\\.|\[[^\[\]\n]*\])*)\]"""
-    r"""\((<[^<>\n]*>|(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\))*)(?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'))?[ \t]*\)"""
+    r"""\[((?:[^\[\]\n\\]|\\.|\n(?![ \t]*\r?\n)|\[[^\[\]\n]*\])*)\]"""
+    r"""\([ \t]*(<[^<>\n]*>|(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\))*)"""
+    r"""(?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'))?[ \t]*\)"""
 )
+_MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _ANCHOR_FAST = re.compile(r'<a class="yt-timestamp" data-t="([^"<>]*)">(\[?[^<\[]*)</a>')
-_ANCHOR_ANY = re.compile(
-    r"""<a\b(?=(?:[^>"']|"[^"]*"|'[^']*')*?(?:data-t\s*=|yt-timestamp))("""
-    + _ATTRS
-    + r""")\s*>([^<]*)</a\s*>"""
-)
+_ANCHOR_ANY = re.compile(r"""<a\b(""" + _ATTRS + r""")\s*>([^<]*)</a\s*>""")
 _HTML_TAG = re.compile(r"<(?:!--[\s\S]*?-->|/?[A-Za-z][A-Za-z0-9-]*" + _ATTRS + r"\s*/?>|[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>)")
+_ASCII_DIGITS = re.compile(r"[0-9]+")  # JavaScript's \\d: a tag of digits only is no tag
 _OTHER_HTML = re.compile(r'<(?!a class="yt-timestamp" data-t="|/a>|br ?/?>)')
 _TAG = re.compile(r"""#(?<!\S#)[^\u2000-\u206F\u2E00-\u2E7F'!"#$%&()*+,.:;<=>?@^`{|}~\[\]\\\s]+""")
 _HEADING = re.compile(r"\n([ ]{0,3}(#{1,6}))(?=[ \t\r\n]|\Z)([^\n]*)")
@@ -59,20 +58,26 @@ _BLOCK = re.compile(r"\^(?<![^ \t\n]\^)([A-Za-z0-9-]+)(?=[ \t]*\r?$)", re.M)
 _URL = re.compile(r"(?<![\w/])(?:https?|ftp)://[^\s<>\[\]]+")
 # Regions where nothing is looked for. The regex is only tried (with .match) at the positions of
 # its trigger characters, left to right, so openers and closers pair up as a tokenizer pairs them.
-_LINE_START = r"(?:(?<![^\n])|(?<=\n[ ])|(?<=\n[ ]{2})|(?<=\n[ ]{3}))"
+_LINE_START = r"(?:(?<![^\n])|(?<=^[ ])|(?<=^[ ]{2})|(?<=^[ ]{3}))"
+# A line that ends a paragraph: inline code and math cannot run across it.
+_BLOCK_START = (
+    r"[ \t]*\r?(?:\n|\Z)|[ ]{0,3}(?:`{3}|~{3}|\#{1,6}(?:[ \t\r\n]|\Z)|>|\$\$|</?(?i:"
+    + _HTML_BLOCK6
+    + r")(?=[\s/>]))"
+)
 _SKIP = re.compile(
     r"""
     (?P<fence>""" + _LINE_START + r"""(?:(?P<fb>`{3,})[^`\n]*|(?P<ft>~{3,})[^\n]*)
         (?:\n(?:[^\n]*\n)*?[ ]{0,3}(?(fb)(?P=fb)`*|(?P=ft)~*)[ \t]*\r?(?=\n|\Z)|(?:\n[^\n]*)*\Z))
   | (?P<mblock>""" + _LINE_START + r"""\$\$[\s\S]*?(?:\$\$|\Z))
   | (?P<hblock>""" + _LINE_START + r"""(?:
-        <(?P<h1>script|pre|style|textarea)(?=[\s>]|$)[\s\S]*?(?:</(?P=h1)>[^\n]*|\Z)
-      | </?(?:""" + _HTML_BLOCK6 + r""")(?=[\s/>]|$)[^\n]*(?:\n(?![ \t]*\r?(?:\n|\Z))[^\n]*)*
+        <(?P<h1>(?i:script|pre|style|textarea))(?=[\s>]|$)[\s\S]*?(?:</(?i:script|pre|style|textarea)>[^\n]*|\Z)
+      | </?(?i:""" + _HTML_BLOCK6 + r""")(?=[\s/>]|$)[^\n]*(?:\n(?![ \t]*\r?(?:\n|\Z))[^\n]*)*
     ))
   | (?P<esc>\\[!-/:-@\[-`{-~])
-  | (?P<code>(?<!`)(?P<bt>`+)(?!`)(?:[^\n]|\n(?![ \t]*\r?\n))*?(?<!`)(?P=bt)(?!`))
+  | (?P<code>(?<!`)(?P<bt>`+)(?!`)(?:[^\n]|\n(?!""" + _BLOCK_START + r"""))*?(?<!`)(?P=bt)(?!`))
   | (?P<comment><!--[\s\S]*?(?:-->|\Z))
-  | (?P<dmath>\$\$(?:[^\n]|\n(?![ \t]*\r?\n))*?\$\$)
+  | (?P<dmath>\$\$(?:[^\n]|\n(?!""" + _BLOCK_START + r"""))*?\$\$)
   | (?P<math>\$(?![ \t$])(?:\\.|[^$\\\n])+?(?<![ \t\\])\$(?!\d))
     """,
     re.M | re.X,
@@ -82,6 +87,7 @@ _FIRST_LINE_HTML = re.compile(r"[ ]{0,3}<")
 
 # A line indented as code right after a blank line: the only trigger for the slower line pass.
 _MAYBE_INDENTED_CODE = re.compile(r"\n[ \t]*\r?\n(?: {4}|[ ]{0,3}\t)[^\n]*\S")
+_FIRST_LINE_INDENTED = re.compile(r"(?: {4}|[ ]{0,3}\t)[^\n]*\S")
 _LIST_ITEM = re.compile(r"[ ]{0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|\r?$)")
 _FENCE_LINE = re.compile(r"[ ]{0,3}(`{3,}|~{3,})")
 
@@ -101,11 +107,16 @@ def scan_body(text: str, start: int = 0) -> Scan:
     as Obsidian's tokenizer does; notes with only wikilinks and anchors skip the sweep.
     """
     if start == 0 and text.startswith("\ufeff"):
-        start = 1
+        # Obsidian never sees the BOM. A newline in its place keeps every offset and makes the
+        # first line start a line, as it does for Obsidian.
+        text, start = "\n" + text[1:], 1
     skips = _skip_matches(text, start)
     skipped = [Region(m.lastgroup or "code", m.span()) for m in skips if m.lastgroup != "esc"]
     regions = [m.span() for m in skips]
-    if _MAYBE_INDENTED_CODE.search(text, start - 1 if start else 0) is not None:
+    if (
+        _MAYBE_INDENTED_CODE.search(text, start - 1 if start else 0) is not None
+        or _FIRST_LINE_INDENTED.match(text, start) is not None
+    ):
         for span in _indented_code(text, start):
             skipped.append(Region("indented_code", span))
             regions.append(span)
@@ -114,7 +125,11 @@ def scan_body(text: str, start: int = 0) -> Scan:
     sweep = bool(regions)
     if text.count("<a", start) > len(anchors):
         fast = {m.start() for m in anchors}
-        extra = [m for m in _ANCHOR_ANY.finditer(text, start) if m.start() not in fast]
+        extra = [
+            m
+            for m in _ANCHOR_ANY.finditer(text, start)
+            if m.start() not in fast and ("data-t" in m.group(1) or "yt-timestamp" in m.group(1))
+        ]
         if extra:
             anchors = sorted(anchors + extra, key=_match_start)
             sweep = True  # generic anchors may hold anything
@@ -162,7 +177,7 @@ def scan_body(text: str, start: int = 0) -> Scan:
     return Scan(
         links=tuple(links),
         timestamps=tuple(stamps),
-        tags=tuple(Tag(m.group()[1:], m.span()) for m in tags if not m.group()[1:].isdigit()),
+        tags=tuple(Tag(m.group()[1:], m.span()) for m in tags if not _ASCII_DIGITS.fullmatch(m.group(), 1)),
         headings=tuple(_heading(m) for m in heads),
         blocks=tuple(BlockId(m.group(1), m.span()) for m in blocks),
         skipped=tuple(sorted(skipped, key=lambda r: r.span)),
@@ -298,6 +313,8 @@ def _markdown_link(text: str, m: re.Match[str]) -> Link | Timestamp | None:
     dest = m.group(2) or ""
     if dest.startswith("<"):
         dest = dest[1:-1]
+    if "\\" in dest:
+        dest = _MD_ESCAPE.sub(r"\1", dest)
     label = m.group(1)
     image = s > 0 and text[s - 1] == "!"
     span = (s - 1 if image else s, e)
