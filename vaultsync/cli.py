@@ -24,15 +24,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from vaultsync import __version__
-from vaultsync.config import RULE_NAMES, load_settings
-from vaultsync.daemon import Daemon, read_status, setup_logging
+from vaultsync.config import RULE_NAMES, GitSettings, load_settings
+from vaultsync.daemon import Daemon, is_locked, read_status, setup_logging
 from vaultsync.errors import ConfigError, NoteNotFoundError, VaultsyncError
+from vaultsync.exporting import ExportRequest, load_exporter
 from vaultsync.index import Index
-from vaultsync.indexing import Indexer, ScanReport, rebuild_index, update_index
+from vaultsync.gitsync import setup_repository, sync_status, sync_vault
+from vaultsync.indexing import Indexer, ScanReport, open_index, rebuild_index, update_index
 from vaultsync.move import move_files, plan_moves
 from vaultsync.model import Diagnostic, Severity
 from vaultsync.normalizing import WriteMode, normalize_vault
 from vaultsync.resolve import NameTable
+from vaultsync.selection import Selection, select_notes
 from vaultsync.service import install_service
 from vaultsync.vault import Vault, resolve_vault
 
@@ -311,9 +314,11 @@ def status(vault: VaultArg = None, as_json: JsonOpt = False) -> None:
     """Whether a daemon watches the vault: pid, uptime, last batch, queue, notes, recent errors."""
     v = _open_vault(vault)
     data = read_status(v)
+    data["sync"] = sync_status(v.root, load_settings(v.root).git or GitSettings())
     if as_json:
         _emit_json(data)
         return
+    _print_sync_status(data["sync"])
     if not data["running"]:
         out.print(f"not running ({v.root})", markup=False)
         return
@@ -330,6 +335,56 @@ def status(vault: VaultArg = None, as_json: JsonOpt = False) -> None:
         out.print(f"error: {line}", markup=False)
 
 
+def _print_sync_status(sync: dict[str, Any] | None) -> None:
+    if sync is None:
+        return
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(sync["last_sync"])) if sync["last_sync"] else "never"
+    ahead = "?" if sync["ahead"] is None else sync["ahead"]
+    behind = "?" if sync["behind"] is None else sync["behind"]
+    out.print(f"sync: last {when}, {ahead} ahead, {behind} behind {sync['remote']}/{sync['branch']}", markup=False)
+    for problem in (sync["last_error"], sync["blocked"]):
+        if problem:
+            out.print(f"sync problem: {problem}", markup=False)
+    if sync["conflicts"]:
+        out.print(f"{len(sync['conflicts'])} conflicts waiting (merge by hand, then delete the copy):", markup=False)
+        for uri in sync["conflicts"]:
+            out.print(f"  {uri}", markup=False)
+
+
+@app.command()
+def sync(
+    vault: VaultArg = None,
+    remote: Annotated[str | None, typer.Option("--remote", help="Set the vault up to sync with this git URL first.")] = None,
+    allow_deletions: Annotated[bool, typer.Option("--allow-deletions", help="Push even a mass deletion of notes.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sync the vault with its git remote once: commit, fetch, integrate (conflicts side by side), push."""
+    v = _open_vault(vault)
+    config = load_settings(v.root)
+    settings = config.git or GitSettings()
+    if config.git is not None and is_locked(v):
+        raise VaultsyncError("the daemon syncs this vault", hint="it syncs on its own; see `vaultsync status`")
+    if remote:
+        setup_repository(v.root, remote, settings)
+    index = open_index(v)
+    try:
+        report = sync_vault(v.root, settings, allow_deletions=allow_deletions, indexer=Indexer(v, index) if index else None)
+    finally:
+        if index is not None:
+            index.close()
+    if as_json:
+        _emit_json(report.as_dict())
+    else:
+        committed = ", ".join(f"{n} {kind}" for kind, n in sorted(report.committed.items())) or "nothing"
+        out.print(f"committed {committed}; pulled {len(report.changed)} files ({report.integrated}); "
+                  f"{'pushed' if report.pushed else 'not pushed'}; {report.seconds:.2f} s", markup=False)  # fmt: skip
+        for copy in report.conflicts:
+            out.print(f"conflict: the other side's version is in {copy}", markup=False)
+    if report.blocked:
+        raise VaultsyncError(f"push refused: {report.blocked}",
+                             hint="restore the notes, raise [git] max-delete-share, or run `vaultsync sync --allow-deletions`")  # fmt: skip
+
+
 service_app = typer.Typer(help="Run the daemon under the platform's service manager.", no_args_is_help=True)
 app.add_typer(service_app, name="service")
 
@@ -341,6 +396,44 @@ def service_install(vault: VaultArg = None) -> None:
     service = install_service(v.root)
     out.print(f"wrote {service.path}", markup=False)
     out.print(f"start it with: {service.enable}", markup=False)
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="pdf, epub, anki (any installed exporter).")],
+    vault: VaultArg = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")] = Path("export"),
+    folder: Annotated[list[str] | None, typer.Option("--folder", help="Notes under this folder (repeatable).")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Notes with this tag or a child of it (repeatable).")] = None,
+    note: Annotated[list[str] | None, typer.Option("--note", help="This note (repeatable)...")] = None,
+    depth: Annotated[int, typer.Option("--depth", help="...and the notes it links to, this many steps out.")] = 0,
+    where: Annotated[list[str] | None, typer.Option("--where", help="Frontmatter KEY=VALUE (repeatable).")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="Title of the document.")] = None,
+    paper: Annotated[str, typer.Option("--paper", help="PDF paper size: a4 or letter.")] = "a4",
+    as_json: JsonOpt = False,
+) -> None:
+    """Export chosen notes (default: the whole vault) to a PDF briefing, an EPUB book or an Anki deck."""
+    exporter = load_exporter(fmt)
+    v = _open_vault(vault)
+    index, _ = _fresh_index(v, show_progress=False)
+    try:
+        notes = [_find_note(index, v, n) for n in note or []]
+        uris = select_notes(index, Selection.parse(folder, tag, notes, depth, where))
+        if not uris:
+            raise VaultsyncError("the selection matches no note")
+        target = output if output.suffix else output.with_suffix(exporter.suffix)
+        default_title = (folder[0] if folder else None) or (Path(uris[0]).stem if notes else v.root.name)
+        request = ExportRequest(v, index, tuple(uris), target, title or default_title, {"paper": paper})
+        with _progress(True):
+            result = exporter.export(request)
+    finally:
+        index.close()
+    _warn(result.diagnostics)
+    data = {"format": fmt, "output": str(result.output), "notes": result.notes, "seconds": round(result.seconds, 3), **result.details}
+    if as_json:
+        _emit_json(data)
+    else:
+        out.print(f"wrote {result.output} ({result.notes} notes, {result.seconds:.1f} s)", markup=False)
 
 
 # -- entry point -----------------------------------------------------------------------------------

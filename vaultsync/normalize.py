@@ -28,6 +28,7 @@ from vaultsync.parse import parse_note
 from vaultsync.resolve import NameTable
 
 _TIME_LABEL = re.compile(r"\[?\s*(?:\d{1,3}:)?\d{1,2}:\d{2}\s*\]?|")
+_VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{6,20}")
 _VIDEO_URL = re.compile(
     r"(?:https?://)?(?:(?:www|m|music)\.)?(?:youtube\.com/(?:watch\?(?:[^#\s]*&)?v=|shorts/|embed/|live/)"
     r"|youtu\.be/)([A-Za-z0-9_-]{6,})"
@@ -171,8 +172,11 @@ def _run(rules: Mapping[str, Any], note: _Note, item: Any, raw: str, counts: dic
 
 
 def note_video_id(parsed: ParsedNote) -> str | None:
-    """``videoId`` from the frontmatter, else the id in a YouTube ``url`` or ``source`` field."""
-    if parsed.video_id:
+    """``videoId`` from the frontmatter, else the id in a YouTube ``url`` or ``source`` field.
+
+    Only something shaped like a YouTube id counts (a template's ``{{videoId}}`` does not).
+    """
+    if parsed.video_id and _VIDEO_ID.fullmatch(parsed.video_id):
         return parsed.video_id
     data = parsed.frontmatter.data or {}
     for key in ("url", "source"):

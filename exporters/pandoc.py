@@ -1,0 +1,60 @@
+"""The one place that runs pandoc (the binary shipped by pypandoc-binary).
+
+Reading is the slow part of a large export, so the document's notes are read in chunks by
+parallel pandoc processes (commonmark_x -> JSON AST), joined, and written once from JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from vaultsync.errors import VaultsyncError
+
+READER = "commonmark_x"  # attributes, fenced divs, bracketed spans, pipe tables; far faster than pandoc markdown
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+# Fixed build time, for byte-identical output from identical input (pandoc honours it in EPUBs).
+SOURCE_DATE_EPOCH = "1700000000"
+
+
+class PandocError(VaultsyncError):
+    """pandoc failed or is missing."""
+
+
+def pandoc_path() -> str:
+    try:
+        import pypandoc  # type: ignore[import-untyped]
+
+        return str(pypandoc.get_pandoc_path())
+    except (ImportError, OSError) as exc:
+        raise PandocError("pandoc is not available", hint="pip install pypandoc-binary") from exc
+
+
+def run_pandoc(args: list[str], stdin: bytes | None = None, cwd: Path | None = None) -> bytes:
+    env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
+    proc = subprocess.run([pandoc_path(), *args], input=stdin, capture_output=True, cwd=cwd, env=env, check=False)
+    if proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip()
+        raise PandocError(f"pandoc {' '.join(args[:4])} failed (exit {proc.returncode}): {detail[:2000]}")
+    return proc.stdout
+
+
+def read_markdown(chunks: list[str], jobs: int | None = None) -> dict[str, Any]:
+    """Parse the document's chunks with parallel pandoc readers and join their ASTs."""
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(chunks) or 1))
+    size = -(-len(chunks) // jobs)
+    groups = ["\n\n".join(chunks[i : i + size]) for i in range(0, len(chunks), size)] or [""]
+    with ThreadPoolExecutor(jobs) as pool:
+        asts = list(pool.map(lambda text: json.loads(run_pandoc(["-f", READER, "-t", "json"], text.encode())), groups))
+    joined = asts[0]
+    for ast in asts[1:]:
+        joined["blocks"].extend(ast["blocks"])
+    return joined
+
+
+def meta_string(value: str) -> dict[str, Any]:
+    return {"t": "MetaString", "c": value}
