@@ -56,5 +56,18 @@ def read_markdown(chunks: list[str], jobs: int | None = None) -> dict[str, Any]:
     return joined
 
 
+def write_parallel(chunks: list[str], args: list[str], cwd: Path, jobs: int | None = None) -> str:
+    """Read and write the chunks with parallel pandoc processes; join the outputs in order.
+
+    For formats whose fragments can simply be concatenated (typst: labels are document-wide).
+    """
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(chunks) or 1))
+    size = -(-len(chunks) // jobs)
+    groups = ["\n\n".join(chunks[i : i + size]) for i in range(0, len(chunks), size)] or [""]
+    with ThreadPoolExecutor(jobs) as pool:
+        parts = list(pool.map(lambda text: run_pandoc(["-f", READER, *args], text.encode(), cwd=cwd).decode("utf-8"), groups))
+    return "\n\n".join(parts)
+
+
 def meta_string(value: str) -> dict[str, Any]:
     return {"t": "MetaString", "c": value}

@@ -8,13 +8,12 @@ the export stops with a clear message instead of printing blank boxes.
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 import time
 from pathlib import Path
 
-from exporters.pandoc import TEMPLATES, meta_string, read_markdown, run_pandoc
+from exporters.pandoc import TEMPLATES, write_parallel
 from exporters.pipeline import ExportContext, build_document, copy_resources
 from vaultsync.errors import VaultsyncError
 from vaultsync.exporting import ExportRequest, ExportResult
@@ -25,6 +24,11 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-
 _CJK_FONT_FILES = re.compile(r"(NotoSans|NotoSerif|SourceHan)\w*CJK|DroidSansFallback|wqy|SourceHan", re.I)
 FONT_DIRS = [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts", Path.home() / ".local/share/fonts",
              Path("/Library/Fonts"), Path("/System/Library/Fonts"), Path.home() / "Library/Fonts"]  # fmt: skip
+
+
+def typst_escape(text: str) -> str:
+    """Plain text as typst markup."""
+    return re.sub(r"([\\#\[\]*_`$<>@~=/\-+])", r"\\\1", text)
 
 
 class FontMissingError(VaultsyncError):
@@ -62,21 +66,19 @@ class PdfExporter:
                     hint="install one, e.g. `apt-get install fonts-noto-cjk` (or fonts-droid-fallback)",
                 )
             font_paths = sorted({str(f.parent) for f in fonts})
-        ast = read_markdown(doc.chunks)
-        ast["meta"].update({"title": meta_string(request.title), "lang": meta_string(request.options.get("lang", "en"))})
         with tempfile.TemporaryDirectory(prefix="vaultsync-pdf-") as tmp:
             build = Path(tmp)
             copy_resources(doc.resources, build)
+            body = write_parallel(doc.chunks, ["-t", "typst", "--syntax-highlighting=none", f"--lua-filter={TEMPLATES / 'typst-callouts.lua'}"], build)
+            template = (TEMPLATES / "briefing.typ").read_text(encoding="utf-8")
+            fields = {
+                "title": typst_escape(request.title),
+                "subtitle": f"{doc.notes} notes",
+                "papersize": PAPERS[paper],
+                "lang": re.sub(r"[^a-z]", "", request.options.get("lang", "en").lower())[:3] or "en",
+            }
             source = build / "briefing.typ"
-            run_pandoc(
-                [
-                    "-f", "json", "-t", "typst", "-s", "-o", str(source),
-                    f"--template={TEMPLATES / 'briefing.typ'}", f"--lua-filter={TEMPLATES / 'typst-callouts.lua'}",
-                    "-V", f"papersize={PAPERS[paper]}",
-                ],
-                json.dumps(ast).encode(),
-                cwd=build,
-            )  # fmt: skip
+            source.write_text(re.sub(r"\$(\w+)\$", lambda m: fields.get(m.group(1), "") if m.group(1) != "body" else body, template), encoding="utf-8")
             request.output.parent.mkdir(parents=True, exist_ok=True)
             pdf = typst.compile(str(source), root=str(build), font_paths=font_paths)
             request.output.write_bytes(pdf)
