@@ -16,6 +16,14 @@
     rescan-s = 300                 # light rescan interval
     storm-threshold = 200          # larger batches are handled by one reconcile
     normalize = true
+
+    [git]                          # vaultsync sync; the daemon syncs only when this section exists
+    remote = "origin"              # the remote's name (`vaultsync sync --remote URL` sets it up)
+    branch = ""                    # "": the branch checked out
+    commit-debounce-s = 30         # commit once the vault has been quiet this long
+    pull-interval-s = 300          # fetch, integrate and push at least this often
+    push = true
+    max-delete-share = 0.25        # refuse to push when more of the remote's notes are deleted
 """
 
 from __future__ import annotations
@@ -76,9 +84,29 @@ class WatchSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class GitSettings:
+    """How ``vaultsync sync`` and the daemon's sync loop replicate the vault through git."""
+
+    remote: str = "origin"
+    """The name of the git remote to sync with."""
+    branch: str = ""
+    """The branch to sync; empty means the branch checked out."""
+    commit_debounce_s: float = 30.0
+    """The daemon commits (and syncs) once the vault has been quiet this long after a change."""
+    pull_interval_s: float = 300.0
+    """The daemon fetches, integrates and pushes at least this often."""
+    push: bool = True
+    """Push after integrating (off: only pull)."""
+    max_delete_share: float = 0.25
+    """Refuse to push when more than this share of the remote's notes would be deleted."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     normalize: NormalizeSettings = field(default_factory=NormalizeSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
+    git: GitSettings | None = None
+    """None when ``.vaultsync.toml`` has no ``[git]`` section: the daemon does not sync."""
 
 
 def load_settings(vault_root: Path) -> Settings:
@@ -93,9 +121,10 @@ def load_settings(vault_root: Path) -> Settings:
         raise ConfigError(f"{path}: {exc}") from exc
     problems: list[str] = []
     for key in raw:
-        if key not in ("normalize", "watch"):
+        if key not in ("normalize", "watch", "git"):
             log.warning("%s: unknown section [%s] ignored", path, key)
     watch = _load_watch(raw.get("watch", {}), problems)
+    git = _load_git(raw["git"], problems) if "git" in raw else None
     section: dict[str, Any] = raw.get("normalize", {})
     rules = dict(DEFAULT_RULES)
     for name, value in section.get("rules", {}).items():
@@ -116,7 +145,7 @@ def load_settings(vault_root: Path) -> Settings:
             log.warning("%s: unknown key normalize.%s ignored", path, key)
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
-    return Settings(NormalizeSettings(rules=rules, timestamp_style=style, timestamp_hours=hours), watch)
+    return Settings(NormalizeSettings(rules=rules, timestamp_style=style, timestamp_hours=hours), watch, git)
 
 
 def _load_watch(section: dict[str, Any], problems: list[str]) -> WatchSettings:
@@ -133,3 +162,26 @@ def _load_watch(section: dict[str, Any], problems: list[str]) -> WatchSettings:
         else:
             values[name] = value
     return WatchSettings(**values)
+
+
+def _load_git(section: dict[str, Any], problems: list[str]) -> GitSettings:
+    values: dict[str, Any] = {}
+    for key, value in section.items():
+        name = key.replace("-", "_")
+        default = getattr(GitSettings(), name, None)
+        if default is None:
+            problems.append(f"git.{key}: unknown key")
+            continue
+        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(default, bool) != isinstance(value, bool) or not isinstance(value, type(default)):
+            problems.append(f"git.{key}: must be {type(default).__name__}")
+        elif isinstance(value, float) and value < 0:
+            problems.append(f"git.{key}: must not be negative")
+        elif name == "max_delete_share" and value > 1:
+            problems.append(f"git.{key}: must be a share between 0 and 1")
+        elif name == "remote" and not value:
+            problems.append(f"git.{key}: must name a remote")
+        else:
+            values[name] = value
+    return GitSettings(**values)

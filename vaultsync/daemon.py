@@ -4,7 +4,9 @@ One loop: take a debounced batch from the watcher, follow the moves in it (rewri
 Obsidian does), normalize the notes that were saved, refresh the index for every path touched.
 Errors in a batch are logged and the loop goes on. A lock keeps one daemon per vault; SIGTERM and
 SIGINT finish the batch in hand and exit 0. Start-up and a periodic light rescan reconcile the
-index with the disk (a rename while the daemon was off is recognised by its inode).
+index with the disk (a rename while the daemon was off is recognised by its inode). With a
+``[git]`` section, the same loop runs a sync cycle after a quiet period and on an interval; no
+batch is processed during a cycle, and the files a pull changed are indexed, not normalized.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 from vaultsync.config import Settings
 from vaultsync.errors import NoteReadError, NoteWriteError, VaultsyncError
+from vaultsync.gitsync import GitRepo, SyncReport, recover, sync_vault
 from vaultsync.index import Index
 from vaultsync.indexing import Indexer, open_index, update_index
 from vaultsync.move import relink_after_moves, text_hash
@@ -134,6 +137,10 @@ class Daemon:
         self.index: Index | None = None
         self.indexer: Indexer | None = None
         self.state = "starting"
+        self.pause = threading.Lock()  # held by a batch or a sync cycle: never both at once
+        self.last_sync: SyncReport | None = None
+        self._changed_at: float | None = None  # monotonic time of the last local change not yet synced
+        self._next_pull = 0.0  # sync once soon after start
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -150,6 +157,8 @@ class Daemon:
             self.indexer = Indexer(self.vault, self.index)
             self.state = "reconciling"
             self._write_status()
+            if self.settings.git is not None:
+                self._guarded(lambda: recover(GitRepo(self.vault.root)))
             self.reconcile("start-up")
             watcher = VaultWatcher(self.vault.root, self.queue)
             rescan_s = self.settings.watch.rescan_s
@@ -184,10 +193,12 @@ class Daemon:
     def _loop(self, rescan_s: float, watcher: VaultWatcher) -> None:
         next_rescan = time.monotonic() + rescan_s
         while not self.stop_event.is_set():
-            wait = max(0.0, min(next_rescan - time.monotonic(), 5.0))
+            wait = max(0.0, min(next_rescan - time.monotonic(), self._sync_due_in(), 5.0))
             batch = self.queue.take(self.stop_event, wait)
             if batch is not None and len(batch):
-                self._guarded(lambda b=batch: self.process(b))
+                self._guarded(lambda b=batch: self._take(b))
+            if self._sync_due_in() <= 0 and not self.stop_event.is_set():
+                self._guarded(self.sync)
             if time.monotonic() >= next_rescan and not self.stop_event.is_set():
                 if rescan_s and not watcher.alive:
                     log.error("the file watcher stopped; relying on rescans")
@@ -206,6 +217,12 @@ class Daemon:
         self.errors = [*self.errors, f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}"][-_MAX_ERRORS:]
 
     # -- batches -----------------------------------------------------------------------------------
+
+    def _take(self, batch: Batch) -> None:
+        with self.pause:
+            report = self.process(batch)
+        if report.changes > report.echoes:
+            self._changed_at = time.monotonic()
 
     def process(self, batch: Batch) -> BatchReport:
         """Apply one batch: follow moves, normalize saved notes, refresh the index."""
@@ -331,6 +348,49 @@ class Daemon:
         log.debug("%r normalized (%s)", uri, ", ".join(sorted({r for e in result.edits for r in e.rules})))
         return "written"
 
+    # -- git sync ----------------------------------------------------------------------------------
+
+    def _sync_due_in(self) -> float:
+        """Seconds until the next sync cycle: a quiet period after a local change, or the pull interval."""
+        git = self.settings.git
+        if git is None:
+            return float("inf")
+        due = self._next_pull
+        if self._changed_at is not None:
+            due = min(due, self._changed_at + git.commit_debounce_s)
+        return due - time.monotonic()
+
+    def sync(self) -> SyncReport | None:
+        """Run one sync cycle with normalizing paused; pulled files are indexed and their file
+        events become echoes (another machine already normalized them: no storm of rewrites)."""
+        assert self.indexer is not None and self.settings.git is not None
+        git = self.settings.git
+        self._changed_at = None
+        self._next_pull = time.monotonic() + git.pull_interval_s
+        with self.pause:
+            try:
+                report = sync_vault(self.vault.root, git, recover_first=False)
+            except VaultsyncError as exc:  # logged; the next cycle retries (STYLE 3.5.8)
+                log.error("sync failed: %s", exc)
+                self._error(f"sync failed: {str(exc).splitlines()[0]}")
+                self._next_pull = time.monotonic() + min(git.pull_interval_s, max(60.0, git.commit_debounce_s))
+                return None
+            changed = [u for u in report.changed if not is_ignored(u)]
+            for uri in changed:
+                if is_note(uri):
+                    with contextlib.suppress(NoteReadError):
+                        self._written[uri] = text_hash(read_note_text(self.vault.path_for(uri), uri))
+            if changed:
+                self.indexer.refresh(changed)
+                self._forgiving = None
+        if report.blocked:
+            self._error(f"push refused: {report.blocked}")
+        self.last_sync = report
+        log.info("sync: %s committed, %s, %d pulled files, %d conflicts, %s in %.0f ms",
+                 sum(report.committed.values()), report.integrated, len(changed), len(report.conflicts),
+                 "pushed" if report.pushed else "not pushed", report.seconds * 1000)  # fmt: skip
+        return report
+
     # -- reconciliation ----------------------------------------------------------------------------
 
     def reconcile(self, why: str, changes: int = 0) -> BatchReport:
@@ -386,6 +446,7 @@ class Daemon:
             "last_batch": asdict(self.last_batch) if self.last_batch else None,
             "queue": len(self.queue),
             "notes": sum(1 for u in self.indexer.stored if is_note(u)) if self.indexer else 0,
+            "last_sync": self.last_sync.as_dict() if self.last_sync else None,
             "errors": self.errors,
         }
 

@@ -46,3 +46,38 @@ class NoteNotFoundError(VaultsyncError):
     def __init__(self, name: str) -> None:
         super().__init__(f"no note matches {name!r}")
         self.name = name
+
+
+class GitError(VaultsyncError):
+    """A git command failed; the message shows the command, its exit code and its output."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cmd: tuple[str, ...] = (),
+        returncode: int | None = None,
+        stdout: str = "",
+        stderr: str = "",
+        hint: str | None = None,
+    ) -> None:
+        details = [message]
+        if cmd:
+            details.append(f"command: {' '.join(cmd)}")
+            details.append(f"return code: {returncode}")
+            for name, text in (("stdout", stdout), ("stderr", stderr)):
+                body = "\n".join("    " + line for line in text.rstrip().splitlines()) or "    (empty)"
+                details.append(f"{name}:\n{body}")
+        super().__init__("\n".join(details), hint=hint)
+        self.cmd = cmd
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class SyncConflictError(GitError):
+    """A sync cannot go on without the user: ``uris`` names the notes involved."""
+
+    def __init__(self, message: str, uris: list[str], *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.uris = uris

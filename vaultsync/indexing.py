@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
-import os
 import sqlite3
-import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from vaultsync._parallel import map_chunks, worker_state
 from vaultsync.errors import NoteReadError, StoreError
 from vaultsync.index import INDEX_NAME, Index, NoteRows
 from vaultsync.model import Diagnostic, ParsedNote
@@ -229,17 +227,6 @@ def _reresolve(index: Index, table: NameTable, keys: set[str]) -> int:
 
 # -- parsing, in worker processes when there is much to do ---------------------------------------
 
-_worker_table: NameTable | None = None
-_worker_root: str = ""
-
-
-def _init_worker(root: str, table: NameTable | None) -> None:
-    global _worker_root, _worker_table
-    _worker_root = root
-    if table is not None:
-        _worker_table = table
-
-
 def _parse_all(
     vault: Vault,
     table: NameTable,
@@ -247,40 +234,13 @@ def _parse_all(
     progress: Progress | None,
     jobs: int | None,
 ) -> Iterator[NoteRows]:
-    total = len(tasks)
-    jobs = jobs or os.cpu_count() or 1
     paths = [(i, u, str(vault.path_for(u)), st, ex) for i, u, st, ex in tasks]
-    if total < PARALLEL_THRESHOLD or jobs < 2:
-        _init_worker(str(vault.root), table)
-        results: Iterable[list[NoteRows]] = map(_parse_chunk, _chunks(paths, _CHUNK))
-        yield from _with_progress(results, total, progress)
-        return
-    global _worker_table
-    _worker_table = table  # inherited by forked workers without pickling
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    ctx = multiprocessing.get_context(method)
-    init_table = None if method == "fork" else table
-    with ctx.Pool(jobs, initializer=_init_worker, initargs=(str(vault.root), init_table)) as pool:
-        yield from _with_progress(pool.imap_unordered(_parse_chunk, _chunks(paths, _CHUNK)), total, progress)
-
-
-def _with_progress(results: Iterable[list[NoteRows]], total: int, progress: Progress | None) -> Iterator[NoteRows]:
-    done = 0
-    for chunk in results:
-        yield from chunk
-        done += len(chunk)
-        if progress is not None:
-            progress(done, total)
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+    yield from map_chunks(_parse_chunk, paths, table, jobs=jobs, chunk=_CHUNK, threshold=PARALLEL_THRESHOLD, progress=progress)
 
 
 def _parse_chunk(chunk: list[tuple[int, str, str, FileStat, bool]]) -> list[NoteRows]:
-    assert _worker_table is not None
-    return [_parse_file(_worker_table, *item) for item in chunk]
+    table = worker_state()
+    return [_parse_file(table, *item) for item in chunk]
 
 
 def _parse_file(table: NameTable, file_id: int, uri: str, path: str, st: FileStat, excluded: bool) -> NoteRows:

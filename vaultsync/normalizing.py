@@ -8,14 +8,12 @@ processed in parallel across cores, like a cold scan.
 from __future__ import annotations
 
 import difflib
-import multiprocessing
-import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from vaultsync._parallel import map_chunks, worker_state
 from vaultsync.config import NormalizeSettings
 from vaultsync.errors import NoteReadError, NoteWriteError
 from vaultsync.model import Diagnostic, Severity
@@ -102,47 +100,15 @@ def normalize_vault(
     return report
 
 
-_worker: tuple[Vault, NormalizeContext, str] | None = None
-
-
-def _init(state: tuple[Vault, NormalizeContext, str] | None) -> None:
-    global _worker
-    if state is not None:
-        _worker = state
-
-
 def _run_all(
     vault: Vault, base: NormalizeContext, targets: list[str], mode: str, progress: Progress | None, jobs: int | None
 ) -> Iterator[_Outcome]:
-    global _worker
-    _worker = (vault, base, mode)
-    chunks = [targets[i : i + _CHUNK] for i in range(0, len(targets), _CHUNK)]
-    jobs = jobs or os.cpu_count() or 1
-    done = 0
-    if len(targets) < _PARALLEL_THRESHOLD or jobs < 2:
-        results: Iterator[list[_Outcome]] = map(_normalize_chunk, chunks)
-        pool = None
-    else:
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        pool = multiprocessing.get_context(method).Pool(
-            jobs, initializer=_init, initargs=(None if method == "fork" else _worker,)
-        )
-        results = pool.imap_unordered(_normalize_chunk, chunks)
-    try:
-        for chunk in results:
-            yield from chunk
-            done += len(chunk)
-            if progress is not None:
-                progress(done, len(targets))
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
+    state = (vault, base, mode)
+    yield from map_chunks(_normalize_chunk, targets, state, jobs=jobs, chunk=_CHUNK, threshold=_PARALLEL_THRESHOLD, progress=progress)
 
 
 def _normalize_chunk(uris: list[str]) -> list[_Outcome]:
-    assert _worker is not None
-    vault, base, mode = _worker
+    vault, base, mode = worker_state()
     return [normalize_note(vault, base.for_note(uri), mode) for uri in uris]
 
 

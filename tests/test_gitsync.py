@@ -1,0 +1,294 @@
+"""Git replication with real git: a bare remote and two clones (laptop, desktop) in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import write_file
+from test_daemon import Running, wait_for
+from vaultsync.config import GitSettings, Settings, WatchSettings, load_settings
+from vaultsync.errors import ConfigError, GitError
+from vaultsync.gitsync import CONFLICT_RE, run_git, setup_repository, sync_status, sync_vault
+from vaultsync.indexing import open_index
+from vaultsync.vault import Vault
+
+pytestmark = pytest.mark.slow
+
+SETTINGS = GitSettings()
+ANCHOR = '<a class="yt-timestamp" data-t="00:01:02">[00:01:02]</a>'
+
+
+@pytest.fixture(autouse=True)
+def git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pin the identity and keep the user's git configuration out (inherited by subprocesses)."""
+    for name in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{name}_NAME", "Test")
+        monkeypatch.setenv(f"GIT_{name}_EMAIL", "test@example.com")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
+
+
+def lines(text: str) -> str:
+    return "".join(f"line {i}: {text if i == 7 else 'unchanged words of a video note'}\n" for i in range(20))
+
+
+@pytest.fixture
+def git_remote(tmp_path: Path) -> Path:
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    return remote
+
+
+@pytest.fixture
+def clones(tmp_path: Path, git_remote: Path) -> tuple[Path, Path]:
+    """Two vaults syncing through ``git_remote``, both holding the same three notes."""
+    laptop, desktop = tmp_path / "laptop", tmp_path / "desktop"
+    for name, text in {"a.md": lines("a"), "b.md": lines("b"), "folder/n.md": lines("n")}.items():
+        write_file(laptop / name, text)
+    desktop.mkdir()
+    setup_repository(laptop, str(git_remote), SETTINGS)
+    sync_vault(laptop, SETTINGS)
+    setup_repository(desktop, str(git_remote), SETTINGS)
+    sync_vault(desktop, SETTINGS)
+    return laptop, desktop
+
+
+def notes(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): p.read_text() for p in root.rglob("*.md") if ".git" not in p.parts}
+
+
+def assert_no_markers(*roots: Path) -> None:
+    for root in roots:
+        for uri, text in notes(root).items():
+            assert "<<<<<<<" not in text and ">>>>>>>" not in text, uri
+
+
+def assert_clean(root: Path) -> None:
+    gd = root / ".git"
+    assert not (gd / "rebase-merge").exists() and not (gd / "rebase-apply").exists() and not (gd / "index.lock").exists()
+    assert git(root, "status", "--porcelain") == ""
+
+
+# -- the wrapper -----------------------------------------------------------------------------------
+
+
+def test_a_failing_git_command_raises_a_readable_error(tmp_path):
+    with pytest.raises(GitError) as info:
+        run_git(tmp_path, ["rev-parse", "--verify", "no-such-ref"])
+    err = info.value
+    assert err.cmd == ("git", "rev-parse", "--verify", "no-such-ref") and err.returncode == 128
+    assert "not a git repository" in err.stderr
+    assert "command: git rev-parse" in str(err) and "return code: 128" in str(err)
+
+
+def test_git_env_from_a_hook_does_not_leak_into_our_commands(clones, monkeypatch, tmp_path):
+    laptop, _ = clones
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(tmp_path / "elsewhere-index"))
+    assert run_git(laptop, ["rev-parse", "--show-toplevel"]).stdout.strip() == str(laptop)
+
+
+def test_git_settings_are_validated_all_at_once(tmp_path):
+    (tmp_path / ".vaultsync.toml").write_text('[git]\nremote = ""\npush = "yes"\nmax-delete-share = 2\npull-interval-s = 60\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path)
+    message = str(info.value)
+    assert "git.remote" in message and "git.push" in message and "git.max-delete-share" in message
+    (tmp_path / ".vaultsync.toml").write_text("[git]\npull-interval-s = 60\ncommit-debounce-s = 5\n")
+    assert load_settings(tmp_path).git == GitSettings(pull_interval_s=60.0, commit_debounce_s=5.0)
+    (tmp_path / ".vaultsync.toml").write_text("[watch]\nquiet-ms = 50\n")
+    assert load_settings(tmp_path).git is None  # no [git]: the daemon does not sync
+
+
+# -- set-up ----------------------------------------------------------------------------------------
+
+
+def test_sync_remote_sets_up_a_vault_and_never_commits_its_state(tmp_path, git_remote):
+    vault = tmp_path / "vault"
+    write_file(vault / "a.md", "# a\n")
+    write_file(vault / ".obsidian/workspace.json", "{}")
+    write_file(vault / ".obsidian/app.json", "{}")
+    write_file(vault / ".trash/old.md", "gone\n")
+    subprocess.run([sys.executable, "-m", "vaultsync", "scan", str(vault)], check=True, capture_output=True)
+    assert (vault / ".vaultsync/index.sqlite").exists()
+    proc = subprocess.run(
+        [sys.executable, "-m", "vaultsync", "sync", str(vault), "--remote", str(git_remote), "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["pushed"] is True
+    assert (vault / ".gitignore").read_text().splitlines() == [".obsidian/workspace*", ".trash/", ".vaultsync/"]
+    pushed = set(git(git_remote, "ls-tree", "-r", "--name-only", "main").splitlines())
+    assert pushed == {".gitignore", ".obsidian/app.json", "a.md"}
+    status = json.loads(subprocess.run([sys.executable, "-m", "vaultsync", "status", str(vault), "--json"],
+                                       capture_output=True, text=True, check=True).stdout)  # fmt: skip
+    assert status["sync"]["ahead"] == 0 and status["sync"]["behind"] == 0 and status["sync"]["last_sync"]
+
+
+# -- two machines ----------------------------------------------------------------------------------
+
+
+def test_different_notes_edited_on_both_sides_reach_both(clones):
+    laptop, desktop = clones
+    write_file(laptop / "a.md", lines("laptop's edit"))
+    write_file(desktop / "b.md", lines("desktop's edit"))
+    first = sync_vault(laptop, SETTINGS)
+    assert first.committed == {"modified": 1} and first.pushed
+    second = sync_vault(desktop, SETTINGS)
+    assert second.integrated == "rebase" and second.changed == ["a.md"] and second.pushed
+    sync_vault(laptop, SETTINGS)
+    assert notes(laptop) == notes(desktop)
+    assert "laptop's edit" in (desktop / "a.md").read_text() and "desktop's edit" in (laptop / "b.md").read_text()
+    assert git(laptop, "log", "-1", "--format=%s", "HEAD~1").startswith("vaultsync: 1 modified on ")
+    for root in clones:
+        assert_clean(root)
+    assert git(laptop, "rev-parse", "HEAD") == git(desktop, "rev-parse", "HEAD")
+
+
+def test_the_same_line_edited_on_both_sides_gives_a_conflict_copy_without_markers(clones):
+    laptop, desktop = clones
+    write_file(laptop / "folder/n.md", lines("the laptop's words"))
+    write_file(desktop / "folder/n.md", lines("the desktop's words"))
+    sync_vault(laptop, SETTINGS)
+    report = sync_vault(desktop, SETTINGS)
+    assert report.integrated == "merge" and len(report.conflicts) == 1 and report.pushed
+    copy = report.conflicts[0]
+    assert copy.startswith("folder/n (conflict ") and copy.endswith(").md") and CONFLICT_RE.search(copy)
+    assert (desktop / "folder/n.md").read_text() == lines("the desktop's words")  # the local version stays in place
+    assert (desktop / copy).read_text() == lines("the laptop's words")  # the remote one beside it
+    sync_vault(laptop, SETTINGS)
+    assert notes(laptop) == notes(desktop)
+    assert_no_markers(laptop, desktop)
+    for root in clones:
+        assert_clean(root)
+        status = sync_status(root, SETTINGS)
+        assert status is not None and status["conflicts"] == [copy] and (status["ahead"], status["behind"]) == (0, 0)
+
+
+@pytest.mark.parametrize("first", ["delete", "edit"], ids=["delete-synced-first", "edit-synced-first"])
+def test_delete_on_one_side_and_edit_on_the_other_keeps_the_edit(clones, first):
+    laptop, desktop = clones
+    (laptop / "b.md").unlink()
+    write_file(desktop / "b.md", lines("an edit worth keeping"))
+    order = [laptop, desktop] if first == "delete" else [desktop, laptop]
+    for root in [*order, order[0]]:
+        sync_vault(root, SETTINGS)
+    for root in clones:
+        assert (root / "b.md").read_text() == lines("an edit worth keeping")
+        assert_clean(root)
+    assert notes(laptop) == notes(desktop)
+    assert_no_markers(laptop, desktop)
+
+
+@pytest.mark.parametrize("first", ["rename", "edit"], ids=["rename-synced-first", "edit-synced-first"])
+def test_rename_on_one_side_and_edit_on_the_other_ends_in_the_renamed_note(clones, first):
+    laptop, desktop = clones
+    (laptop / "folder/n.md").rename(laptop / "renamed.md")
+    write_file(desktop / "folder/n.md", lines("an edit during the rename"))
+    order = [laptop, desktop] if first == "rename" else [desktop, laptop]
+    for root in [*order, order[0]]:
+        sync_vault(root, SETTINGS)
+    for root in clones:
+        assert (root / "renamed.md").read_text() == lines("an edit during the rename")
+        assert not (root / "folder/n.md").exists()
+        assert_clean(root)
+    assert_no_markers(laptop, desktop)
+
+
+def test_a_mass_deletion_is_not_pushed(clones, git_remote):
+    laptop, desktop = clones
+    for i in range(40):
+        write_file(laptop / f"bulk/n{i:02}.md", f"note {i}\n")
+    sync_vault(laptop, SETTINGS)
+    for i in range(30):
+        (laptop / f"bulk/n{i:02}.md").unlink()
+    report = sync_vault(laptop, SETTINGS)
+    assert report.blocked and "30 of the remote's 43 notes" in report.blocked and not report.pushed
+    assert len([p for p in git(git_remote, "ls-tree", "-r", "--name-only", "main").splitlines() if p.endswith(".md")]) == 43
+    assert sync_status(laptop, SETTINGS)["blocked"] == report.blocked
+    proc = subprocess.run([sys.executable, "-m", "vaultsync", "sync", str(laptop)], capture_output=True, text=True)
+    assert proc.returncode == 1 and "push refused" in proc.stderr and "hint:" in proc.stderr
+    assert sync_vault(laptop, SETTINGS, allow_deletions=True).pushed
+    sync_vault(desktop, SETTINGS)
+    assert len(list((desktop / "bulk").iterdir())) == 10
+
+
+# -- faults ----------------------------------------------------------------------------------------
+
+HOOK = """#!/bin/sh
+# stall inside the rebase so the test can kill the cycle there
+if [ -d .git/rebase-merge ]; then touch "{marker}"; sleep 60; fi
+"""
+
+
+def test_kill_9_in_the_middle_of_a_rebase_then_restart_loses_nothing(clones, tmp_path, git_remote):
+    laptop, desktop = clones
+    write_file(desktop / "b.md", lines("desktop's edit"))
+    sync_vault(desktop, SETTINGS)
+    write_file(laptop / "a.md", lines("laptop's edit"))
+    marker = tmp_path / "in-rebase"
+    hook = laptop / ".git/hooks/post-commit"
+    hook.write_text(HOOK.format(marker=marker))
+    hook.chmod(0o755)
+    cmd = [sys.executable, "-m", "vaultsync", "sync", str(laptop)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        wait_for(marker.exists, 30, "the cycle to reach the rebase")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the cycle and its git children
+        proc.wait(timeout=10)
+    assert (laptop / ".git/rebase-merge").is_dir()  # killed mid-rebase
+    local_commit = git(laptop, "rev-parse", "main").strip()
+    assert "laptop's edit" in git(laptop, "show", f"{local_commit}:a.md")
+    (laptop / ".git/index.lock").write_text("")  # and as if a git write had died too
+    hook.unlink()
+    restart = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert restart.returncode == 0, restart.stderr
+    recovered = [line for line in restart.stderr.splitlines() if "recovered" in line]
+    assert len(recovered) == 1
+    assert "stale index.lock" in recovered[0] and "aborted an interrupted rebase" in recovered[0]
+    assert_clean(laptop)
+    sync_vault(desktop, SETTINGS)
+    for root in clones:
+        assert "laptop's edit" in (root / "a.md").read_text() and "desktop's edit" in (root / "b.md").read_text()
+    assert_no_markers(laptop, desktop)
+
+
+def test_the_daemon_indexes_a_pull_of_2000_files_without_rewriting_them(clones):
+    laptop, desktop = clones
+    # the desktop has no normalizer: its notes carry raw anchors the laptop's daemon would rewrite
+    for i in range(2000):
+        (desktop / f"pulled/p{i:04}.md").parent.mkdir(exist_ok=True)
+        (desktop / f"pulled/p{i:04}.md").write_text(f"---\nvideoId: AbCdEfGhIjK\n---\nnote {i} {ANCHOR} [[a]]\n")
+    sync_vault(desktop, SETTINGS)
+    settings = Settings(
+        watch=WatchSettings(quiet_ms=50, max_wait_ms=500, rescan_s=3600),
+        git=GitSettings(pull_interval_s=3600, commit_debounce_s=0.2),
+    )
+    with Running(laptop, settings) as run:
+        wait_for(lambda: run.daemon.last_sync is not None, 60, "the first sync")
+        assert run.daemon.last_sync.integrated == "fast-forward" and len(run.daemon.last_sync.changed) == 2000
+        wait_for(lambda: sum(r.echoes for r in run.reports) >= 2000, 30, "the pull's file events")
+        run.settle(1.0)
+        assert sum(run.writes.values()) == 0  # not one rewrite
+        assert sum(r.normalized for r in run.reports) == 0 and sum(r.echoes for r in run.reports) == 2000
+        assert len(run.daemon.index.backlinks("a.md")) == 2000
+        assert ANCHOR in (laptop / "pulled/p1234.md").read_text()
+        # a save by the user afterwards is still normalized, committed after the quiet period and pushed
+        write_file(laptop / "pulled/p0001.md", f"---\nvideoId: AbCdEfGhIjK\n---\nmy edit {ANCHOR}\n")
+        wait_for(lambda: run.writes["pulled/p0001.md"] == 1, 15, "the user's save to be normalized")
+        wait_for(lambda: git(laptop, "status", "--porcelain") == "" and git(laptop, "rev-list", "--count", "origin/main..HEAD").strip() == "0"
+                 and "my edit" in git(laptop, "show", "origin/main:pulled/p0001.md"), 30, "the save to be pushed")  # fmt: skip
+    assert sum(run.writes.values()) == 1

@@ -1,0 +1,542 @@
+"""Replicate a vault through git: the one wrapper that runs git (one process at a time), and the sync cycle.
+
+A cycle (:func:`sync_vault`) commits local changes, fetches, predicts conflicts with
+``git merge-tree --write-tree`` (the notes are not touched), then either rebases with autostash
+(clean) or builds a merge commit that keeps the local version of every conflicting note in place
+and adds the remote version beside it as ``Name (conflict HOST YYYY-MM-DD HHMM).md``. It refuses
+to push a mass deletion, pushes, and reports the paths the pull changed so the caller can index
+them. It never leaves conflict markers in a note or the repository mid-rebase, and never commits
+``.vaultsync/``. :func:`recover` repairs what a killed cycle left behind (run it at start-up).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vaultsync.config import GitSettings
+from vaultsync.errors import GitError
+
+if TYPE_CHECKING:
+    from vaultsync.indexing import Indexer
+
+log = logging.getLogger(__name__)
+
+MIN_GIT = (2, 38)  # merge-tree --write-tree
+STATE_NAME = "sync.json"
+REBASE_MARK = "vaultsync-rebase"  # in the git dir while our rebase runs: recovery may abort it
+GITIGNORE_LINES = (".obsidian/workspace*", ".trash/", ".vaultsync/")
+MASS_DELETE_FLOOR = 10  # deleting fewer notes than this never counts as a mass deletion
+CONFLICT_RE = re.compile(r" \(conflict [^()/]+ \d{4}-\d{2}-\d{2} \d{4}(?: \d+)?\)(?:\.[^./]+)?$")
+_KEEP_ENV = {"GIT_ASKPASS", "GIT_EXEC_PATH", "GIT_ALLOW_PROTOCOL", "GIT_PROXY_COMMAND"}
+_KEEP_PREFIXES = ("GIT_AUTHOR_", "GIT_COMMITTER_", "GIT_CONFIG_", "GIT_SSH", "GIT_SSL_", "GIT_HTTP_", "GIT_TRACE")
+_ZERO = "0" * 40
+_LOCK = threading.Lock()  # one git process at a time, whoever asks
+_version_ok = False
+
+
+def git_env() -> dict[str, str]:
+    """The environment without the ``GIT_*`` variables that would point git elsewhere (GIT_DIR,
+    GIT_INDEX_FILE, GIT_WORK_TREE... set when we run inside a hook), keeping identity, config and
+    transport settings; git never prompts and never opens an editor."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _KEEP_ENV or k.startswith(_KEEP_PREFIXES)}
+    env.update(GIT_TERMINAL_PROMPT="0", GIT_EDITOR="true", GIT_MERGE_AUTOEDIT="no", LC_ALL="C")
+    return env
+
+
+def run_git(root: Path, args: list[str], *, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``git ARGS`` in ``root`` and capture its output; a failure raises a GitError showing
+    the command, its exit code, stdout and stderr."""
+    cmd = ("git", *args)
+    for delay in (0.05, 0.1, 0.2, 0.4, 0.8, 0):
+        with _LOCK:
+            try:
+                proc = subprocess.run(
+                    cmd, cwd=root, env={**git_env(), **(env or {})}, capture_output=True, text=True,
+                    encoding="utf-8", errors="surrogateescape", stdin=subprocess.DEVNULL,
+                )  # fmt: skip
+            except FileNotFoundError:
+                raise GitError("git is not installed", hint="install git >= 2.38") from None
+        # another tool's `git status` holds index.lock for a moment: wait for it rather than fail
+        if not (proc.returncode and "index.lock': File exists" in proc.stderr and delay):
+            break
+        time.sleep(delay)
+    if check and proc.returncode != 0:
+        raise GitError(f"git {args[0] if args else ''} failed in {root}", cmd=cmd, returncode=proc.returncode,
+                       stdout=proc.stdout, stderr=proc.stderr)  # fmt: skip
+    return proc
+
+
+def check_git_version(root: Path) -> None:
+    global _version_ok
+    if _version_ok:
+        return
+    out = run_git(root, ["--version"]).stdout
+    found = tuple(int(n) for n in re.findall(r"\d+", out)[:2])
+    if found < MIN_GIT:
+        raise GitError(f"git {'.'.join(map(str, found))} is too old", hint="vaultsync needs git >= 2.38 (merge-tree --write-tree)")
+    _version_ok = True
+
+
+def host_name() -> str:
+    """This machine's short name, safe inside a file name."""
+    return re.sub(r"[^\w.-]+", "-", socket.gethostname().split(".")[0]) or "host"
+
+
+def _z(text: str) -> list[str]:
+    return [p for p in text.split("\0") if p]
+
+
+class GitRepo:
+    """A vault's git repository; each query is a small method over :func:`run_git`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._identity: list[str] | None = None
+
+    def run(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        if self._identity is None:
+            # commits need an identity; a machine without one commits as vaultsync@host
+            known = run_git(self.root, ["config", "user.email"], check=False).returncode == 0
+            known = known or ("GIT_AUTHOR_EMAIL" in os.environ and "GIT_COMMITTER_EMAIL" in os.environ)
+            self._identity = [] if known else ["-c", "user.name=vaultsync", "-c", f"user.email=vaultsync@{host_name()}"]
+        return run_git(self.root, [*self._identity, *args], check=check, env=env)
+
+    def out(self, *args: str, env: dict[str, str] | None = None) -> str:
+        return self.run(*args, env=env).stdout
+
+    def is_toplevel(self) -> bool:
+        proc = run_git(self.root, ["rev-parse", "--show-toplevel"], check=False)
+        return proc.returncode == 0 and Path(proc.stdout.strip()).resolve() == self.root.resolve()
+
+    @property
+    def git_dir(self) -> Path:
+        return self.root / self.out("rev-parse", "--git-dir").strip()
+
+    def rev(self, ref: str) -> str | None:
+        proc = self.run("rev-parse", "-q", "--verify", ref + "^{commit}", check=False)
+        return proc.stdout.strip() or None
+
+    def current_branch(self) -> str:
+        proc = self.run("symbolic-ref", "-q", "--short", "HEAD", check=False)
+        if proc.returncode != 0:
+            raise GitError(f"{self.root}: HEAD is detached", hint="check out the branch to sync, or set [git] branch")
+        return proc.stdout.strip()
+
+    def is_ancestor(self, a: str, b: str) -> bool:
+        return self.run("merge-base", "--is-ancestor", a, b, check=False).returncode == 0
+
+    def ahead_behind(self, upstream: str) -> tuple[int, int]:
+        left, right = self.out("rev-list", "--left-right", "--count", f"HEAD...{upstream}").split()
+        return int(left), int(right)
+
+    def entries(self, rev: str, paths: list[str]) -> dict[str, tuple[str, str]]:
+        """path -> (mode, blob) in ``rev`` for those of ``paths`` that exist there."""
+        out = self.out("--literal-pathspecs", "ls-tree", "-z", "-r", rev, "--", *paths)
+        found = {}
+        for line in _z(out):
+            meta, path = line.split("\t", 1)
+            mode, _kind, oid = meta.split()
+            found[path] = (mode, oid)
+        return found
+
+    def changed_paths(self, old: str | None, new: str | None) -> list[str]:
+        if old == new or new is None:
+            return []
+        base = old or self.out("hash-object", "-t", "tree", "/dev/null").strip()
+        return _z(self.out("diff", "--name-only", "-z", "--no-renames", base, new))
+
+
+# -- set-up and recovery ---------------------------------------------------------------------------
+
+
+def setup_repository(root: Path, url: str, settings: GitSettings) -> bool:
+    """Make ``root`` a repository syncing with ``url``: ``git init`` when it is not one, the
+    remote, and a ``.gitignore`` covering Obsidian's workspace, the trash and ``.vaultsync/``.
+    Returns True when a repository was created."""
+    repo = GitRepo(root)
+    check_git_version(root)
+    created = not repo.is_toplevel()
+    if created:
+        # the branch: the remote's default when it has one, else main
+        heads = run_git(root, ["ls-remote", "--symref", url, "HEAD"], check=False).stdout
+        found = re.search(r"^ref: refs/heads/(\S+)\tHEAD", heads, re.M)
+        branch = settings.branch or (found.group(1) if found else "main")
+        repo.run("init", "-q", "-b", branch)
+        log.info("initialised a git repository in %s (branch %s)", root, branch)
+    ignore = root / ".gitignore"
+    lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
+    missing = [line for line in GITIGNORE_LINES if line not in lines]
+    if missing:
+        text = "\n".join([*lines, *missing]) + "\n"
+        ignore.write_text(text, encoding="utf-8")
+    current = repo.run("remote", "get-url", settings.remote, check=False)
+    if current.returncode != 0:
+        repo.run("remote", "add", settings.remote, url)
+    elif current.stdout.strip() != url:
+        raise GitError(
+            f"remote {settings.remote!r} already points to {current.stdout.strip()}",
+            hint=f"change it with: git -C {root} remote set-url {settings.remote} {url}",
+        )
+    return created
+
+
+def recover(repo: GitRepo) -> list[str]:
+    """Repair what an interrupted cycle left: a stale ``index.lock``, a rebase or merge in
+    progress (aborted: the local commits are kept), a failed autostash. Logs one line."""
+    if not repo.is_toplevel():
+        return []
+    gd = repo.git_dir
+    done: list[str] = []
+    lock = gd / "index.lock"
+    deadline = time.monotonic() + 2.0
+    while lock.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)  # a live git process finishes quickly; a stale lock stays
+    if lock.exists():
+        lock.unlink(missing_ok=True)
+        done.append("removed a stale index.lock")
+    ours = gd / REBASE_MARK
+    for name in ("rebase-merge", "rebase-apply"):
+        state = gd / name
+        if not state.is_dir():
+            continue
+        if not ours.exists():  # the user's own rebase: theirs to finish
+            raise GitError(f"{repo.root}: a rebase is in progress", hint="finish it (git rebase --continue) or abort it")
+        orig = (state / "orig-head").read_text().strip()[:10] if (state / "orig-head").exists() else "?"
+        if repo.run("rebase", "--abort", check=False).returncode == 0:
+            done.append(f"aborted an interrupted rebase (local commits kept at {orig})")
+        else:
+            repo.run("rebase", "--quit")
+            done.append(f"dropped the state of a broken rebase (local commits at {orig})")
+    ours.unlink(missing_ok=True)
+    if (gd / "MERGE_HEAD").exists():
+        repo.run("merge", "--abort")
+        done.append("aborted an interrupted merge")
+    done += _rescue_unmerged(repo)
+    if done:
+        log.warning("recovered the git repository %s: %s", repo.root, "; ".join(done))
+    return done
+
+
+def _rescue_unmerged(repo: GitRepo) -> list[str]:
+    """A failed autostash pop leaves conflict markers: put the user's text back, keep HEAD's beside it."""
+    paths = _z(repo.out("diff", "--name-only", "-z", "--diff-filter=U"))
+    if not paths:
+        return []
+    stash = repo.rev("refs/stash")
+    theirs = repo.entries("HEAD", paths)
+    mine = repo.entries(stash, paths) if stash else {}
+    for path in paths:
+        target = repo.root / path
+        if path in mine:
+            target.write_bytes(_blob(repo, mine[path][1]))
+        if path in theirs and (path not in mine or theirs[path] != mine[path]):
+            copy = _conflict_name(repo.root, path, host_name(), time.time())
+            (repo.root / copy).write_bytes(_blob(repo, theirs[path][1]))
+    repo.run("reset", "-q")
+    if stash:
+        repo.run("stash", "drop", "-q")
+    return [f"restored {len(paths)} notes from a conflicting autostash"]
+
+
+def _blob(repo: GitRepo, oid: str) -> bytes:
+    with _LOCK:
+        return subprocess.run(["git", "cat-file", "blob", oid], cwd=repo.root, env=git_env(), capture_output=True, check=True).stdout
+
+
+# -- the cycle ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SyncReport:
+    """What one cycle did."""
+
+    committed: dict[str, int] = field(default_factory=dict)  # local changes by kind
+    integrated: str = "none"  # none | fast-forward | rebase | merge
+    changed: list[str] = field(default_factory=list)  # uris the pull changed in the vault
+    conflicts: list[str] = field(default_factory=list)  # conflict copies written
+    pushed: bool = False
+    blocked: str | None = None  # why the push was refused
+    recovered: list[str] = field(default_factory=list)
+    ahead: int = 0
+    behind: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["changed"] = len(self.changed)
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+
+def sync_vault(
+    root: Path,
+    settings: GitSettings,
+    *,
+    recover_first: bool = True,
+    allow_deletions: bool = False,
+    indexer: Indexer | None = None,
+) -> SyncReport:
+    """One cycle: commit, fetch, predict, rebase or keep both sides, push, index what changed."""
+    started = time.perf_counter()
+    check_git_version(root)
+    repo = GitRepo(root)
+    if not repo.is_toplevel():
+        raise GitError(f"{root} is not a git repository", hint="set it up with: vaultsync sync --remote URL")
+    report = SyncReport(recovered=recover(repo) if recover_first else [])
+    _refuse_if_busy(repo)
+    branch = settings.branch or repo.current_branch()
+    tracking = f"refs/remotes/{settings.remote}/{branch}"
+    host = host_name()
+    try:
+        report.committed = commit_changes(repo, host)
+        before = repo.rev("HEAD")
+        for _attempt in range(3):
+            upstream = _fetch(repo, settings.remote, branch, tracking)
+            if upstream is not None:
+                _integrate(repo, upstream, host, report)
+            head = repo.rev("HEAD")
+            if head is None or not settings.push or (upstream is not None and repo.is_ancestor(head, upstream)):
+                break
+            if upstream is not None and not allow_deletions:
+                report.blocked = _mass_deletion(repo, upstream, settings.max_delete_share)
+                if report.blocked:
+                    log.error("push refused: %s", report.blocked)
+                    break
+            if _push(repo, settings.remote, branch):
+                report.pushed = True
+                break
+        report.changed = [p for p in repo.changed_paths(before, repo.rev("HEAD")) if not p.startswith(".vaultsync/")]
+        if repo.rev(tracking) and repo.rev("HEAD"):
+            report.ahead, report.behind = repo.ahead_behind(tracking)
+    except GitError as exc:
+        _save_state(root, {"error": str(exc).splitlines()[0]})
+        raise
+    if indexer is not None and report.changed:
+        indexer.refresh(report.changed)
+    report.seconds = time.perf_counter() - started
+    _save_state(root, {"last_sync": time.time(), "host": host, "blocked": report.blocked, "error": None,
+                       "conflicts": report.conflicts})  # fmt: skip
+    return report
+
+
+def _refuse_if_busy(repo: GitRepo) -> None:
+    gd = repo.git_dir
+    for name in ("rebase-merge", "rebase-apply", "MERGE_HEAD"):
+        if (gd / name).exists():
+            raise GitError(f"{repo.root}: git is busy ({name} exists)", hint="finish the operation in progress; the next sync retries")
+
+
+def commit_changes(repo: GitRepo, host: str) -> dict[str, int]:
+    """Commit everything in the vault except ``.vaultsync/``; return the counts by kind."""
+    _exclude_state_dir(repo)
+    repo.run("add", "-A")  # .vaultsync/ is in info/exclude
+    head = repo.rev("HEAD")
+    if head is None:
+        staged = _z(repo.out("ls-files", "-z"))
+        counts = {"added": len(staged)} if staged else {}
+    else:
+        counts = {}
+        kinds = {"A": "added", "M": "modified", "D": "deleted", "R": "renamed", "T": "modified", "C": "added"}
+        out = _z(repo.out("diff", "--cached", "--name-status", "-z", "-M", "HEAD"))
+        i = 0
+        while i < len(out):
+            status = out[i]
+            kind = kinds.get(status[0], "modified")
+            counts[kind] = counts.get(kind, 0) + 1
+            i += 3 if status[0] in "RC" else 2
+    if not counts:
+        return {}
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    repo.run("commit", "-q", "--no-verify", "-m", f"vaultsync: {summary} on {host}\n\nHost: {host}")
+    log.info("committed %s", summary)
+    return counts
+
+
+def _exclude_state_dir(repo: GitRepo) -> None:
+    exclude = repo.git_dir / "info" / "exclude"
+    text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+    if ".vaultsync/" not in text.splitlines():
+        exclude.parent.mkdir(exist_ok=True)
+        exclude.write_text(text + ("" if text.endswith("\n") or not text else "\n") + ".vaultsync/\n", encoding="utf-8")
+    if repo.out("ls-files", "-z", "--", ".vaultsync"):
+        repo.run("rm", "-r", "-q", "--cached", "--", ".vaultsync")  # committed by someone else: untrack it
+
+
+def _fetch(repo: GitRepo, remote: str, branch: str, tracking: str) -> str | None:
+    """The remote branch's commit after a fetch, or None when the remote has no such branch."""
+    proc = repo.run("fetch", "-q", "--no-tags", remote, f"+refs/heads/{branch}:{tracking}", check=False)
+    if proc.returncode != 0:
+        if "couldn't find remote ref" in proc.stderr:
+            return None
+        raise GitError(f"cannot fetch from {remote!r}", cmd=("git", "fetch", remote, branch), returncode=proc.returncode,
+                       stdout=proc.stdout, stderr=proc.stderr, hint="check the network and the remote's URL")  # fmt: skip
+    return repo.rev(tracking)
+
+
+def _integrate(repo: GitRepo, upstream: str, host: str, report: SyncReport) -> None:
+    for _attempt in range(3):
+        head = repo.rev("HEAD")
+        if head is not None and repo.is_ancestor(upstream, head):
+            return  # nothing new there
+        if head is None or repo.is_ancestor(head, upstream):
+            ok = repo.run("merge", "-q", "--ff-only", upstream, check=False).returncode == 0
+            mode = "fast-forward"
+        else:
+            proc = repo.run("merge-tree", "--write-tree", "--name-only", "-z", "--no-messages", "--allow-unrelated-histories", head, upstream, check=False)
+            if proc.returncode not in (0, 1):
+                raise GitError("git merge-tree failed", cmd=("git", "merge-tree", head, upstream), returncode=proc.returncode,
+                               stdout=proc.stdout, stderr=proc.stderr)  # fmt: skip
+            tree, *conflicted = _z(proc.stdout)
+            if conflicted:
+                merge = _merge_keeping_both(repo, head, upstream, tree, sorted(set(conflicted)), host, report)
+                ok = repo.run("merge", "-q", "--ff-only", merge, check=False).returncode == 0
+                mode = "merge"
+            else:
+                mark = repo.git_dir / REBASE_MARK
+                mark.write_text(head)
+                ok = repo.run("rebase", "-q", "--autostash", "--no-autosquash", upstream, check=False).returncode == 0
+                if not ok:  # a commit-by-commit conflict the combined merge does not have
+                    repo.run("rebase", "--abort", check=False)
+                    merge = repo.out("commit-tree", tree, "-p", head, "-p", upstream, "-m", f"vaultsync: merge on {host}\n\nHost: {host}").strip()
+                    ok = repo.run("merge", "-q", "--ff-only", merge, check=False).returncode == 0
+                mark.unlink()
+                mode = "rebase"
+        _rescue_unmerged(repo)
+        if ok:
+            report.integrated = mode
+            return
+        # the user saved a note the pull also changes, between our commit and now: commit it, retry
+        report.conflicts.clear()
+        commit_changes(repo, host)
+    raise GitError("cannot integrate the remote changes: the vault keeps changing", hint="the next sync retries")
+
+
+def _merge_keeping_both(
+    repo: GitRepo, head: str, upstream: str, tree: str, paths: list[str], host: str, report: SyncReport
+) -> str:
+    """A merge commit whose tree is the clean merge, with each conflicting path holding the local
+    version and the remote version written beside it (an edit always beats a delete)."""
+    local, remote = repo.entries(head, paths), repo.entries(upstream, paths)
+    lines = []
+    taken = set(_z(repo.out("ls-tree", "-r", "-z", "--name-only", tree)))
+    for path in paths:
+        keep = local.get(path) or remote.get(path)
+        lines.append(f"{keep[0]} {keep[1]}\t{path}" if keep else f"0 {_ZERO}\t{path}")
+        if path in local and path in remote and local[path] != remote[path]:
+            who, when = _last_change(repo, upstream, path)
+            copy = _conflict_name(repo.root, path, who, when, taken)
+            taken.add(copy)
+            lines.append(f"{remote[path][0]} {remote[path][1]}\t{copy}")
+            report.conflicts.append(copy)
+            log.warning("conflict in %r: kept this machine's version, wrote %s's beside it as %r", path, who, copy)
+    fd, tmp = tempfile.mkstemp(prefix="vaultsync-merge.", suffix=".index", dir=repo.git_dir)
+    os.close(fd)
+    os.unlink(tmp)
+    env = {"GIT_INDEX_FILE": tmp}
+    try:
+        repo.run("read-tree", tree, env=env)
+        with _LOCK:
+            subprocess.run(["git", "update-index", "--index-info"], cwd=repo.root, env={**git_env(), **env},
+                           input="\n".join(lines) + "\n", text=True, check=True, capture_output=True)  # fmt: skip
+        resolved = repo.out("write-tree", env=env).strip()
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    message = f"vaultsync: merge on {host}, {len(report.conflicts)} conflicts kept side by side\n\nHost: {host}"
+    return repo.out("commit-tree", resolved, "-p", head, "-p", upstream, "-m", message).strip()
+
+
+def _last_change(repo: GitRepo, rev: str, path: str) -> tuple[str, float]:
+    """The host (from our commit trailer, else the author) and time of the last change to ``path``."""
+    out = repo.out("--literal-pathspecs", "log", "-1", "--format=%ct%x00%an%x00%B", rev, "--", path)
+    stamp, author, body = (out.split("\0", 2) + ["", ""])[:3]
+    found = re.search(r"^Host: (\S+)", body, re.M)
+    who = re.sub(r"[^\w.-]+", "-", found.group(1) if found else author) or "remote"
+    return who, float(stamp or time.time())
+
+
+def _conflict_name(root: Path, path: str, who: str, when: float, taken: set[str] | None = None) -> str:
+    folder, _, name = path.rpartition("/")
+    stem, dot, ext = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
+    base = f"{stem} (conflict {who} {time.strftime('%Y-%m-%d %H%M', time.localtime(when))}"
+    for n in range(1, 1000):
+        candidate = (f"{folder}/" if folder else "") + base + (f" {n}" if n > 1 else "") + ")" + dot + ext
+        if candidate not in (taken or set()) and not (root / candidate).exists():
+            return candidate
+    raise GitError(f"too many conflict copies of {path!r}")
+
+
+def _mass_deletion(repo: GitRepo, upstream: str, max_share: float) -> str | None:
+    deleted = [p for p in _z(repo.out("diff", "--name-only", "-z", "-M", "--diff-filter=D", upstream, "HEAD")) if p.lower().endswith(".md")]
+    if len(deleted) < MASS_DELETE_FLOOR:
+        return None
+    total = sum(1 for p in _z(repo.out("ls-tree", "-r", "-z", "--name-only", upstream)) if p.lower().endswith(".md"))
+    if total and len(deleted) / total > max_share:
+        return f"{len(deleted)} of the remote's {total} notes would be deleted (more than {max_share:.0%})"
+    return None
+
+
+def _push(repo: GitRepo, remote: str, branch: str) -> bool:
+    """Push; False when the remote moved meanwhile (the caller fetches and integrates again)."""
+    proc = repo.run("push", "-q", remote, f"HEAD:refs/heads/{branch}", check=False)
+    if proc.returncode == 0:
+        return True
+    if re.search(r"rejected|fetch first|non-fast-forward", proc.stderr):
+        return False
+    raise GitError(f"cannot push to {remote!r}", cmd=("git", "push", remote, branch), returncode=proc.returncode,
+                   stdout=proc.stdout, stderr=proc.stderr)  # fmt: skip
+
+
+# -- status ---------------------------------------------------------------------------------------
+
+
+def _save_state(root: Path, data: dict[str, Any]) -> None:
+    state = root / ".vaultsync"
+    state.mkdir(exist_ok=True)
+    path = state / STATE_NAME
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        old = {}
+    old.update(data)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(old, indent=1))
+    os.replace(tmp, path)
+
+
+def sync_status(root: Path, settings: GitSettings) -> dict[str, Any] | None:
+    """Last sync, ahead/behind the remote as last fetched, and conflict copies waiting for the
+    user; None when the vault is not a git repository."""
+    repo = GitRepo(root)
+    if not (root / ".git").exists() or not repo.is_toplevel():
+        return None
+    try:
+        state = json.loads((root / ".vaultsync" / STATE_NAME).read_text())
+    except (OSError, ValueError):
+        state = {}
+    branch = settings.branch or repo.run("symbolic-ref", "-q", "--short", "HEAD", check=False).stdout.strip()
+    tracking = f"refs/remotes/{settings.remote}/{branch}"
+    ahead = behind = None
+    if repo.rev(tracking) and repo.rev("HEAD"):
+        ahead, behind = repo.ahead_behind(tracking)
+    conflicts = [p for p in _z(repo.out("ls-files", "-z")) if CONFLICT_RE.search(p)]
+    return {
+        "branch": branch,
+        "remote": settings.remote,
+        "last_sync": state.get("last_sync"),
+        "last_error": state.get("error"),
+        "blocked": state.get("blocked"),
+        "ahead": ahead,
+        "behind": behind,
+        "conflicts": conflicts,
+    }
