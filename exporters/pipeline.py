@@ -35,6 +35,12 @@ _CALLOUT = re.compile(r"^>\s*\[!([A-Za-z0-9_-]+)\]([+-]?)[ \t]*(.*)$")
 _MARKER = re.compile(r"[ ]{0,3}#{1,6}")
 
 
+def comment_spans(text: str, parsed: ParsedNote) -> list[tuple[int, int]]:
+    """``%%comments%%`` outside code: hidden in Obsidian's reading view and left out of exports."""
+    code = [r.span for r in parsed.scan.skipped]
+    return [m.span() for m in _COMMENT.finditer(text, parsed.frontmatter.end) if not _inside(m.start(), code)]
+
+
 def slug(text: str) -> str:
     return _SLUG.sub("-", text.lower()).strip("-")
 
@@ -100,11 +106,16 @@ class ExportContext:
                 continue
             parsed = parse_note(uri, text)
             info = NoteInfo(uri, parsed.title or stem(uri), self.unique_id("n-" + slug(uri[:-3])), parsed, text)
+            hidden = comment_spans(text, parsed)  # what a comment hides gets no anchor
             for h in parsed.scan.headings:
+                if _inside(h.span[0], hidden):
+                    continue
                 key = strip_heading(h.text)
                 if key not in info.headings:
                     info.headings[key] = self.unique_id(f"{info.anchor}-{slug(h.text)}")
             for b in parsed.scan.blocks:
+                if _inside(b.span[0], hidden):
+                    continue
                 info.blocks.setdefault(b.id.lower(), self.unique_id(f"{info.anchor}-block-{slug(b.id)}"))
             self.notes[uri] = info
         for uri, info in self.notes.items():
@@ -161,11 +172,13 @@ def render_note(ctx: ExportContext, info: NoteInfo) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
-def convert(ctx: ExportContext, uri: str, text: str, parsed: ParsedNote, depth: int, stack: list[str]) -> str:
-    """Obsidian markdown of one note (or one embedded section) -> commonmark_x."""
+def convert(
+    ctx: ExportContext, uri: str, text: str, parsed: ParsedNote, depth: int, stack: list[str], video: str | None = None
+) -> str:
+    """Obsidian markdown of one note (or one embedded section, with its note's ``video``) -> commonmark_x."""
     start = parsed.frontmatter.end
     code = [r.span for r in parsed.scan.skipped]
-    comments = [m.span() for m in _COMMENT.finditer(text, start) if not _inside(m.start(), code)]
+    comments = comment_spans(text, parsed)
     edits: list[Edit] = [Edit(span, "", ("comment",)) for span in comments]
     info = ctx.notes.get(uri) if depth == 0 else None
 
@@ -190,7 +203,7 @@ def convert(ctx: ExportContext, uri: str, text: str, parsed: ParsedNote, depth: 
         if free(b.span):
             anchor = info.blocks.get(b.id.lower()) if info is not None else None
             edits.append(Edit(b.span, f"[]{{#{anchor}}}" if anchor else "", ("block",)))
-    video = note_video_id(parsed)
+    video = video or note_video_id(parsed)
     hours = any((t.seconds or 0) >= 3600 for t in parsed.scan.timestamps)
     for t in parsed.scan.timestamps:
         if not free(t.span):
@@ -284,11 +297,12 @@ def _embed(ctx: ExportContext, source: str, dest: str | None, link: object, disp
         ctx.diagnostics.append(Diagnostic(source, "embed-unreadable", f"cannot embed {dest!r}: {exc}"))
         return _escape(display)
     parsed = parse_note(dest, text)
+    video = note_video_id(parsed)
     section = _section(text, parsed, link.subpath)
     if section is not None:
         text = section
         parsed = parse_note(dest, text)
-    inner = convert(ctx, dest, text, parsed, depth + 1, [*stack, dest])
+    inner = convert(ctx, dest, text, parsed, depth + 1, [*stack, dest], video)
     return f"\n\n::: {{.embed}}\n{inner.strip()}\n:::\n\n"
 
 
@@ -301,9 +315,7 @@ def _section(text: str, parsed: ParsedNote, subpath: str) -> str | None:
     if parts[-1].startswith("^"):
         for b in parsed.scan.blocks:
             if b.id.lower() == parts[-1][1:].lower():
-                start = text.rfind("\n\n", body_start, b.span[0])
-                end = text.find("\n\n", b.span[1])
-                return text[(start + 2 if start >= 0 else body_start) : (end if end >= 0 else len(text))]
+                return _block_text(text, body_start, b.span)
         return ""
     heads = parsed.scan.headings
     for i, h in enumerate(heads):
@@ -313,15 +325,39 @@ def _section(text: str, parsed: ParsedNote, subpath: str) -> str | None:
     return ""
 
 
+_LIST_LINE = re.compile(r"[ \t]*(?:[-+*]|\d{1,9}[.)])[ \t]")
+_BREAK_LINE = re.compile(r"[ \t]*$|[ ]{0,3}#{1,6}(?:[ \t]|$)|[ ]{0,3}(?:`{3}|~{3})")
+
+
+def _block_text(text: str, body_start: int, span: tuple[int, int]) -> str:
+    """The block an ``^id`` names: its list item, or its paragraph (not the heading above it)."""
+    line_start = text.rfind("\n", body_start, span[0]) + 1 or body_start
+    line_end = text.find("\n", span[1])
+    line_end = len(text) if line_end < 0 else line_end
+    if _LIST_LINE.match(text, line_start):
+        return text[line_start:line_end]
+    start = line_start
+    while start > body_start:
+        prev = text.rfind("\n", body_start, start - 1) + 1 or body_start
+        if _BREAK_LINE.match(text[prev : start - 1]):
+            break
+        start = prev
+    return text[start:line_end]
+
+
 def callouts(body: str) -> str:
     """``> [!type] Title`` blockquotes -> ``::: {.callout .callout-type}`` divs with a bold title."""
     if "[!" not in body:
         return body
     lines = body.split("\n")
     out: list[str] = []
+    fence: str | None = None
     i = 0
     while i < len(lines):
-        m = _CALLOUT.match(lines[i])
+        opener = re.match(r"[ ]{0,3}(`{3,}|~{3,})", lines[i])
+        if opener and (fence is None or opener.group(1).startswith(fence)):
+            fence = None if fence else opener.group(1)[:3]
+        m = _CALLOUT.match(lines[i]) if fence is None else None
         if m is None:
             out.append(lines[i])
             i += 1

@@ -55,8 +55,9 @@ def select_notes(index: Index, selection: Selection) -> list[str]:
     """The selected note uris, in export order. ``selection.notes`` must already be vault paths."""
     rows = index.conn.execute("SELECT uri, title, frontmatter, excluded FROM files WHERE is_note=1").fetchall()
     meta = {uri: (title, fm) for uri, title, fm, _ in rows}
-    # files hidden by userIgnoreFilters are left out unless named or in a named folder
-    chosen = {uri for uri, _, _, excluded in rows if not excluded or selection.folders}
+    # files hidden by userIgnoreFilters are left out unless named, or in a named folder
+    named = set(selection.notes)
+    chosen = {uri for uri, _, _, excluded in rows if not excluded or selection.folders or uri in named}
     if selection.folders:
         chosen = {u for u in chosen if any(u.startswith(f + "/") or f == "" for f in selection.folders)}
     if selection.tags:
@@ -112,14 +113,15 @@ def order_notes(index: Index, uris: set[str], titles: dict[str, str | None]) -> 
     for uri in uris:
         by_folder.setdefault(dirname(uri), []).append(uri)
     ordered: list[str] = []
+    all_notes = index.uris(notes_only=True)
     for folder in sorted(by_folder):
         members = by_folder[folder]
-        channel = _channel_index(index, folder, members)
+        # the folder's index note orders its notes even when it is not itself exported
+        channel = _channel_index(index, folder, [u for u in all_notes if dirname(u) == folder])
         head: list[str] = []
         if channel is not None:
-            head = [channel] + [
-                d for d in dict.fromkeys(link["dest"] for link in index.links_from(channel)) if d in members and d != channel
-            ]
+            head = [channel] if channel in members else []
+            head += [d for d in dict.fromkeys(link["dest"] for link in index.links_from(channel)) if d in members and d != channel]
         rest = sorted((u for u in members if u not in head), key=lambda u: ((titles.get(u) or stem(u)).casefold(), u))
         ordered += head + rest
     return ordered

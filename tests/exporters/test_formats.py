@@ -324,7 +324,7 @@ def test_exporters_are_registered():
     assert load_exporter("epub") is epub_exporter
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a link to a heading inside %%comment%% breaks the PDF build (TypstError)")
+# Regression: a link to a heading inside %%comment%% breaks the PDF build (TypstError)
 def test_link_to_heading_in_a_comment_does_not_break_the_pdf(make_vault, tmp_path):
     from vaultsync.indexing import update_index
     from vaultsync.vault import Vault

@@ -188,19 +188,19 @@ def _doc(make_vault, files, title="T"):
         index.close()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a link to a heading inside %%comment%% points at an anchor never emitted")
+# Regression: a link to a heading inside %%comment%% points at an anchor never emitted
 def test_link_to_heading_inside_a_comment_does_not_dangle(make_vault):
     doc = _doc(make_vault, {"a.md": "x\n%%\n## Hidden\n%%\n\nsee [[#Hidden]]\n"})
     assert set(link_targets(doc.markdown)) <= set(anchor_ids(doc.markdown)), doc.markdown
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: callouts() rewrites '> [!tip]' lines inside fenced code blocks")
+# Regression: callouts() rewrites '> [!tip]' lines inside fenced code blocks
 def test_callout_syntax_inside_code_is_left_alone(make_vault):
     doc = _doc(make_vault, {"a.md": "```\n> [!tip] not a callout\n> body\n```\n"})
     assert "```\n> [!tip] not a callout\n> body\n```" in doc.markdown, doc.markdown
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: timestamps in ![[note#heading]] embeds lose the embedded note's video link")
+# Regression: timestamps in ![[note#heading]] embeds lose the embedded note's video link
 def test_timestamps_in_a_section_embed_link_to_the_video(make_vault):
     doc = _doc(
         make_vault,
@@ -213,7 +213,7 @@ def test_timestamps_in_a_section_embed_link_to_the_video(make_vault):
     assert "[00:05](https://www.youtube.com/watch?v=AAAAAAAAAAA&t=5s)" in embedded, embedded
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ![[note#^id]] takes the text between blank lines, with the heading above it")
+# Regression: ![[note#^id]] takes the text between blank lines, with the heading above it
 def test_block_embed_takes_only_the_block(make_vault):
     doc = _doc(make_vault, {"a.md": "## Heading\nThe claim. ^blk\n\nMore.\n", "b.md": "![[a#^blk]]\n"})
     embedded = doc.markdown.split("# b {#n-b}")[1]

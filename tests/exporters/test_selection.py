@@ -187,7 +187,7 @@ def test_order_notes_orders_folders_by_path(scenario_index):
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the channel order is lost when the index note itself is not selected")
+# Regression: the channel order is lost when the index note itself is not selected
 def test_channel_order_without_the_index_note_in_the_selection(scenario_index):
     # alpha/alpha.md lists zebra, apple, mango; a tag selection that leaves the index note out
     # still lies in a folder that has one, so video order should hold (titles give apple, mango, zebra).
@@ -198,6 +198,6 @@ def test_channel_order_without_the_index_note_in_the_selection(scenario_index):
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: --note naming a userIgnoreFilters note selects nothing (docstring: kept when named)")
+# Regression: --note naming a userIgnoreFilters note selects nothing (docstring: kept when named)
 def test_named_excluded_note_is_exported(scenario_index):
     assert select(scenario_index, notes=["drafts/draft_idea.md"]) == ["drafts/draft_idea.md"]
