@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import platform
+import signal
 import sys
 import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -260,10 +262,10 @@ def normalize(
     with _progress(True) as progress:
         report = normalize_vault(v, settings, mode, progress=progress)
     _warn(report.diagnostics)
-    if diff:
+    if diff and not as_json:
         sys.stdout.write("".join(report.diffs))
     if as_json:
-        _emit_json(report.as_dict())
+        _emit_json({**report.as_dict(), **({"diff": "".join(report.diffs)} if diff else {})})
     elif not diff:
         verb = "would change" if check else "changed"
         out.print(f"{report.files_scanned:,} notes scanned, {report.files_changed:,} {verb}", markup=False)
@@ -301,12 +303,45 @@ def mv(
 
 
 @app.command()
-def watch(vault: VaultArg = None) -> None:
+def watch(
+    vault: VaultArg = None,
+    api: Annotated[bool, typer.Option("--api", help="Also serve the plugin API (as `serve` does).")] = False,
+    port: Annotated[int | None, typer.Option("--port", help="The API's port (default: the api.port setting; 0: a free one).")] = None,
+) -> None:
     """Watch the vault in the foreground: normalize saves, follow moves, keep the index live."""
     v = _open_vault(vault)
     settings = load_settings(v.root)
+    if api or port is not None:
+        settings = replace(settings, api=replace(settings.api, enabled_in_watch=True, port=settings.api.port if port is None else port))
     setup_logging(v, log.getEffectiveLevel() if log.getEffectiveLevel() < logging.INFO else logging.INFO)
     raise typer.Exit(Daemon(v, settings).run())
+
+
+@app.command()
+def serve(
+    vault: VaultArg = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port on 127.0.0.1 (default: the api.port setting; 0: a free one).")] = None,
+    refresh: Annotated[float, typer.Option("--refresh", help="Seconds between catch-up scans of edits (0: never).")] = 5.0,
+) -> None:
+    """Serve the local HTTP API for the Obsidian plugin on 127.0.0.1 (port and token: .vaultsync/api.json)."""
+    from vaultsync.api import LocalHost
+    from vaultsync.server import ApiServer
+
+    v = _open_vault(vault)
+    settings = load_settings(v.root)
+    index, report = _fresh_index(v, show_progress=False)
+    server = ApiServer(LocalHost(v, settings, Indexer(v, index), read_status),
+                       port=settings.api.port if port is None else port, refresh_s=refresh).start()  # fmt: skip
+    err.print(f"serving {v.root} on {server.url} ({report.counts.get('notes', 0):,} notes); "
+              f"token in {v.state_dir / 'api.json'}", markup=False)  # fmt: skip
+    signal.signal(signal.SIGTERM, lambda *_: server.stopping.set())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        index.close()
 
 
 @app.command()
@@ -451,7 +486,7 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv)
     args = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--debug"]
     try:
-        app(args=args, standalone_mode=False)
+        code = app(args=args, standalone_mode=False)  # returns typer.Exit's code instead of raising
     except ConfigError as exc:
         _report_error(exc)
         raise SystemExit(2) from None
@@ -474,6 +509,7 @@ def main(argv: list[str] | None = None) -> None:
         err.print(f"vaultsync crashed: {type(exc).__name__}: {exc}", markup=False)
         err.print(f"details: {_crash_log(exc)}", markup=False)
         raise SystemExit(3) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 def _report_error(exc: VaultsyncError) -> None:

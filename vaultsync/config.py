@@ -24,6 +24,10 @@
     pull-interval-s = 300          # fetch, integrate and push at least this often
     push = true
     max-delete-share = 0.25        # refuse to push when more of the remote's notes are deleted
+
+    [api]                          # vaultsync serve, and the same API inside vaultsync watch
+    port = 0                       # 0: a free port; the port in use is written to .vaultsync/api.json
+    enabled-in-watch = false       # also serve the API from `vaultsync watch` (or: watch --api)
 """
 
 from __future__ import annotations
@@ -102,11 +106,22 @@ class GitSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """The local HTTP API for the Obsidian plugin (``vaultsync serve``)."""
+
+    port: int = 0
+    """The loopback port to listen on; 0 picks a free one (written to ``.vaultsync/api.json``)."""
+    enabled_in_watch: bool = False
+    """Serve the API from ``vaultsync watch`` too (``vaultsync watch --api`` switches it on)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     normalize: NormalizeSettings = field(default_factory=NormalizeSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
     git: GitSettings | None = None
     """None when ``.vaultsync.toml`` has no ``[git]`` section: the daemon does not sync."""
+    api: ApiSettings = field(default_factory=ApiSettings)
 
 
 def load_settings(vault_root: Path) -> Settings:
@@ -121,11 +136,18 @@ def load_settings(vault_root: Path) -> Settings:
         raise ConfigError(f"{path}: {exc}") from exc
     problems: list[str] = []
     for key in raw:
-        if key not in ("normalize", "watch", "git"):
+        if key not in ("normalize", "watch", "git", "api"):
             log.warning("%s: unknown section [%s] ignored", path, key)
     watch = _load_watch(raw.get("watch", {}), problems)
     git = _load_git(raw["git"], problems) if "git" in raw else None
-    section: dict[str, Any] = raw.get("normalize", {})
+    api = _load_api(raw.get("api", {}), problems)
+    section: Any = raw.get("normalize", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [normalize] must be a table")
+    if not isinstance(section.get("rules", {}), dict):
+        raise ConfigError(f"{path}: normalize.rules must be a table of rule = true/false")
+    if not isinstance(raw.get("watch", {}), dict):
+        raise ConfigError(f"{path}: [watch] must be a table")
     rules = dict(DEFAULT_RULES)
     for name, value in section.get("rules", {}).items():
         if name not in RULE_NAMES:
@@ -145,7 +167,7 @@ def load_settings(vault_root: Path) -> Settings:
             log.warning("%s: unknown key normalize.%s ignored", path, key)
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
-    return Settings(NormalizeSettings(rules=rules, timestamp_style=style, timestamp_hours=hours), watch, git)
+    return Settings(NormalizeSettings(rules=rules, timestamp_style=style, timestamp_hours=hours), watch, git, api)
 
 
 def _load_watch(section: dict[str, Any], problems: list[str]) -> WatchSettings:
@@ -185,3 +207,19 @@ def _load_git(section: dict[str, Any], problems: list[str]) -> GitSettings:
         else:
             values[name] = value
     return GitSettings(**values)
+
+
+def _load_api(section: dict[str, Any], problems: list[str]) -> ApiSettings:
+    values: dict[str, Any] = {}
+    for key, value in section.items():
+        name = key.replace("-", "_")
+        default = getattr(ApiSettings(), name, None)
+        if default is None:
+            problems.append(f"api.{key}: unknown key")
+        elif isinstance(default, bool) != isinstance(value, bool) or not isinstance(value, type(default)):
+            problems.append(f"api.{key}: must be {type(default).__name__}")
+        elif name == "port" and not 0 <= value <= 65535:
+            problems.append(f"api.{key}: must be a port number (0-65535; 0 picks a free one)")
+        else:
+            values[name] = value
+    return ApiSettings(**values)

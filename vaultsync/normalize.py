@@ -215,7 +215,9 @@ def canonical_timestamp(note: _Note, stamp: Timestamp, raw: str) -> str | None:
         return None
     url = video_url(video_id, stamp.seconds)
     label = clock(stamp.seconds, note.hours)
-    if note.ctx.settings.timestamp_style == "html":
+    after_bang = stamp.span[0] > 0 and note.text[stamp.span[0] - 1] == "!"
+    # right after "!", a markdown link would become an embed: keep the (clickable) HTML form there
+    if note.ctx.settings.timestamp_style == "html" or after_bang:
         return f'<a class="yt-timestamp" data-t="{clock(stamp.seconds, True)}" href="{url}">[{label}]</a>'
     return f"[{label}]({url})"
 
@@ -240,7 +242,8 @@ def repair_link(note: _Note, link: Link, raw: str) -> str | None:
     keeping what the reader sees (the old text becomes the display text)."""
     prefix, path, subpath, display, sep = parse_wiki(raw)
     ctx = note.ctx
-    if not path or ctx.table.resolve(clean_string(path), ctx.uri).dest is not None:
+    # Obsidian drops one trailing backslash from a target ([[a\]] links to a)
+    if not path or ctx.table.resolve(clean_string(path.removesuffix("\\")), ctx.uri).dest is not None:
         return None
     name = basename(path)
     if "." in name and not name.lower().endswith(".md"):
@@ -257,7 +260,14 @@ def repair_link(note: _Note, link: Link, raw: str) -> str | None:
     new_path = linktext(matches[0], ctx.uri, ctx.table, ctx.link_format)
     if display is None and prefix == "[[":
         display = visible_text(path, subpath)
+        sep = _separator(note.text, link.span[0])
     return build_wiki(prefix, new_path, subpath, display, sep)
+
+
+def _separator(text: str, pos: int) -> str:
+    """``\\|`` inside a table row (a bare ``|`` would start a new cell), else ``|``."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    return "\\|" if text[line_start:pos].lstrip().startswith("|") else "|"
 
 
 @link_rule("qualify-ambiguous")
@@ -272,4 +282,5 @@ def qualify_ambiguous(note: _Note, link: Link, raw: str) -> str | None:
     full = res.dest[:-3] if res.dest.lower().endswith(".md") else res.dest
     if display is None and prefix == "[[":
         display = visible_text(path, subpath)
+        sep = _separator(note.text, link.span[0])
     return build_wiki(prefix, full, subpath, display, sep)

@@ -79,7 +79,8 @@ def normalize_vault(
     walk = vault.walk()
     all_uris = list(walk.files)
     base = NormalizeContext("", NameTable(all_uris), forgiving_index(all_uris), settings, vault.app.new_link_format)
-    targets = sorted(u for u in (uris if uris is not None else all_uris) if is_note(u))
+    # notes hidden by userIgnoreFilters (templates, archives) are not content: left as they are
+    targets = sorted(u for u in (uris if uris is not None else all_uris) if is_note(u) and not vault.is_excluded(u))
     report = NormalizeReport(diagnostics=list(walk.diagnostics))
     for outcome in _run_all(vault, base, targets, mode, progress, jobs):
         report.files_scanned += 1
@@ -135,9 +136,9 @@ def normalize_note(vault: Vault, ctx: NormalizeContext, mode: str = WriteMode.WR
             if not written:
                 diagnostics.append(Diagnostic(uri, "changed-meanwhile", "the note changed while being normalized; skipped"))
     elif mode == WriteMode.DIFF:
-        diff = "".join(
-            difflib.unified_diff(
-                text.splitlines(keepends=True), result.text.splitlines(keepends=True), f"a/{uri}", f"b/{uri}"
-            )
+        lines = difflib.unified_diff(
+            text.splitlines(keepends=True), result.text.splitlines(keepends=True), f"a/{uri}", f"b/{uri}"
         )
+        # like diff(1): a last line without a newline gets the marker patch(1) expects
+        diff = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
     return _Outcome(uri, True, written, result.counts, tuple(diagnostics), diff)

@@ -55,7 +55,7 @@ _TAG = re.compile(r"""#(?<!\S#)[^\u2000-\u206F\u2E00-\u2E7F'!"#$%&()*+,.:;<=>?@^
 _HEADING = re.compile(r"\n([ ]{0,3}(#{1,6}))(?=[ \t\r\n]|\Z)([^\n]*)")
 _HEADING_FIRST = re.compile(r"([ ]{0,3}(#{1,6}))(?=[ \t\r\n]|\Z)([^\n]*)")
 _BLOCK = re.compile(r"\^(?<![^ \t\n]\^)([A-Za-z0-9-]+)(?=[ \t]*\r?$)", re.M)
-_URL = re.compile(r"(?<![\w/])(?:https?|ftp)://[^\s<>\[\]]+")
+_URL = re.compile(r"(?<![\w/])(?:https?|ftp)://[^\s<>\[\]`]+")
 # Regions where nothing is looked for. The regex is only tried (with .match) at the positions of
 # its trigger characters, left to right, so openers and closers pair up as a tokenizer pairs them.
 _LINE_START = r"(?:(?<![^\n])|(?<=^[ ])|(?<=^[ ]{2})|(?<=^[ ]{3}))"

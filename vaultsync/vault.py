@@ -185,6 +185,7 @@ def write_note_atomic(path: Path, uri: str, text: str, expected: str | None) -> 
     ``expected`` (the user saved meanwhile), nothing is written and False is returned.
     """
     data = text.encode("utf-8")
+    path = Path(os.path.realpath(path))  # a symlinked note: replace its target, keep the link
     folder = path.parent
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
