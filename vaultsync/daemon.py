@@ -171,9 +171,12 @@ class Daemon:
             self.state = "watching"
             self._write_status()
             log.info("watching %s (pid %d)", self.vault.root, os.getpid())
+            api = self._start_api() if self.settings.api.enabled_in_watch else None
             try:
                 self._loop(rescan_s, watcher)
             finally:
+                if api is not None:
+                    api.stop()
                 watcher.stop()
                 self.state = "stopped"
                 self._write_status()
@@ -183,6 +186,17 @@ class Daemon:
 
     def stop(self) -> None:
         self.stop_event.set()
+
+    def _start_api(self) -> Any:
+        """Serve the plugin API from this process (``[api] enabled-in-watch`` or ``watch --api``)."""
+        from vaultsync.server import ApiServer  # the server sits above the daemon's own needs
+
+        try:
+            return ApiServer(_DaemonHost(self), port=self.settings.api.port).start()
+        except OSError as exc:  # a taken port must not stop the daemon (STYLE 3.5.8)
+            log.error("cannot serve the API on port %d: %s", self.settings.api.port, exc)
+            self._error(f"api: {exc}")
+            return None
 
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -458,6 +472,43 @@ class Daemon:
             with os.fdopen(fd, "w") as fh:
                 fh.write(data)
             os.replace(tmp, path)
+
+
+class _DaemonHost:
+    """The API's view of a running daemon: its write lock, live indexer, status and sync."""
+
+    mode = "watch"
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.vault = daemon.vault
+        self.settings = daemon.settings
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[Indexer]:
+        with self.daemon.pause:  # no batch or sync cycle meanwhile
+            assert self.daemon.indexer is not None
+            yield self.daemon.indexer
+
+    def remember_writes(self, written: dict[str, str]) -> None:
+        self.daemon._written.update(written)  # their file events are echoes, not the user's saves
+
+    def status(self) -> dict[str, Any]:
+        return {**self.daemon.status(), "running": True}
+
+    def sync(self) -> dict[str, Any]:
+        if self.daemon.settings.git is None:
+            from vaultsync.config import GitSettings
+
+            with self.exclusive() as indexer:
+                return sync_vault(self.vault.root, GitSettings(), indexer=indexer).as_dict()
+        report = self.daemon.sync()
+        if report is None:
+            from vaultsync.errors import GitError
+
+            last = self.daemon.errors[-1] if self.daemon.errors else "sync failed"
+            raise GitError(last, hint="see `vaultsync status` and the daemon log")
+        return report.as_dict()
 
 
 def read_status(vault: Vault) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,8 +81,13 @@ def _clean(uri: str) -> str:
     return uri.strip().replace("\\", "/").removeprefix("./")
 
 
-def move_files(vault: Vault, indexer: Indexer, moves: Mapping[str, str]) -> MoveReport:
-    """Move files on disk, then update links and the index."""
+def move_files(
+    vault: Vault, indexer: Indexer, moves: Mapping[str, str], may_write: Callable[[str], bool] | None = None
+) -> MoveReport:
+    """Move files on disk, then update links and the index.
+
+    ``may_write(uri)`` false skips updating the links in that note (the API passes a check that
+    refuses notes symlinked from outside the vault)."""
     for src, dst in moves.items():
         source, target = vault.path_for(src), vault.root / dst
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -92,7 +97,7 @@ def move_files(vault: Vault, indexer: Indexer, moves: Mapping[str, str]) -> Move
             source = interim
         os.rename(source, target)
     _prune_empty_folders(vault, moves)
-    return relink_after_moves(vault, indexer, moves)
+    return relink_after_moves(vault, indexer, moves, may_write)
 
 
 def _prune_empty_folders(vault: Vault, moves: Mapping[str, str]) -> None:
@@ -106,7 +111,9 @@ def _prune_empty_folders(vault: Vault, moves: Mapping[str, str]) -> None:
             folder = folder.parent
 
 
-def relink_after_moves(vault: Vault, indexer: Indexer, moves: Mapping[str, str]) -> MoveReport:
+def relink_after_moves(
+    vault: Vault, indexer: Indexer, moves: Mapping[str, str], may_write: Callable[[str], bool] | None = None
+) -> MoveReport:
     """Update links for files that have already moved (old uri -> new uri), then the index."""
     report = MoveReport(moved=dict(moves))
     index = indexer.index
@@ -120,6 +127,9 @@ def relink_after_moves(vault: Vault, indexer: Indexer, moves: Mapping[str, str])
     for old_source in sorted(sources):
         new_source = moves.get(old_source, old_source)
         if not is_note(new_source):
+            continue
+        if may_write is not None and not may_write(new_source):
+            report.diagnostics.append(Diagnostic(new_source, "not-written", "links not updated: outside the vault"))
             continue
         _relink_note(vault, index, report, old_source, new_source, old_table, new_table, moves)
     touched = [*moves, *moves.values(), *(inverse.get(u, u) for u in report.notes_updated)]

@@ -1,0 +1,349 @@
+"""The OpenAPI 3.1 document of the local HTTP API, written by hand. Pure data."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from vaultsync import __version__
+
+_ERROR = {
+    "type": "object",
+    "required": ["error", "message", "hint"],
+    "properties": {
+        "error": {"type": "string", "description": "A stable snake_case code, e.g. note_not_found."},
+        "message": {"type": "string"},
+        "hint": {"type": ["string", "null"], "description": "The fix, when there is a known one."},
+    },
+}
+_DIAG = {
+    "type": "object",
+    "required": ["uri", "code", "message", "severity"],
+    "properties": {
+        "uri": {"type": "string"},
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "severity": {"type": "string"},
+    },
+}
+_SPAN = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
+_LINK = {
+    "type": "object",
+    "required": ["kind", "span", "target", "subpath", "display", "dest", "ambiguous"],
+    "properties": {
+        "kind": {"type": "string"},
+        "span": _SPAN,
+        "target": {"type": "string"},
+        "subpath": {"type": "string"},
+        "display": {"type": ["string", "null"]},
+        "dest": {"type": ["string", "null"], "description": "The vault path it resolves to; null when unresolved."},
+        "ambiguous": {"type": "boolean"},
+    },
+}
+_BACKLINK = {
+    "type": "object",
+    "required": ["source", "kind", "span", "target", "subpath", "display"],
+    "properties": {
+        "source": {"type": "string"},
+        "kind": {"type": "string"},
+        "span": _SPAN,
+        "target": {"type": "string"},
+        "subpath": {"type": "string"},
+        "display": {"type": ["string", "null"]},
+    },
+}
+_UNRESOLVED_TARGET = {
+    "type": "object",
+    "required": ["target", "count", "sources"],
+    "properties": {"target": {"type": "string"}, "count": {"type": "integer"}, "sources": {"type": "integer"}},
+}
+_JOB = {
+    "type": "object",
+    "required": ["id", "format", "title", "state", "progress", "created", "finished"],
+    "properties": {
+        "id": {"type": "string"},
+        "format": {"type": "string"},
+        "title": {"type": "string"},
+        "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+        "progress": {
+            "type": "object",
+            "required": ["done", "total"],
+            "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}},
+        },
+        "created": {"type": "number"},
+        "finished": {"type": ["number", "null"]},
+        "result": {
+            "type": "object",
+            "required": ["filename", "size", "notes", "url"],
+            "properties": {
+                "filename": {"type": "string"},
+                "size": {"type": "integer"},
+                "notes": {"type": "integer"},
+                "url": {"type": "string"},
+            },
+        },
+        "error": {"$ref": "#/components/schemas/Error"},
+    },
+}
+_NORMALIZED = {
+    "type": "object",
+    "required": ["note", "written", "changed", "diffs", "counts", "diagnostics"],
+    "properties": {
+        "note": {"type": ["string", "null"]},
+        "written": {"type": "boolean"},
+        "changed": {"type": "array", "items": {"type": "string"}},
+        "diffs": {"type": "array", "items": {"type": "string"}, "description": "Unified diffs of what changes."},
+        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "diagnostics": {"type": "array", "items": {"$ref": "#/components/schemas/Diagnostic"}},
+    },
+}
+_RENAMED = {
+    "type": "object",
+    "required": ["moved", "links_updated", "notes_updated", "warnings", "diagnostics"],
+    "properties": {
+        "moved": {"type": "object", "additionalProperties": {"type": "string"}},
+        "links_updated": {"type": "integer"},
+        "notes_updated": {"type": "array", "items": {"type": "string"}},
+        "warnings": {"type": "integer"},
+        "diagnostics": {"type": "array", "items": {"$ref": "#/components/schemas/Diagnostic"}},
+    },
+}
+_VAULT_PATH = {
+    "type": "string",
+    "minLength": 1,
+    "pattern": r"^[^/.\\\x00~][^\\\x00]*$",
+    "description": (
+        "A vault-relative path ('folder/Note.md'; '.md' optional). Refused (400): absolute paths, backslashes, "
+        "'.' and '..' segments, encoded dots or slashes, hidden segments, and symlinks that lead out of the vault."
+    ),
+}
+
+
+def _err(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_COMMON = {"401": _err("No or wrong bearer token."), "403": _err("A browser origin other than app://obsidian.md.")}
+_BODY = {"400": _err("Malformed JSON or a field of the wrong type."), "413": _err("The body is over 1 MiB.")}
+_PATHS = {"400": _err("The path is refused: it is not plainly inside the vault."), "404": _err("No such note.")}
+
+
+def _note_op(op_id: str, summary: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "get": {
+            "operationId": op_id,
+            "summary": summary,
+            "parameters": [{"name": "path", "in": "path", "required": True, "schema": _VAULT_PATH}],
+            "responses": {"200": _ok(schema), **_PATHS, **_COMMON},
+        }
+    }
+
+
+def _note_query_op(op_id: str, summary: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "get": {
+            "operationId": op_id,
+            "summary": summary + " (path as a query parameter)",
+            "parameters": [{"name": "path", "in": "query", "required": True, "schema": _VAULT_PATH}],
+            "responses": {"200": _ok(schema), **_PATHS, **_COMMON},
+        }
+    }
+
+
+def _note_result(key: str, items: dict[str, Any], nullable: bool = False) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["note", key],
+        "properties": {"note": {"type": ["string", "null"] if nullable else "string"}, key: {"type": "array", "items": items}},
+    }
+
+
+_DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "vaultsync local API",
+        "version": __version__,
+        "description": (
+            "The API the vaultsync Obsidian plugin calls. It listens on 127.0.0.1 only; the port and "
+            "the bearer token are in <vault>/.vaultsync/api.json (mode 0600). Paths are vault-relative "
+            "and refused when they leave the vault. Every error is {error, message, hint}."
+        ),
+    },
+    "servers": [{"url": "http://127.0.0.1:{port}", "variables": {"port": {"default": "0"}}}],
+    "security": [{"bearer": []}],
+    "paths": {
+        "/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "responses": {"200": _ok({"type": "object"}), **_COMMON},
+            }
+        },
+        "/status": {
+            "get": {
+                "operationId": "status",
+                "summary": "Vault, index counts, daemon and sync state",
+                "responses": {
+                    "200": _ok({
+                        "type": "object",
+                        "required": ["version", "vault", "name", "mode", "counts", "daemon", "exporters", "api"],
+                        "properties": {
+                            "version": {"type": "string"},
+                            "vault": {"type": "string"},
+                            "name": {"type": "string"},
+                            "mode": {"type": "string", "enum": ["serve", "watch"]},
+                            "uptime_s": {"type": "number"},
+                            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                            "daemon": {"type": "object"},
+                            "exporters": {"type": "array", "items": {"type": "string"}},
+                            "jobs": {"type": "object"},
+                            "sync_available": {"type": "boolean"},
+                            "api": {"type": "object", "properties": {"port": {"type": "integer"}}},
+                        },
+                    }),
+                    **_COMMON,
+                },
+            }
+        },
+        "/unresolved": {
+            "get": {
+                "operationId": "unresolvedVault",
+                "summary": "Link targets that match no file, vault-wide, most linked first",
+                "responses": {"200": _ok(_note_result("unresolved", _UNRESOLVED_TARGET, nullable=True)), **_COMMON},
+            }
+        },
+        "/notes/{path}/links": _note_op("links", "A note's outgoing links and where each leads", _note_result("links", _LINK)),
+        "/notes/{path}/backlinks": _note_op("backlinks", "Notes linking to a note (linked mentions)", _note_result("backlinks", _BACKLINK)),
+        "/notes/{path}/unresolved": _note_op("unresolved", "A note's links that match no file", _note_result("unresolved", _LINK)),
+        "/notes/links": _note_query_op("linksByQuery", "A note's outgoing links", _note_result("links", _LINK)),
+        "/notes/backlinks": _note_query_op("backlinksByQuery", "Notes linking to a note", _note_result("backlinks", _BACKLINK)),
+        "/notes/unresolved": _note_query_op("unresolvedByQuery", "A note's unresolved links", _note_result("unresolved", _LINK)),
+        "/normalize": {
+            "post": {
+                "operationId": "normalize",
+                "summary": "Normalize one note (or the whole vault): the diffs, written when write is true",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "properties": {"path": _VAULT_PATH, "write": {"type": "boolean", "default": False}},
+                    }}},
+                },  # fmt: skip
+                "responses": {"200": _ok(_NORMALIZED), **_BODY, "404": _err("No such note."), **_COMMON},
+            }
+        },
+        "/exports": {
+            "post": {
+                "operationId": "startExport",
+                "summary": "Start an export job (pdf, epub, anki) over a selection of notes",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["format"],
+                        "properties": {
+                            "format": {"type": "string", "examples": ["pdf", "epub", "anki"]},
+                            "title": {"type": "string"},
+                            "selection": {
+                                "type": "object",
+                                "properties": {
+                                    "folders": {"type": "array", "items": {"type": "string"}},
+                                    "tags": {"type": "array", "items": {"type": "string"}},
+                                    "notes": {"type": "array", "items": _VAULT_PATH},
+                                    "depth": {"type": "integer", "minimum": 0, "maximum": 10},
+                                    "where": {"type": "object", "additionalProperties": {"type": "string"}},
+                                },
+                            },
+                            "options": {"type": "object", "additionalProperties": {"type": "string"}},
+                        },
+                    }}},
+                },  # fmt: skip
+                "responses": {
+                    "202": {**_ok(_JOB, "The job was queued; poll its Location."),
+                            "headers": {"Location": {"schema": {"type": "string"}}}},
+                    **_BODY,
+                    "404": _err("A note of the selection does not exist."),
+                    "422": _err("Unknown format, or the selection matches no note."),
+                    **_COMMON,
+                },  # fmt: skip
+            }
+        },
+        "/exports/{id}": {
+            "get": {
+                "operationId": "exportJob",
+                "summary": "An export job's state and progress",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _ok(_JOB), "404": _err("No such job."), **_COMMON},
+            }
+        },
+        "/exports/{id}/result": {
+            "get": {
+                "operationId": "exportResult",
+                "summary": "The exported file (PDF, EPUB or .apkg)",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {
+                        "description": "The file",
+                        "content": {
+                            "application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}},
+                            "application/epub+zip": {"schema": {"type": "string", "contentMediaType": "application/epub+zip"}},
+                            "application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}},
+                        },
+                    },
+                    "404": _err("No such job."),
+                    "409": _err("The job has not finished, or failed."),
+                    **_COMMON,
+                },
+            }
+        },
+        "/rename": {
+            "post": {
+                "operationId": "rename",
+                "summary": "Move or rename a note or folder, updating every link to it",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["from", "to"],
+                        "properties": {"from": _VAULT_PATH, "to": _VAULT_PATH},
+                    }}},
+                },  # fmt: skip
+                "responses": {
+                    "200": _ok(_RENAMED),
+                    **_BODY,
+                    "404": _err("Nothing to move."),
+                    "422": _err("The target exists, or is hidden."),
+                    **_COMMON,
+                },
+            }
+        },
+        "/sync": {
+            "post": {
+                "operationId": "sync",
+                "summary": "Run one git sync cycle now",
+                "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": {
+                    "200": _ok({"type": "object"}),
+                    **_BODY,
+                    "409": _err("The vault is not a git repository, or a conflict needs the user."),
+                    "501": _err("This installation has no git sync."),
+                    "502": _err("A git command failed (no remote, network)."),
+                    **_COMMON,
+                },
+            }
+        },
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {"Error": _ERROR, "Diagnostic": _DIAG},
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """A fresh copy of the document (callers may edit it)."""
+    return copy.deepcopy(_DOCUMENT)
