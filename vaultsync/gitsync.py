@@ -230,7 +230,7 @@ def recover(repo: GitRepo) -> list[str]:
 
 def _rescue_unmerged(repo: GitRepo) -> list[str]:
     """A failed autostash pop leaves conflict markers: put the user's text back, keep HEAD's beside it."""
-    paths = _z(repo.out("diff", "--name-only", "-z", "--diff-filter=U"))
+    paths = sorted({line.split("\t", 1)[1] for line in _z(repo.out("ls-files", "-u", "-z"))})
     if not paths:
         return []
     stash = repo.rev("refs/stash")
