@@ -63,7 +63,7 @@ def run_git(root: Path, args: list[str], *, check: bool = True, env: dict[str, s
             try:
                 proc = subprocess.run(
                     cmd, cwd=root, env={**git_env(), **(env or {})}, capture_output=True, text=True,
-                    encoding="utf-8", errors="surrogateescape", stdin=subprocess.DEVNULL,
+                    encoding="utf-8", errors="surrogateescape", stdin=subprocess.DEVNULL, check=False,
                 )  # fmt: skip
             except FileNotFoundError:
                 raise GitError("git is not installed", hint="install git >= 2.38") from None
@@ -170,7 +170,7 @@ def setup_repository(root: Path, url: str, settings: GitSettings) -> bool:
     if created:
         # the branch: the remote's default when it has one, else main
         heads = run_git(root, ["ls-remote", "--symref", url, "HEAD"], check=False).stdout
-        found = re.search(r"^ref: refs/heads/(\S+)\tHEAD", heads, re.M)
+        found = re.search(r"^ref: refs/heads/(\S+)\tHEAD", heads, re.MULTILINE)
         branch = settings.branch or (found.group(1) if found else "main")
         repo.run("init", "-q", "-b", branch)
         log.info("initialised a git repository in %s (branch %s)", root, branch)
@@ -460,7 +460,7 @@ def _last_change(repo: GitRepo, rev: str, path: str) -> tuple[str, float]:
     """The host (from our commit trailer, else the author) and time of the last change to ``path``."""
     out = repo.out("--literal-pathspecs", "log", "-1", "--format=%ct%x00%an%x00%B", rev, "--", path)
     stamp, author, body = (out.split("\0", 2) + ["", ""])[:3]
-    found = re.search(r"^Host: (\S+)", body, re.M)
+    found = re.search(r"^Host: (\S+)", body, re.MULTILINE)
     who = re.sub(r"[^\w.-]+", "-", found.group(1) if found else author) or "remote"
     return who, float(stamp or time.time())
 
