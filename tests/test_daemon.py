@@ -285,3 +285,15 @@ def test_service_install_writes_a_systemd_unit(tmp_path):
     assert "ExecStart=" in service.text and "watch" in service.text
     plist = install_service(tmp_path, system="Darwin", home=tmp_path / "home")
     assert plist.path.suffix == ".plist" and "<string>watch</string>" in plist.text
+
+
+def test_notes_excluded_by_user_ignore_filters_are_indexed_but_not_rewritten(running):
+    template = note(f"[[ {{{{title}}}} ]] {ANCHOR}", video="{{videoId}}")
+    run = running({".obsidian/app.json": '{"userIgnoreFilters": ["templates/"]}', "a.md": note("x")})
+    root = run.daemon.vault.root
+    write_file(root / "templates/t.md", template)
+    write_file(root / "a.md", note(f"saved {ANCHOR}"))
+    wait_for(lambda: CANONICAL in read(root, "a.md"), what="the other save")
+    run.settle()
+    assert read(root, "templates/t.md") == template
+    assert "templates/t.md" in run.daemon.indexer.stored

@@ -321,7 +321,8 @@ class Daemon:
         assert self.indexer is not None
         if self.settings.watch.normalize:
             for uri in uris:
-                if is_note(uri) and self.vault.stat(uri) is not None:
+                # notes hidden by userIgnoreFilters (templates) are indexed, never rewritten
+                if is_note(uri) and not self.vault.is_excluded(uri) and self.vault.stat(uri) is not None:
                     outcome = self._normalize(uri)
                     report.normalized += outcome == "written"
                     report.echoes += outcome == "echo"
