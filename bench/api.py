@@ -30,7 +30,7 @@ from urllib.parse import quote
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from scan import ensure_vault  # noqa: E402
+from scan import ensure_vault
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -22,9 +22,10 @@ import time
 import unicodedata
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ContextManager, Protocol
+from typing import Any, Protocol
 
 from vaultsync import __version__
 from vaultsync.config import GitSettings, Settings
@@ -73,7 +74,7 @@ class Host(Protocol):
     settings: Settings
     mode: str  # "serve" or "watch"
 
-    def exclusive(self) -> ContextManager[Indexer]:
+    def exclusive(self) -> AbstractContextManager[Indexer]:
         """Hold the vault's write lock (no daemon batch meanwhile) and give the live indexer."""
         ...
 
@@ -103,7 +104,7 @@ def safe_uri(vault: Vault, raw: object, *, must_exist: bool = False) -> str:
     text = unicodedata.normalize("NFC", raw)
     if "\x00" in text or "\\" in text:
         raise PathRefusedError(raw, "NUL and backslashes are not allowed")
-    if text.startswith("/") or _DRIVE.match(text) or text.startswith("~"):
+    if text.startswith(("/", "~")) or _DRIVE.match(text):
         raise PathRefusedError(raw, "absolute paths are not allowed")
     if _ENCODED.search(text):
         raise PathRefusedError(raw, "encoded dots, slashes or NULs are not allowed")
@@ -407,7 +408,7 @@ class ApiService:
         except VaultsyncError as exc:
             job.error = {"error": error_code(exc), "message": str(exc), "hint": exc.hint}
             job.state = "failed"
-        except Exception as exc:  # noqa: BLE001 - a job never takes the server down
+        except Exception as exc:
             log.exception("export job %s failed", job.id)
             job.error = {"error": "internal", "message": f"the export failed: {type(exc).__name__}", "hint": None}
             job.state = "failed"

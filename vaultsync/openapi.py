@@ -232,7 +232,7 @@ _DOCUMENT: dict[str, Any] = {
                         "type": "object",
                         "properties": {"path": _VAULT_PATH, "write": {"type": "boolean", "default": False}},
                     }}},
-                },  # fmt: skip
+                },
                 "responses": {"200": _ok(_NORMALIZED), **_BODY, "404": _err("No such note."), **_COMMON},
             }
         },
@@ -261,7 +261,7 @@ _DOCUMENT: dict[str, Any] = {
                             "options": {"type": "object", "additionalProperties": {"type": "string"}},
                         },
                     }}},
-                },  # fmt: skip
+                },
                 "responses": {
                     "202": {**_ok(_JOB, "The job was queued; poll its Location."),
                             "headers": {"Location": {"schema": {"type": "string"}}}},
@@ -269,7 +269,7 @@ _DOCUMENT: dict[str, Any] = {
                     "404": _err("A note of the selection does not exist."),
                     "422": _err("Unknown format, or the selection matches no note."),
                     **_COMMON,
-                },  # fmt: skip
+                },
             }
         },
         "/exports/{id}": {
@@ -311,7 +311,7 @@ _DOCUMENT: dict[str, Any] = {
                         "required": ["from", "to"],
                         "properties": {"from": _VAULT_PATH, "to": _VAULT_PATH},
                     }}},
-                },  # fmt: skip
+                },
                 "responses": {
                     "200": _ok(_RENAMED),
                     **_BODY,

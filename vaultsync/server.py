@@ -142,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
         # headers and body go out in two writes: without this, Nagle and delayed ACKs add ~40 ms
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("api: " + format, *args)
 
     def _cors(self) -> dict[str, str]:
@@ -233,7 +233,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- dispatch ----------------------------------------------------------------------------------
 
-    def do_OPTIONS(self) -> None:  # noqa: N802 - the base class's naming
+    def do_OPTIONS(self) -> None:
         """CORS preflight: answered without the token (browsers send none), only for Obsidian."""
         try:
             self._check_host()
@@ -248,22 +248,22 @@ class _Handler(BaseHTTPRequestHandler):
             "Access-Control-Max-Age": "600",
         })  # fmt: skip
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._dispatch("GET")
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._dispatch("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch("POST")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._dispatch("PUT")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         self._dispatch("PATCH")
 
     def _dispatch(self, method: str) -> None:
@@ -277,7 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(exc.status, exc.code, exc.message, exc.hint, exc.headers)
         except VaultsyncError as exc:
             self._error(status_for(exc), error_code(exc), str(exc).splitlines()[0] if isinstance(exc, GitError) else str(exc), exc.hint)
-        except Exception as exc:  # noqa: BLE001 - never a traceback on the wire (STYLE 3.5.9)
+        except Exception as exc:
             log.exception("api: %s %s failed", method, self.path)
             self._error(500, "internal", f"the server failed: {type(exc).__name__}", "see the vaultsync log")
 
