@@ -1,9 +1,10 @@
 """Link and anchor scanning: note body -> links, timestamps, tags, headings, block ids. Pure.
 
-One tokenizer pass in document order, as Obsidian's parser does: whichever construct starts first
-wins (`` `[[x]]` `` is code, ``[[a `b` c]]`` is a link). Skipped, per OBSIDIAN.md 5.5: fenced and
-indented code, inline code, ``$``/``$$`` math, HTML blocks, inline HTML tags and comments,
-autolinks and bare URLs. ``%%comments%%`` are not skipped (Obsidian indexes links inside them).
+Whichever construct starts first wins, as in Obsidian's tokenizer (`` `[[x]]` `` is code,
+``[[a `b` c]]`` is a link). Skipped, per OBSIDIAN.md 5.5: fenced and indented code, inline code,
+``$``/``$$`` math, HTML blocks, inline HTML tags and comments, autolinks. Bare URLs need no pass of
+their own: they hold no whitespace and no ``[``, so no wikilink, tag or block id can start inside
+one. ``%%comments%%`` are not skipped (Obsidian indexes links inside them).
 
 Known simplifications, each a deliberate choice:
 - Setext headings (``Title\\n===``) are not heading targets; only ATX headings at top level are.
@@ -55,7 +56,7 @@ _TAG = re.compile(r"""#(?<!\S#)[^\u2000-\u206F\u2E00-\u2E7F'!"#$%&()*+,.:;<=>?@^
 _HEADING = re.compile(r"\n([ ]{0,3}(#{1,6}))(?=[ \t\r\n]|\Z)([^\n]*)")
 _HEADING_FIRST = re.compile(r"([ ]{0,3}(#{1,6}))(?=[ \t\r\n]|\Z)([^\n]*)")
 _BLOCK = re.compile(r"\^(?<![^ \t\n]\^)([A-Za-z0-9-]+)(?=[ \t]*\r?$)", re.M)
-_URL = re.compile(r"(?<![\w/])(?:https?|ftp)://[^\s<>\[\]`]+")
+_MD_STAMP = re.compile(r"\[(\d{1,3}:\d\d(?::\d\d)?)\]\(https://www\.youtube\.com/watch\?v=([A-Za-z0-9_-]+)&t=([0-9]+)s\)")
 # Regions where nothing is looked for. The regex is only tried (with .match) at the positions of
 # its trigger characters, left to right, so openers and closers pair up as a tokenizer pairs them.
 _LINE_START = r"(?:(?<![^\n])|(?<=^[ ])|(?<=^[ ]{2})|(?<=^[ ]{3}))"
@@ -135,8 +136,12 @@ def scan_body(text: str, start: int = 0) -> Scan:
             sweep = True  # generic anchors may hold anything
     html = [m.span() for m in _HTML_TAG.finditer(text, start)] if _OTHER_HTML.search(text, start) else []
     wikis = list(_WIKI.finditer(text, start))
-    mds = list(_MDLINK.finditer(text, start)) if "](" in text else []
-    urls = [m.span() for m in _URL.finditer(text, start)] if "://" in text else []
+    # the canonical markdown timestamps the normalizer writes: most of a normalized note's links
+    stamps_md = [m for m in _MD_STAMP.finditer(text, start) if text[m.start() - 1 : m.start()] != "!"]
+    mds: list[re.Match[str]] = []
+    if text.count("](", start) > len(stamps_md):
+        fast_md = {m.start() for m in stamps_md}
+        mds = [m for m in _MDLINK.finditer(text, start) if m.start() not in fast_md]
     tags = list(_TAG.finditer(text, start)) if "#" in text else []
     blocks = list(_BLOCK.finditer(text, start)) if "^" in text else []
     heads = list(_HEADING.finditer(text, start - 1 if start else 0))
@@ -145,11 +150,11 @@ def scan_body(text: str, start: int = 0) -> Scan:
         if first is not None:
             heads.insert(0, first)
 
-    if sweep or html or mds or urls or tags or blocks:
-        kinds = [anchors, wikis, mds, tags, blocks]
-        keep = _sweep(regions, html, urls, kinds, heads, start)
-        anchors, wikis, mds, tags, blocks = (
-            [m for m in ms if (rank, m.start()) in keep] for rank, ms in zip(_KIND_RANKS, kinds)
+    if sweep or html or mds or tags or blocks:
+        kinds = [anchors, wikis, mds, tags, blocks, stamps_md]
+        keep = _sweep(regions, html, kinds, heads, start)
+        anchors, wikis, mds, tags, blocks, stamps_md = (
+            [m for m in ms if (rank, m.start()) in keep] for rank, ms in zip(_KIND_RANKS, kinds, strict=True)
         )
         heads = [m for m in heads if (_R_HEAD, m.start(1)) in keep]
 
@@ -165,13 +170,16 @@ def scan_body(text: str, start: int = 0) -> Scan:
             stamps.append(Timestamp(_HTML, m.span(), seconds if seconds is not None else parse_clock(label), label, data_t, None))
         else:
             stamps.append(_html_timestamp(m))
+    for m in stamps_md:
+        label, video_id, seconds = m.groups()
+        stamps.append(Timestamp(TimestampForm.MARKDOWN, m.span(), int(seconds), label, None, video_id))
     for m in mds:
         item = _markdown_link(text, m)
         if isinstance(item, Link):
             links.append(item)
         elif item is not None:
             stamps.append(item)
-    if mds:
+    if mds or (stamps_md and anchors):
         links.sort(key=_span_start)
         stamps.sort(key=_span_start)
     return Scan(
@@ -196,14 +204,13 @@ def _span_start(item: Link | Timestamp) -> int:
 
 
 # Ranks in the sweep: at equal starts the lower rank wins.
-_R_SKIP, _R_HEAD, _R_ANCHOR, _R_HTML, _R_WIKI, _R_MD, _R_URL, _R_TAG, _R_BLOCK = range(9)
-_KIND_RANKS = (_R_ANCHOR, _R_WIKI, _R_MD, _R_TAG, _R_BLOCK)  # the order of sweep()'s ``kinds``
+_R_SKIP, _R_HEAD, _R_ANCHOR, _R_HTML, _R_WIKI, _R_MD, _R_TAG, _R_BLOCK, _R_MD_STAMP = range(9)
+_KIND_RANKS = (_R_ANCHOR, _R_WIKI, _R_MD, _R_TAG, _R_BLOCK, _R_MD_STAMP)  # the order of sweep()'s ``kinds``
 
 
 def _sweep(
     regions: list[tuple[int, int]],
     html: list[tuple[int, int]],
-    urls: list[tuple[int, int]],
     kinds: list[list[re.Match[str]]],
     heads: list[re.Match[str]],
     start: int,
@@ -214,9 +221,8 @@ def _sweep(
     """
     cands: list[tuple[int, int, int]] = [(s, _R_SKIP, e) for s, e in regions]
     cands += [(s, _R_HTML, e) for s, e in html]
-    cands += [(s, _R_URL, e) for s, e in urls]
     cands += [(m.start(1), _R_HEAD, m.end(2)) for m in heads]
-    for rank, ms in zip(_KIND_RANKS, kinds):
+    for rank, ms in zip(_KIND_RANKS, kinds, strict=True):
         cands += [(m.start(), rank, m.end()) for m in ms]
     cands.sort()
     keep: set[tuple[int, int]] = set()
@@ -383,8 +389,14 @@ def parse_clock(text: str) -> int | None:
     return hours * 3600 + minutes * 60 + seconds
 
 
+_CANONICAL_URL = re.compile(r"https://www\.youtube\.com/watch\?v=([A-Za-z0-9_-]+)&t=([0-9]+)s")
+
+
 def youtube_time(url: str) -> tuple[str, int] | None:
     """``(video_id, seconds)`` of a YouTube URL that carries a ``t`` parameter, else None."""
+    canonical = _CANONICAL_URL.fullmatch(url)  # what the normalizer writes: most links, no parsing
+    if canonical is not None:
+        return canonical.group(1), int(canonical.group(2))
     try:
         parts = urlsplit(url)
     except ValueError:
