@@ -121,6 +121,17 @@ def _find_note(index: Index, vault: Vault, name: str) -> str:
     return dest
 
 
+def _note_rows(vault: Path | None, note: str, query: Callable[[Index, str], list[dict[str, Any]]]) -> tuple[str, list[dict[str, Any]]]:
+    """Refresh the index, find NOTE, and run one per-note query."""
+    v = _open_vault(vault)
+    index, _ = _fresh_index(v, show_progress=False)
+    try:
+        uri = _find_note(index, v, note)
+        return uri, query(index, uri)
+    finally:
+        index.close()
+
+
 def _emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=None, default=str) + "\n")
 
@@ -166,15 +177,11 @@ def scan(
 @app.command()
 def links(note: Annotated[str, typer.Argument(help="A note: vault path or name.")], vault: VaultArg = None, as_json: JsonOpt = False) -> None:
     """Outgoing links of NOTE and where each one leads."""
-    v = _open_vault(vault)
-    index, report = _fresh_index(v, show_progress=False)
-    uri = _find_note(index, v, note)
-    rows = index.links_from(uri)
-    index.close()
+    uri, rows = _note_rows(vault, note, Index.links_from)
     if as_json:
         _emit_json({"note": uri, "links": rows})
         return
-    table = Table("line", "kind", "link", "leads to", box=None)
+    table = Table("offset", "kind", "link", "leads to", box=None)
     for r in rows:
         target = r["target"] + r["subpath"] + (f"|{r['display']}" if r["display"] else "")
         dest = r["dest"] or "[red]unresolved[/red]"
@@ -188,11 +195,7 @@ def links(note: Annotated[str, typer.Argument(help="A note: vault path or name."
 @app.command()
 def backlinks(note: Annotated[str, typer.Argument(help="A note: vault path or name.")], vault: VaultArg = None, as_json: JsonOpt = False) -> None:
     """Notes that link to NOTE (Obsidian's linked mentions)."""
-    v = _open_vault(vault)
-    index, _ = _fresh_index(v, show_progress=False)
-    uri = _find_note(index, v, note)
-    rows = index.backlinks(uri)
-    index.close()
+    uri, rows = _note_rows(vault, note, Index.backlinks)
     if as_json:
         _emit_json({"note": uri, "backlinks": rows})
         return
