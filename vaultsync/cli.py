@@ -225,7 +225,7 @@ def stats(vault: VaultArg = None, as_json: JsonOpt = False) -> None:
     """Counts, the most linked notes and the most used tags."""
     v = _open_vault(vault)
     index, _ = _fresh_index(v, show_progress=False)
-    data = {
+    data: dict[str, Any] = {
         "vault": str(v.root),
         **index.counts(),
         "most_linked": [{"note": u, "backlinks": n} for u, n in index.most_linked(10)],
@@ -504,9 +504,10 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, EOFError):
         raise SystemExit(1) from None
     except Exception as exc:  # noqa: BLE001 - the one place that turns crashes into a report
-        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+        exit_code = getattr(exc, "exit_code", None)
+        if hasattr(exc, "show") and isinstance(exit_code, int):
             exc.show()  # a usage error (click's, or typer's own copy of click)
-            raise SystemExit(exc.exit_code) from None
+            raise SystemExit(exit_code) from None
         if debug:
             raise
         err.print(f"vaultsync crashed: {type(exc).__name__}: {exc}", markup=False)

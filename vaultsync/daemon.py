@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import json
 import logging
 import logging.handlers
@@ -22,7 +23,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -210,7 +211,7 @@ class Daemon:
             wait = max(0.0, min(next_rescan - time.monotonic(), self._sync_due_in(), 5.0))
             batch = self.queue.take(self.stop_event, wait)
             if batch is not None and len(batch):
-                self._guarded(lambda b=batch: self._take(b))
+                self._guarded(functools.partial(self._take, batch))
             if self._sync_due_in() <= 0 and not self.stop_event.is_set():
                 self._guarded(self.sync)
             if time.monotonic() >= next_rescan and not self.stop_event.is_set():
@@ -491,7 +492,7 @@ class _DaemonHost:
             assert self.daemon.indexer is not None
             yield self.daemon.indexer
 
-    def remember_writes(self, written: dict[str, str]) -> None:
+    def remember_writes(self, written: Mapping[str, str]) -> None:
         self.daemon._written.update(written)  # their file events are echoes, not the user's saves
 
     def status(self) -> dict[str, Any]:

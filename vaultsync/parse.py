@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from vaultsync.model import Diagnostic, Frontmatter, Link, LinkKind, ParsedNote, Scan
 from vaultsync.names import clean_string, split_subpath
@@ -25,7 +25,7 @@ except AttributeError:  # pragma: no cover
 _BOOL, _INT, _FLOAT = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 
 
-class YamlLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+class YamlLoader(_BaseLoader):  # type: ignore[misc]
     """PyYAML speaks YAML 1.1; Obsidian reads frontmatter as YAML 1.2. This loader uses the 1.2 core
     schema's booleans and numbers: ``yes``/``no``/``on``/``off`` stay strings, ``0123`` is 123,
     ``1:20`` is a string (not 80 seconds)."""

@@ -171,8 +171,8 @@ def scan_body(text: str, start: int = 0) -> Scan:
         else:
             stamps.append(_html_timestamp(m))
     for m in stamps_md:
-        label, video_id, seconds = m.groups()
-        stamps.append(Timestamp(TimestampForm.MARKDOWN, m.span(), int(seconds), label, None, video_id))
+        md_label, video_id, t_param = m.groups()
+        stamps.append(Timestamp(TimestampForm.MARKDOWN, m.span(), int(t_param), md_label, None, video_id))
     for m in mds:
         item = _markdown_link(text, m)
         if isinstance(item, Link):

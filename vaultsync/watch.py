@@ -138,14 +138,14 @@ class _Handler(FileSystemEventHandler):
         src = self._uri(event.src_path)
         if isinstance(event, FileSystemMovedEvent):
             dest = self._uri(event.dest_path)
-            src_ok = src is not None and not is_ignored(src)
-            dest_ok = dest is not None and not is_ignored(dest)
+            src_ok = src if src is not None and not is_ignored(src) else None
+            dest_ok = dest if dest is not None and not is_ignored(dest) else None
             if src_ok and dest_ok:
-                self.queue.move(src, dest, folder=isinstance(event, DirMovedEvent))  # type: ignore[arg-type]
+                self.queue.move(src_ok, dest_ok, folder=isinstance(event, DirMovedEvent))
             elif dest_ok:
-                self.queue.mark(dest)  # an editor's temp file renamed over the note: a save
+                self.queue.mark(dest_ok)  # an editor's temp file renamed over the note: a save
             elif src_ok:
-                self.queue.mark(src)  # moved out of the vault (or into .trash): a delete
+                self.queue.mark(src_ok)  # moved out of the vault (or into .trash): a delete
             return
         if src is None or is_ignored(src):
             return
