@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vaultsync import Diagnostic, NameTable, Vault, parse_note
-from vaultsync.model import LinkKind, ParsedNote, TimestampForm
+from vaultsync.model import Link, LinkKind, ParsedNote, TimestampForm
 from vaultsync.names import stem
 from vaultsync.normalize import clock, note_video_id, video_url
 from vaultsync.vault import read_note_text
@@ -253,10 +253,7 @@ def _escape(text: str) -> str:
     return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", text)
 
 
-def _link(ctx: ExportContext, source: str, link: object, depth: int, stack: list[str]) -> str:
-    from vaultsync.model import Link
-
-    assert isinstance(link, Link)
+def _link(ctx: ExportContext, source: str, link: Link, depth: int, stack: list[str]) -> str:
     display = link.display if link.display else visible_text(link.target, link.subpath) or link.target
     if link.kind in (LinkKind.MARKDOWN, LinkKind.MARKDOWN_EMBED) and link.display is not None:
         display = link.display
@@ -269,10 +266,7 @@ def _link(ctx: ExportContext, source: str, link: object, depth: int, stack: list
     return f"[{_escape(display)}](#{anchor})"
 
 
-def _embed(ctx: ExportContext, source: str, dest: str | None, link: object, display: str, depth: int, stack: list[str]) -> str:
-    from vaultsync.model import Link
-
-    assert isinstance(link, Link)
+def _embed(ctx: ExportContext, source: str, dest: str | None, link: Link, display: str, depth: int, stack: list[str]) -> str:
     if dest is None:
         ctx.diagnostics.append(Diagnostic(source, "embed-missing", f"embedded file {link.target!r} not found"))
         return _escape(display)
