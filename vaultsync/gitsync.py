@@ -1,4 +1,4 @@
-"""Replicate a vault through git: the one wrapper that runs git (one process at a time), and the sync cycle.
+"""Replicate a vault through git: the sync cycle (git itself runs through :mod:`vaultsync._git`).
 
 A cycle (:func:`sync_vault`) commits local changes, fetches, predicts conflicts with
 ``git merge-tree --write-tree`` (the notes are not touched), then either rebases with autostash
@@ -15,16 +15,15 @@ import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vaultsync.config import GitSettings
+from vaultsync._git import GIT_LOCK, GitRepo, check_git_version, git_env, host_name, run_git, split_z
 from vaultsync.errors import GitError
 
 if TYPE_CHECKING:
@@ -32,132 +31,26 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MIN_GIT = (2, 38)  # merge-tree --write-tree
+__all__ = [
+    "CONFLICT_RE",
+    "GitRepo",
+    "SyncReport",
+    "check_git_version",
+    "git_env",
+    "host_name",
+    "recover",
+    "run_git",
+    "setup_repository",
+    "sync_status",
+    "sync_vault",
+]
+
 STATE_NAME = "sync.json"
 REBASE_MARK = "vaultsync-rebase"  # in the git dir while our rebase runs: recovery may abort it
 GITIGNORE_LINES = (".obsidian/workspace*", ".trash/", ".vaultsync/")
 MASS_DELETE_FLOOR = 10  # deleting fewer notes than this never counts as a mass deletion
 CONFLICT_RE = re.compile(r" \(conflict [^()/]+ \d{4}-\d{2}-\d{2} \d{4}(?: \d+)?\)(?:\.[^./]+)?$")
-_KEEP_ENV = {"GIT_ASKPASS", "GIT_EXEC_PATH", "GIT_ALLOW_PROTOCOL", "GIT_PROXY_COMMAND"}
-_KEEP_PREFIXES = ("GIT_AUTHOR_", "GIT_COMMITTER_", "GIT_CONFIG_", "GIT_SSH", "GIT_SSL_", "GIT_HTTP_", "GIT_TRACE")
 _ZERO = "0" * 40
-_LOCK = threading.Lock()  # one git process at a time, whoever asks
-_version_ok = False
-
-
-def git_env() -> dict[str, str]:
-    """The environment without the ``GIT_*`` variables that would point git elsewhere (GIT_DIR,
-    GIT_INDEX_FILE, GIT_WORK_TREE... set when we run inside a hook), keeping identity, config and
-    transport settings; git never prompts and never opens an editor."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _KEEP_ENV or k.startswith(_KEEP_PREFIXES)}
-    env.update(GIT_TERMINAL_PROMPT="0", GIT_EDITOR="true", GIT_MERGE_AUTOEDIT="no", LC_ALL="C")
-    return env
-
-
-def run_git(root: Path, args: list[str], *, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``git ARGS`` in ``root`` and capture its output; a failure raises a GitError showing
-    the command, its exit code, stdout and stderr."""
-    cmd = ("git", *args)
-    for delay in (0.05, 0.1, 0.2, 0.4, 0.8, 0):
-        with _LOCK:
-            try:
-                proc = subprocess.run(
-                    cmd, cwd=root, env={**git_env(), **(env or {})}, capture_output=True, text=True,
-                    encoding="utf-8", errors="surrogateescape", stdin=subprocess.DEVNULL, check=False,
-                )  # fmt: skip
-            except FileNotFoundError:
-                raise GitError("git is not installed", hint="install git >= 2.38") from None
-        # another tool's `git status` holds index.lock for a moment: wait for it rather than fail
-        if not (proc.returncode and "index.lock': File exists" in proc.stderr and delay):
-            break
-        time.sleep(delay)
-    if check and proc.returncode != 0:
-        raise GitError(f"git {args[0] if args else ''} failed in {root}", cmd=cmd, returncode=proc.returncode,
-                       stdout=proc.stdout, stderr=proc.stderr)  # fmt: skip
-    return proc
-
-
-def check_git_version(root: Path) -> None:
-    global _version_ok
-    if _version_ok:
-        return
-    out = run_git(root, ["--version"]).stdout
-    found = tuple(int(n) for n in re.findall(r"\d+", out)[:2])
-    if found < MIN_GIT:
-        raise GitError(f"git {'.'.join(map(str, found))} is too old", hint="vaultsync needs git >= 2.38 (merge-tree --write-tree)")
-    _version_ok = True
-
-
-def host_name() -> str:
-    """This machine's short name, safe inside a file name."""
-    return re.sub(r"[^\w.-]+", "-", socket.gethostname().split(".")[0]) or "host"
-
-
-def _z(text: str) -> list[str]:
-    return [p for p in text.split("\0") if p]
-
-
-class GitRepo:
-    """A vault's git repository; each query is a small method over :func:`run_git`."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self._identity: list[str] | None = None
-
-    def run(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        if self._identity is None:
-            # commits need an identity; a machine without one commits as vaultsync@host
-            known = run_git(self.root, ["config", "user.email"], check=False).returncode == 0
-            known = known or ("GIT_AUTHOR_EMAIL" in os.environ and "GIT_COMMITTER_EMAIL" in os.environ)
-            self._identity = [] if known else ["-c", "user.name=vaultsync", "-c", f"user.email=vaultsync@{host_name()}"]
-        return run_git(self.root, [*self._identity, *args], check=check, env=env)
-
-    def out(self, *args: str, env: dict[str, str] | None = None) -> str:
-        return self.run(*args, env=env).stdout
-
-    def is_toplevel(self) -> bool:
-        proc = run_git(self.root, ["rev-parse", "--show-toplevel"], check=False)
-        return proc.returncode == 0 and Path(proc.stdout.strip()).resolve() == self.root.resolve()
-
-    @property
-    def git_dir(self) -> Path:
-        return self.root / self.out("rev-parse", "--git-dir").strip()
-
-    def rev(self, ref: str) -> str | None:
-        proc = self.run("rev-parse", "-q", "--verify", ref + "^{commit}", check=False)
-        return proc.stdout.strip() or None
-
-    def current_branch(self) -> str:
-        proc = self.run("symbolic-ref", "-q", "--short", "HEAD", check=False)
-        if proc.returncode != 0:
-            raise GitError(f"{self.root}: HEAD is detached", hint="check out the branch to sync, or set [git] branch")
-        return proc.stdout.strip()
-
-    def is_ancestor(self, a: str, b: str) -> bool:
-        return self.run("merge-base", "--is-ancestor", a, b, check=False).returncode == 0
-
-    def ahead_behind(self, upstream: str) -> tuple[int, int]:
-        left, right = self.out("rev-list", "--left-right", "--count", f"HEAD...{upstream}").split()
-        return int(left), int(right)
-
-    def entries(self, rev: str, paths: list[str]) -> dict[str, tuple[str, str]]:
-        """path -> (mode, blob) in ``rev`` for those of ``paths`` that exist there."""
-        out = self.out("--literal-pathspecs", "ls-tree", "-z", "-r", rev, "--", *paths)
-        found = {}
-        for line in _z(out):
-            meta, path = line.split("\t", 1)
-            mode, _kind, oid = meta.split()
-            found[path] = (mode, oid)
-        return found
-
-    def changed_paths(self, old: str | None, new: str | None) -> list[str]:
-        if old == new or new is None:
-            return []
-        base = old or self.out("hash-object", "-t", "tree", "/dev/null").strip()
-        return _z(self.out("diff", "--name-only", "-z", "--no-renames", base, new))
-
-
-# -- set-up and recovery ---------------------------------------------------------------------------
 
 
 def setup_repository(root: Path, url: str, settings: GitSettings) -> bool:
@@ -230,7 +123,7 @@ def recover(repo: GitRepo) -> list[str]:
 
 def _rescue_unmerged(repo: GitRepo) -> list[str]:
     """A failed autostash pop leaves conflict markers: put the user's text back, keep HEAD's beside it."""
-    paths = sorted({line.split("\t", 1)[1] for line in _z(repo.out("ls-files", "-u", "-z"))})
+    paths = sorted({line.split("\t", 1)[1] for line in split_z(repo.out("ls-files", "-u", "-z"))})
     if not paths:
         return []
     stash = repo.rev("refs/stash")
@@ -250,7 +143,7 @@ def _rescue_unmerged(repo: GitRepo) -> list[str]:
 
 
 def _blob(repo: GitRepo, oid: str) -> bytes:
-    with _LOCK:
+    with GIT_LOCK:
         return subprocess.run(["git", "cat-file", "blob", oid], cwd=repo.root, env=git_env(), capture_output=True, check=True).stdout
 
 
@@ -343,12 +236,12 @@ def commit_changes(repo: GitRepo, host: str) -> dict[str, int]:
     repo.run("add", "-A")  # .vaultsync/ is in info/exclude
     head = repo.rev("HEAD")
     if head is None:
-        staged = _z(repo.out("ls-files", "-z"))
+        staged = split_z(repo.out("ls-files", "-z"))
         counts = {"added": len(staged)} if staged else {}
     else:
         counts = {}
         kinds = {"A": "added", "M": "modified", "D": "deleted", "R": "renamed", "T": "modified", "C": "added"}
-        out = _z(repo.out("diff", "--cached", "--name-status", "-z", "-M", "HEAD"))
+        out = split_z(repo.out("diff", "--cached", "--name-status", "-z", "-M", "HEAD"))
         i = 0
         while i < len(out):
             status = out[i]
@@ -397,7 +290,7 @@ def _integrate(repo: GitRepo, upstream: str, host: str, report: SyncReport) -> N
             if proc.returncode not in (0, 1):
                 raise GitError("git merge-tree failed", cmd=("git", "merge-tree", head, upstream), returncode=proc.returncode,
                                stdout=proc.stdout, stderr=proc.stderr)  # fmt: skip
-            tree, *conflicted = _z(proc.stdout)
+            tree, *conflicted = split_z(proc.stdout)
             if conflicted:
                 merge = _merge_keeping_both(repo, head, upstream, tree, sorted(set(conflicted)), host, report)
                 ok = repo.run("merge", "-q", "--ff-only", merge, check=False).returncode == 0
@@ -429,7 +322,7 @@ def _merge_keeping_both(
     version and the remote version written beside it (an edit always beats a delete)."""
     local, remote = repo.entries(head, paths), repo.entries(upstream, paths)
     lines = []
-    taken = set(_z(repo.out("ls-tree", "-r", "-z", "--name-only", tree)))
+    taken = set(split_z(repo.out("ls-tree", "-r", "-z", "--name-only", tree)))
     for path in paths:
         keep = local.get(path) or remote.get(path)
         lines.append(f"{keep[0]} {keep[1]}\t{path}" if keep else f"0 {_ZERO}\t{path}")
@@ -446,7 +339,7 @@ def _merge_keeping_both(
     env = {"GIT_INDEX_FILE": tmp}
     try:
         repo.run("read-tree", tree, env=env)
-        with _LOCK:
+        with GIT_LOCK:
             subprocess.run(["git", "update-index", "--index-info"], cwd=repo.root, env={**git_env(), **env},
                            input="\n".join(lines) + "\n", text=True, check=True, capture_output=True)  # fmt: skip
         resolved = repo.out("write-tree", env=env).strip()
@@ -477,10 +370,10 @@ def _conflict_name(root: Path, path: str, who: str, when: float, taken: set[str]
 
 
 def _mass_deletion(repo: GitRepo, upstream: str, max_share: float) -> str | None:
-    deleted = [p for p in _z(repo.out("diff", "--name-only", "-z", "-M", "--diff-filter=D", upstream, "HEAD")) if p.lower().endswith(".md")]
+    deleted = [p for p in split_z(repo.out("diff", "--name-only", "-z", "-M", "--diff-filter=D", upstream, "HEAD")) if p.lower().endswith(".md")]
     if len(deleted) < MASS_DELETE_FLOOR:
         return None
-    total = sum(1 for p in _z(repo.out("ls-tree", "-r", "-z", "--name-only", upstream)) if p.lower().endswith(".md"))
+    total = sum(1 for p in split_z(repo.out("ls-tree", "-r", "-z", "--name-only", upstream)) if p.lower().endswith(".md"))
     if total and len(deleted) / total > max_share:
         return f"{len(deleted)} of the remote's {total} notes would be deleted (more than {max_share:.0%})"
     return None
@@ -529,7 +422,7 @@ def sync_status(root: Path, settings: GitSettings) -> dict[str, Any] | None:
     ahead = behind = None
     if repo.rev(tracking) and repo.rev("HEAD"):
         ahead, behind = repo.ahead_behind(tracking)
-    conflicts = [p for p in _z(repo.out("ls-files", "-z")) if CONFLICT_RE.search(p)]
+    conflicts = [p for p in split_z(repo.out("ls-files", "-z")) if CONFLICT_RE.search(p)]
     return {
         "branch": branch,
         "remote": settings.remote,
