@@ -46,14 +46,20 @@ def make_vault(tmp_path: Path) -> VaultFactory:
     return build
 
 
+def writable_copy(source: Path, target: Path) -> Path:
+    """Copy a tree made writable: CI's ../shared has no write bits, and copytree keeps modes."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".vaultsync"))
+    for path in [target, *target.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)
+    return target
+
+
 @pytest.fixture
 def fixtures_vault(tmp_path: Path) -> Path:
     """A writable copy of ../shared/fixtures/tubegraph-sample (skipped when it is absent)."""
     if not SHARED_FIXTURES.is_dir():
         pytest.skip("../shared/fixtures is not present")
-    copy = tmp_path / "tubegraph"
-    shutil.copytree(SHARED_FIXTURES, copy)
-    return copy
+    return writable_copy(SHARED_FIXTURES, tmp_path / "tubegraph")
 
 
 @pytest.fixture

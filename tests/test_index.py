@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from conftest import write_file
 from vaultsync.index import SCHEMA_VERSION
-from vaultsync.indexing import index_path, rebuild_index, update_index
+from vaultsync.indexing import rebuild_index, update_index
 from vaultsync.vault import Vault
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import stat
 import subprocess
@@ -24,7 +23,7 @@ from hypothesis import strategies as st
 from conftest import REPO, write_file
 from vaultsync.config import NormalizeSettings, load_settings
 from vaultsync.errors import ConfigError
-from vaultsync.names import clean_string, forgiving_key
+from vaultsync.names import forgiving_key
 from vaultsync.normalize import (
     NormalizeContext,
     apply_edits,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -18,7 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import SHARED_FIXTURES
+from conftest import SHARED_FIXTURES, writable_copy
 from export_helpers import REPO, SCENARIO_TITLES, anchor_ids, copy_scenario, open_vault
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, IndirectObject
@@ -64,8 +63,7 @@ def _fixtures_epub(out: Path) -> Path | None:
     """One channel (the smallest folder) of the tubegraph sample to EPUB; None when it is absent."""
     if not SHARED_FIXTURES.is_dir():
         return None
-    copy = out / "tubegraph"
-    shutil.copytree(SHARED_FIXTURES, copy, ignore=shutil.ignore_patterns(".vaultsync"))
+    copy = writable_copy(SHARED_FIXTURES, out / "tubegraph")
     folders = [p for p in copy.iterdir() if p.is_dir() and not p.name.startswith(".") and any(p.rglob("*.md"))]
     folder = min(folders, key=lambda p: (sum(1 for _ in p.rglob("*.md")), p.name))
     vault, index = open_vault(copy)
