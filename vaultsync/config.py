@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from vaultsync.errors import ConfigError
 
@@ -138,9 +139,9 @@ def load_settings(vault_root: Path) -> Settings:
     for key in raw:
         if key not in ("normalize", "watch", "git", "api"):
             log.warning("%s: unknown section [%s] ignored", path, key)
-    watch = _load_watch(raw.get("watch", {}), problems)
-    git = _load_git(raw["git"], problems) if "git" in raw else None
-    api = _load_api(raw.get("api", {}), problems)
+    watch = _load_section("watch", WatchSettings, raw.get("watch", {}), problems, _not_negative)
+    git = _load_section("git", GitSettings, raw["git"], problems, _check_git) if "git" in raw else None
+    api = _load_section("api", ApiSettings, raw.get("api", {}), problems, _check_api)
     section: Any = raw.get("normalize", {})
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: [normalize] must be a table")
@@ -170,56 +171,50 @@ def load_settings(vault_root: Path) -> Settings:
     return Settings(NormalizeSettings(rules=rules, timestamp_style=style, timestamp_hours=hours), watch, git, api)
 
 
-def _load_watch(section: dict[str, Any], problems: list[str]) -> WatchSettings:
+S = TypeVar("S")
+
+
+def _load_section(prefix: str, cls: Callable[..., S], section: Any, problems: list[str], check: Callable[[str, Any], str | None]) -> S:
+    """Read a flat table into ``cls`` (a settings dataclass), collecting every problem.
+
+    Keys are the field names with ``-`` for ``_``; a value must have its default's type (an int
+    where a float is expected is taken); ``check(name, value)`` returns a problem or None.
+    """
+    if not isinstance(section, dict):
+        problems.append(f"[{prefix}] must be a table")
+        return cls()
+    defaults = cls()
     values: dict[str, Any] = {}
     for key, value in section.items():
         name = key.replace("-", "_")
-        default = getattr(WatchSettings(), name, None)
+        default = getattr(defaults, name, None)
         if default is None:
-            problems.append(f"watch.{key}: unknown key")
-        elif isinstance(default, bool) != isinstance(value, bool) or not isinstance(value, type(default)):
-            problems.append(f"watch.{key}: must be {type(default).__name__}")
-        elif not isinstance(value, bool) and value < 0:
-            problems.append(f"watch.{key}: must not be negative")
-        else:
-            values[name] = value
-    return WatchSettings(**values)
-
-
-def _load_git(section: dict[str, Any], problems: list[str]) -> GitSettings:
-    values: dict[str, Any] = {}
-    for key, value in section.items():
-        name = key.replace("-", "_")
-        default = getattr(GitSettings(), name, None)
-        if default is None:
-            problems.append(f"git.{key}: unknown key")
+            problems.append(f"{prefix}.{key}: unknown key")
             continue
         if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if isinstance(default, bool) != isinstance(value, bool) or not isinstance(value, type(default)):
-            problems.append(f"git.{key}: must be {type(default).__name__}")
-        elif isinstance(value, float) and value < 0:
-            problems.append(f"git.{key}: must not be negative")
-        elif name == "max_delete_share" and value > 1:
-            problems.append(f"git.{key}: must be a share between 0 and 1")
-        elif name == "remote" and not value:
-            problems.append(f"git.{key}: must name a remote")
+            problems.append(f"{prefix}.{key}: must be {type(default).__name__}")
+        elif (problem := check(name, value)) is not None:
+            problems.append(f"{prefix}.{key}: {problem}")
         else:
             values[name] = value
-    return GitSettings(**values)
+    return cls(**values)
 
 
-def _load_api(section: dict[str, Any], problems: list[str]) -> ApiSettings:
-    values: dict[str, Any] = {}
-    for key, value in section.items():
-        name = key.replace("-", "_")
-        default = getattr(ApiSettings(), name, None)
-        if default is None:
-            problems.append(f"api.{key}: unknown key")
-        elif isinstance(default, bool) != isinstance(value, bool) or not isinstance(value, type(default)):
-            problems.append(f"api.{key}: must be {type(default).__name__}")
-        elif name == "port" and not 0 <= value <= 65535:
-            problems.append(f"api.{key}: must be a port number (0-65535; 0 picks a free one)")
-        else:
-            values[name] = value
-    return ApiSettings(**values)
+def _not_negative(name: str, value: Any) -> str | None:
+    return "must not be negative" if isinstance(value, int | float) and not isinstance(value, bool) and value < 0 else None
+
+
+def _check_git(name: str, value: Any) -> str | None:
+    if name == "max_delete_share" and value > 1:
+        return "must be a share between 0 and 1"
+    if name == "remote" and not value:
+        return "must name a remote"
+    return _not_negative(name, value)
+
+
+def _check_api(name: str, value: Any) -> str | None:
+    if name == "port" and not 0 <= value <= 65535:
+        return "must be a port number (0-65535; 0 picks a free one)"
+    return None

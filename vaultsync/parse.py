@@ -212,14 +212,8 @@ def parse_note(uri: str, text: str) -> ParsedNote:
 def frontmatter_tags(data: dict[str, Any] | None) -> list[str]:
     """``tags`` as Obsidian reads it: a string is one tag (no comma split), a list its string
     items; items trimmed, a leading ``#`` dropped, empty and space-containing items dropped."""
-    if not data:
-        return []
-    values: list[Any] = []
-    for key, value in data.items():
-        if key.lower() == "tags":  # the deprecated `tag` is no longer read (Obsidian 1.9)
-            values.extend(value if isinstance(value, list) else [value])
     tags = []
-    for item in values:
+    for item in _property_values(data, "tags"):  # the deprecated `tag` is no longer read (Obsidian 1.9)
         if not isinstance(item, str):
             continue
         item = item.strip().removeprefix("#")
@@ -229,13 +223,17 @@ def frontmatter_tags(data: dict[str, Any] | None) -> list[str]:
 
 
 def frontmatter_aliases(data: dict[str, Any] | None) -> list[str]:
-    if not data:
-        return []
-    values: list[Any] = []
-    for key, value in data.items():
-        if key.lower() == "aliases":  # the deprecated `alias` is no longer read (Obsidian 1.9)
-            values.extend(value if isinstance(value, list) else [value])
+    values = _property_values(data, "aliases")  # the deprecated `alias` is no longer read (Obsidian 1.9)
     return [v.strip() for v in values if isinstance(v, str) and v.strip()]
+
+
+def _property_values(data: dict[str, Any] | None, name: str) -> list[Any]:
+    """A list property's items under a key matched case-insensitively; a lone value is one item."""
+    values: list[Any] = []
+    for key, value in (data or {}).items():
+        if key.lower() == name:
+            values.extend(value if isinstance(value, list) else [value])
+    return values
 
 
 __all__ = [
