@@ -50,7 +50,8 @@ from exporters.apkg import (
     NoteCards,
     write_package,
 )
-from exporters.cards import HIGHLIGHT, CardKind, CardSource, extract_cards
+from exporters.cards import CardKind, CardSource, extract_cards
+from exporters.pipeline import HIGHLIGHT, comment_spans, inside
 from exporters.markup import (
     Replacement,
     link_html,
@@ -70,7 +71,6 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".b
 PARALLEL_NOTES = 200  # fewer notes than this are rendered in-process
 _CHUNK = 25
 _CALLOUT = re.compile(r"^[ \t]*>[ \t]*(\[!([A-Za-z0-9_-]+)\][+-]?)", re.M)
-_COMMENT = re.compile(r"%%[\s\S]*?(?:%%|\Z)")
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 _TAG_CHARS = re.compile(r"\s+")
 _MEDIA_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -185,7 +185,7 @@ def note_cards(settings: CardSettings, uri: str, path: str) -> NoteCards:
     open_url = f"obsidian://open?vault={quote(settings.vault_name, safe='')}&file={quote(stem(uri) if unique else uri[:-3], safe='')}"
     replacements = _replacements(settings, note, text, parsed)
     stamps = _timestamps(parsed)
-    highlights = [m for m in HIGHLIGHT.finditer(text, parsed.frontmatter.end) if not _in_code(m.start(), parsed)]
+    highlights = [m for m in HIGHLIGHT.finditer(text, parsed.frontmatter.end) if not inside(m.start(), [r.span for r in parsed.scan.skipped])]
     for src in sources:
         source = _SOURCE.format(title=html.escape(title, quote=False), video=_video(stamps, src), open=link_html(open_url, "Open note"))
         guid = genanki.guid_for(name_key, src.key)
@@ -221,10 +221,6 @@ def _tags(parsed: ParsedNote, folder: str) -> list[str]:
     return sorted(tags.values(), key=str.casefold)
 
 
-def _in_code(pos: int, parsed: ParsedNote) -> bool:
-    return any(a <= pos < b for a, b in (r.span for r in parsed.scan.skipped))
-
-
 def _replacements(settings: CardSettings, note: NoteCards, text: str, parsed: ParsedNote) -> list[Replacement]:
     """HTML for every Obsidian construct of the note (sorted by position)."""
     video = note_video_id(parsed)
@@ -247,8 +243,7 @@ def _replacements(settings: CardSettings, note: NoteCards, text: str, parsed: Pa
             reps.append((region.span, math_html(text[region.span[0] : region.span[1]].strip())))
         elif region.kind == "comment":
             reps.append((region.span, ""))
-    code = [r.span for r in parsed.scan.skipped]
-    reps += [(m.span(), "") for m in _COMMENT.finditer(text, parsed.frontmatter.end) if not any(a <= m.start() < b for a, b in code)]
+    reps += [(span, "") for span in comment_spans(text, parsed)]
     reps += [(b.span, "") for b in parsed.scan.blocks]
     for m in _CALLOUT.finditer(text, parsed.frontmatter.end) if "[!" in text else ():
         kind = m.group(2).replace("-", " ").capitalize()

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from exporters.pipeline import COMMENT, HIGHLIGHT
 from vaultsync import BlockId, ParsedNote
 
 Span = tuple[int, int]
@@ -33,8 +34,6 @@ _BLOCK_REGIONS = frozenset({"fence", "hblock", "indented_code", "mblock"})
 _INLINE_REGIONS = frozenset({"code", "math", "dmath", "comment"})
 _SEPARATOR = re.compile(r":::?")
 _CLOZE = re.compile(r"\{\{c(\d+)::((?:[^{}]|\{(?!\{)|\}(?!\}))*?)\}\}")
-HIGHLIGHT = re.compile(r"==(?=[^\s=])([^\n]*?[^\s=])==")
-_PERCENT_COMMENT = re.compile(r"%%[\s\S]*?(?:%%|\Z)")
 _LINE_MARKER = re.compile(r"[ \t]*(?:>[ \t]*)*(?:(?:[-+*]|\d{1,9}[.)])[ \t]+(?:\[.\][ \t]+)?)?")
 _QUESTION_LINE = re.compile(r"\n[ \t]*\?\??[ \t]*(?:\r?\n|\Z)")  # on "\n" + body
 _KEY_NOISE = re.compile(r"[*_`~=]+")
@@ -68,7 +67,7 @@ def extract_cards(text: str, parsed: ParsedNote, heading_level: int = 2, cloze_h
     scan = parsed.scan
     blocks = [r.span for r in scan.skipped if r.kind in _BLOCK_REGIONS]
     inline = [r.span for r in scan.skipped if r.kind in _INLINE_REGIONS]
-    inline += [m.span() for m in _PERCENT_COMMENT.finditer(text, parsed.frontmatter.end)]
+    inline += [m.span() for m in COMMENT.finditer(text, parsed.frontmatter.end)]
     inline += [link.span for link in scan.links]
     inline.sort()
     ids = {b.span[0]: b for b in scan.blocks}
@@ -219,7 +218,7 @@ def key_text(text: str, span: Span, parsed: ParsedNote, blank_clozes: bool = Fal
         out.append(value)
         pos = min(e, b)
     out.append(text[pos:b])
-    visible = _PERCENT_COMMENT.sub("", "".join(out))
+    visible = COMMENT.sub("", "".join(out))
     if blank_clozes:
         visible = _CLOZE.sub(lambda m: "{{c" + m.group(1) + "}}", visible)
         visible = HIGHLIGHT.sub("{{}}", visible)

@@ -28,8 +28,9 @@ MAX_EMBED_DEPTH = 5  # as Obsidian, which falls back to a plain box deeper than 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
 _SLUG = re.compile(r"[^a-z0-9]+")
 _STRIP_HEADING = re.compile(r"[!\"#$%&()*+,.:;<=>?@^`{|}~/\[\]\\\r\n]")
-_COMMENT = re.compile(r"%%[\s\S]*?(?:%%|\Z)")
-_HIGHLIGHT = re.compile(r"==(?=[^\s=])([^\n]*?[^\s=])==")
+# Obsidian syntax the exporters all meet (the Anki cards too)
+COMMENT = re.compile(r"%%[\s\S]*?(?:%%|\Z)")
+HIGHLIGHT = re.compile(r"==(?=[^\s=])([^\n]*?[^\s=])==")
 _TAG_HTML = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _CALLOUT = re.compile(r"^>\s*\[!([A-Za-z0-9_-]+)\]([+-]?)[ \t]*(.*)$")
 _MARKER = re.compile(r"[ ]{0,3}#{1,6}")
@@ -38,7 +39,7 @@ _MARKER = re.compile(r"[ ]{0,3}#{1,6}")
 def comment_spans(text: str, parsed: ParsedNote) -> list[tuple[int, int]]:
     """``%%comments%%`` outside code: hidden in Obsidian's reading view and left out of exports."""
     code = [r.span for r in parsed.scan.skipped]
-    return [m.span() for m in _COMMENT.finditer(text, parsed.frontmatter.end) if not _inside(m.start(), code)]
+    return [m.span() for m in COMMENT.finditer(text, parsed.frontmatter.end) if not inside(m.start(), code)]
 
 
 def slug(text: str) -> str:
@@ -108,13 +109,13 @@ class ExportContext:
             info = NoteInfo(uri, parsed.title or stem(uri), self.unique_id("n-" + slug(uri[:-3])), parsed, text)
             hidden = comment_spans(text, parsed)  # what a comment hides gets no anchor
             for h in parsed.scan.headings:
-                if _inside(h.span[0], hidden):
+                if inside(h.span[0], hidden):
                     continue
                 key = strip_heading(h.text)
                 if key not in info.headings:
                     info.headings[key] = self.unique_id(f"{info.anchor}-{slug(h.text)}")
             for b in parsed.scan.blocks:
-                if _inside(b.span[0], hidden):
+                if inside(b.span[0], hidden):
                     continue
                 info.blocks.setdefault(b.id.lower(), self.unique_id(f"{info.anchor}-block-{slug(b.id)}"))
             self.notes[uri] = info
@@ -183,7 +184,7 @@ def convert(
     info = ctx.notes.get(uri) if depth == 0 else None
 
     def free(span: tuple[int, int]) -> bool:
-        return not _inside(span[0], comments)
+        return not inside(span[0], comments)
 
     for h in parsed.scan.headings:
         if not free(h.span):
@@ -222,10 +223,10 @@ def convert(
         edits.append(Edit(link.span, _link(ctx, uri, link, depth, stack), ("link",)))
     taken = sorted(e.span for e in edits if e.span[0] != e.span[1])
     for m in _TAG_HTML.finditer(text, start):
-        if not _inside(m.start(), code) and not _inside(m.start(), taken) and free(m.span()):
+        if not inside(m.start(), code) and not inside(m.start(), taken) and free(m.span()):
             edits.append(Edit(m.span(), "", ("html",)))
-    for m in _HIGHLIGHT.finditer(text, start):
-        if not _inside(m.start(), code) and not _inside(m.start(), taken) and free(m.span()):
+    for m in HIGHLIGHT.finditer(text, start):
+        if not inside(m.start(), code) and not inside(m.start(), taken) and free(m.span()):
             edits.append(Edit((m.start(), m.start() + 2), "[", ("highlight",)))
             edits.append(Edit((m.end() - 2, m.end()), "]{.mark}", ("highlight",)))
     edits.sort(key=lambda e: (e.span[0], e.span[1]))
@@ -245,7 +246,7 @@ def _drop_overlaps(edits: list[Edit]) -> list[Edit]:
     return kept
 
 
-def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
+def inside(pos: int, spans: list[tuple[int, int]]) -> bool:
     return any(a <= pos < b for a, b in spans)
 
 

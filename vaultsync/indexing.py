@@ -27,8 +27,6 @@ from vaultsync.vault import FileStat, Vault, decode_note, is_note
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-PARALLEL_THRESHOLD = 256  # fewer changed files than this are parsed in-process
-_CHUNK = 64
 
 
 @dataclass(slots=True)
@@ -235,7 +233,7 @@ def _parse_all(
     jobs: int | None,
 ) -> Iterator[NoteRows]:
     paths = [(i, u, str(vault.path_for(u)), st, ex) for i, u, st, ex in tasks]
-    yield from map_chunks(_parse_chunk, paths, table, jobs=jobs, chunk=_CHUNK, threshold=PARALLEL_THRESHOLD, progress=progress)
+    yield from map_chunks(_parse_chunk, paths, table, jobs=jobs, progress=progress)
 
 
 def _parse_chunk(chunk: list[tuple[int, str, str, FileStat, bool]]) -> list[NoteRows]:

@@ -22,8 +22,6 @@ from vaultsync.resolve import NameTable
 from vaultsync.vault import Vault, is_note, read_note_text, write_note_atomic
 
 Progress = Callable[[int, int], None]
-_PARALLEL_THRESHOLD = 256
-_CHUNK = 64
 
 
 class WriteMode:
@@ -105,7 +103,7 @@ def _run_all(
     vault: Vault, base: NormalizeContext, targets: list[str], mode: str, progress: Progress | None, jobs: int | None
 ) -> Iterator[_Outcome]:
     state = (vault, base, mode)
-    yield from map_chunks(_normalize_chunk, targets, state, jobs=jobs, chunk=_CHUNK, threshold=_PARALLEL_THRESHOLD, progress=progress)
+    yield from map_chunks(_normalize_chunk, targets, state, jobs=jobs, progress=progress)
 
 
 def _normalize_chunk(uris: list[str]) -> list[_Outcome]:
