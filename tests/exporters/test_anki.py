@@ -339,6 +339,54 @@ def test_cli_export_anki(tmp_path: Path) -> None:
     assert out.is_file() and load_exporter("anki") is exporter
 
 
+def test_package_rows_are_genankis_and_bytes_reproducible(tmp_path: Path) -> None:
+    """write_package inserts the rows genanki's per-object writer would (plus each note's mtime)."""
+    import itertools
+    import sqlite3
+    import zipfile
+
+    import genanki
+
+    from exporters.anki import CardSettings, note_cards
+    from exporters.apkg import _models, deck_id, write_package
+    from vaultsync import NameTable
+
+    root = card_vault(tmp_path / "V")
+    write_file(root / "dup" / "light_basics.md", "Other::card\n\nThird:::one ^x\n\nA {{c2::b}} {{c1::c}} {{c2::d}}\n")
+    write_file(root / "Study" / "copy.md", "---\ndeck: Study::Optics\n---\nQ::A\nQ::A again\n")
+    uris = sorted(str(p.relative_to(root)) for p in root.rglob("*.md"))
+    settings = CardSettings(str(root), "V", NameTable(uris))
+    notes = [note_cards(settings, uri, str(root / uri)) for uri in uris]
+    notes.append(notes[-1])  # every card a duplicate: left out
+    write_package(notes, {}, tmp_path / "one.apkg")
+    write_package(notes, {}, tmp_path / "two.apkg")
+    assert (tmp_path / "one.apkg").read_bytes() == (tmp_path / "two.apkg").read_bytes()
+
+    basic, cloze = _models()
+    decks: dict[str, genanki.Deck] = {}
+    mtimes: dict[str, int] = {}
+    due = itertools.count()
+    for note in notes:
+        for card in note.cards:
+            deck = decks.setdefault(note.deck, genanki.Deck(deck_id(note.deck), note.deck))
+            if card.guid not in mtimes:
+                model = cloze if card.kind is CardKind.CLOZE else basic
+                deck.add_note(genanki.Note(model=model, fields=list(card.fields), tags=note.tags, guid=card.guid, due=next(due)))
+                mtimes[card.guid] = note.mtime_s
+    newest = max(mtimes.values())
+    expected = sqlite3.connect(":memory:")
+    genanki.Package(list(decks.values())).write_to_db(expected.cursor(), float(newest), itertools.count(newest * 1000))
+    expected.executemany("UPDATE notes SET mod=? WHERE guid=?", [(m, g) for g, m in mtimes.items()])
+    expected.execute("UPDATE cards SET mod=(SELECT mod FROM notes WHERE notes.id=cards.nid)")
+    with zipfile.ZipFile(tmp_path / "one.apkg") as zf:
+        (tmp_path / "c.anki2").write_bytes(zf.read("collection.anki2"))
+    actual = sqlite3.connect(tmp_path / "c.anki2")
+    for table in ("col", "notes", "cards", "sqlite_master"):
+        rows = f"select * from {table} order by 1, 2"
+        assert actual.execute(rows).fetchall() == expected.execute(rows).fetchall(), table
+    assert actual.execute("select count() from cards where ord = 1").fetchone()[0] == 5  # three reversed notes, two with a c2 cloze
+
+
 # -- markdown ------------------------------------------------------------------------------------
 
 FAST_CASES = [
