@@ -37,7 +37,8 @@ import re
 import time
 from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
@@ -87,6 +88,10 @@ class CardSettings:
     table: NameTable
     heading_level: int = 2
     cloze_highlights: bool = True
+    # per process, filled as notes are rendered: (link path, source folder) -> destination (the
+    # resolution depends on nothing else), note path -> its obsidian:// URL (HTML-escaped)
+    dests: dict[tuple[str, str], str | None] = field(default_factory=dict, compare=False)
+    note_urls: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 class AnkiExporter:
@@ -226,18 +231,29 @@ def _replacements(settings: CardSettings, note: NoteCards, text: str, parsed: Pa
     video = note_video_id(parsed)
     hours = any((t.seconds or 0) >= 3600 for t in parsed.scan.timestamps)
     reps: list[Replacement] = []
+    folder = dirname(note.uri)
     for t in parsed.scan.timestamps:
         vid = t.video_id or video
-        label = clock(t.seconds, hours) if t.seconds is not None else t.label.strip("[] ")
-        if vid and t.seconds is not None and _SAFE_ID.fullmatch(vid):  # nothing to escape: built directly
-            reps.append((t.span, f'<a href="https://www.youtube.com/watch?v={vid}&amp;t={t.seconds}s">{label}</a>'))
-        elif vid and t.seconds is not None:
-            reps.append((t.span, link_html(video_url(vid, t.seconds), label)))
+        seconds = t.seconds
+        label = _clock(seconds, hours) if seconds is not None else t.label.strip("[] ")
+        if vid and seconds is not None and _safe_id(vid):  # nothing to escape: built directly
+            reps.append((t.span, f'<a href="https://www.youtube.com/watch?v={vid}&amp;t={seconds}s">{label}</a>'))
+        elif vid and seconds is not None:
+            reps.append((t.span, link_html(video_url(vid, seconds), label)))
         else:
             reps.append((t.span, html.escape(label, quote=False)))
     for link in parsed.scan.links:
-        if link.kind is not LinkKind.FRONTMATTER:
-            reps.append((link.span, _link(settings, note, link)))
+        if link.kind is LinkKind.FRONTMATTER:
+            continue
+        if link.kind is LinkKind.WIKI and link.target:  # the common case, from the caches
+            key = (link.target, folder)
+            dest = settings.dests[key] if key in settings.dests else settings.dests.setdefault(key, settings.table.resolve(link.target, note.uri).dest)
+            if dest is not None and dest.lower().endswith(".md"):
+                url = settings.note_urls.get(dest) or settings.note_urls.setdefault(dest, html.escape(_note_url(settings, dest)))
+                display = link.display or (link.target + link.subpath).lstrip("#") or link.target
+                reps.append((link.span, f'<a href="{url}">{html.escape(display, quote=False)}</a>'))
+                continue
+        reps.append((link.span, _link(settings, note, link)))
     for region in parsed.scan.skipped:
         if region.kind in ("math", "dmath", "mblock"):
             reps.append((region.span, math_html(text[region.span[0] : region.span[1]].strip())))
@@ -265,10 +281,23 @@ def _link(settings: CardSettings, note: NoteCards, link: object) -> str:
         return f'<img src="{html.escape(name)}" alt="{html.escape(alt)}">'
     if dest is None or not dest.lower().endswith(".md"):
         return html.escape(display, quote=False)
+    return link_html(_note_url(settings, dest), display)
+
+
+def _note_url(settings: CardSettings, dest: str) -> str:
     unique = len(settings.table.named(basename(dest).lower())) <= 1
     target = stem(dest) if unique else dest[:-3]
-    url = f"obsidian://open?vault={quote(settings.vault_name, safe='')}&file={quote(target, safe='')}"
-    return link_html(url, display)
+    return f"obsidian://open?vault={quote(settings.vault_name, safe='')}&file={quote(target, safe='')}"
+
+
+@lru_cache(maxsize=1 << 16)
+def _clock(seconds: int, hours: bool) -> str:
+    return clock(seconds, hours)
+
+
+@lru_cache(maxsize=1 << 10)
+def _safe_id(video_id: str) -> bool:
+    return _SAFE_ID.fullmatch(video_id) is not None
 
 
 def _timestamps(parsed: ParsedNote) -> list[tuple[int, int, str]]:
