@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from vaultsync._parallel import map_chunks, worker_state
 from vaultsync.errors import NoteReadError, StoreError
 from vaultsync.index import INDEX_NAME, Index, NoteRows
-from vaultsync.model import Diagnostic, ParsedNote
-from vaultsync.names import basename, file_keys
-from vaultsync.parse import frontmatter_tags, parse_note
+from vaultsync.model import Diagnostic, Frontmatter, ParsedNote, Tag
+from vaultsync.names import basename, dirname, file_keys
+from vaultsync.parse import NoteHead, frontmatter_tags, note_head, parse_note, split_frontmatter
 from vaultsync.resolve import NameTable
+from vaultsync.scan import IndexScan, index_scan, scan_for_index
 from vaultsync.vault import FileStat, Vault, decode_note, is_note
 
 log = logging.getLogger(__name__)
@@ -101,13 +104,53 @@ def _cold(
     table = NameTable(files)
     tasks = [(i, uri, st, vault.is_excluded(uri)) for i, (uri, st) in enumerate(sorted(files.items()), 1)]
     report = ScanReport(rebuilt=True, added=len(tasks))
+    paths = [(i, u, str(vault.path_for(u)), st, ex) for i, u, st, ex in tasks]
+    state = _ColdState(table, f"{index.path}.part-", os.getpid())
+    parts: set[str] = set()
+    try:
+        with index.transaction():
+            for item in map_chunks(_store_chunk, paths, state, jobs=jobs, progress=progress):
+                if isinstance(item, NoteRows):
+                    index.put_files([item], fresh=True)
+                    report.files_read += item.is_note
+                else:
+                    parts.add(item[0])
+                    report.files_read += item[1]
+        for part in sorted(parts):
+            index.merge_part(Path(part))
+    finally:
+        for part in parts:
+            Path(part).unlink(missing_ok=True)
     with index.transaction():
-        for rows in _parse_all(vault, table, tasks, progress, jobs):
-            report.files_read += rows.is_note
-            index.put_files([rows], fresh=True)
         index.set_meta("ignore_filters", json.dumps(vault.app.user_ignore_filters))
     index.publish(final)
     return index, report
+
+
+@dataclass(frozen=True, slots=True)
+class _ColdState:
+    table: NameTable
+    part_prefix: str  # worker parts are <prefix><pid>
+    main_pid: int
+
+
+_part: Index | None = None  # this worker's part of a cold scan
+
+
+def _store_chunk(chunk: list[tuple[int, str, str, FileStat, bool]]) -> list[NoteRows] | list[tuple[str, bool]]:
+    """Parse a chunk; in a worker process, store its rows in the worker's own part database
+    (merged by the parent in SQLite) rather than send them back through a pipe."""
+    global _part
+    state: _ColdState = worker_state()
+    rows = [_parse_file(state.table, *item) for item in chunk]
+    if os.getpid() == state.main_pid:
+        return rows
+    part_path = Path(f"{state.part_prefix}{os.getpid()}")
+    if _part is None or _part.path != part_path:
+        _part = Index.create_part(part_path)
+    with _part.transaction():
+        _part.put_files(rows, fresh=True)
+    return [(str(part_path), r.is_note) for r in rows]
 
 
 def _warm(
@@ -254,8 +297,12 @@ def _parse_file(table: NameTable, file_id: int, uri: str, path: str, st: FileSta
         return _bad_note(file_id, uri, st, excluded, "unreadable", f"cannot read: {exc.strerror}")
     except NoteReadError as exc:
         return _bad_note(file_id, uri, st, excluded, "unreadable", exc.reason)
-    note = parse_note(uri, text)
-    return note_rows(table, file_id, note, st, excluded)
+    fm = split_frontmatter(text)
+    body = scan_for_index(text, fm.end)
+    if body is None:
+        return note_rows(table, file_id, parse_note(uri, text), st, excluded)
+    head = note_head(uri, text, fm)
+    return _rows(table, file_id, uri, fm, head, body, (), None, st, excluded)
 
 
 def _bad_note(file_id: int, uri: str, st: FileStat, excluded: bool, code: str, reason: str) -> NoteRows:
@@ -264,38 +311,54 @@ def _bad_note(file_id: int, uri: str, st: FileStat, excluded: bool, code: str, r
 
 def note_rows(table: NameTable, file_id: int, note: ParsedNote, st: FileStat, excluded: bool) -> NoteRows:
     """Turn a parsed note into index rows, resolving every link against ``table``."""
-    uri = note.uri
+    scan = note.scan
+    head = NoteHead([], note.title, note.video_id, note.diagnostics)  # scan.links holds the frontmatter's
+    blocks = json.dumps(scan.blocks, ensure_ascii=False) if scan.blocks else None
+    return _rows(table, file_id, note.uri, note.frontmatter, head, index_scan(scan), scan.tags, blocks, st, excluded)
+
+
+def _rows(
+    table: NameTable,
+    file_id: int,
+    uri: str,
+    fm: Frontmatter,
+    head: NoteHead,
+    body: IndexScan,
+    body_tags: Iterable[Tag],
+    blocks: str | None,
+    st: FileStat,
+    excluded: bool,
+) -> NoteRows:
     links = []
-    for ordinal, link in enumerate(note.scan.links):
-        res = table.resolve(link.target, uri)
-        key = basename(link.target.lower())
+    all_links = [(k.kind.value, k.span[0], k.span[1], k.target, k.subpath, k.display) for k in head.links]
+    all_links += body.links
+    resolve = table.resolve_memo
+    folder = dirname(uri)
+    for ordinal, (kind, start, end, target, subpath, display) in enumerate(all_links):
+        dest, candidates = resolve(target, uri, folder)
         links.append(
-            (file_id, ordinal, link.kind.value, link.span[0], link.span[1], link.target, link.subpath,
-             link.display, key, res.dest, res.candidates)
+            (file_id, ordinal, kind, start, end, target, subpath, display, basename(target.lower()), dest, candidates)
         )  # fmt: skip
-    tags = [(file_id, t.name, t.span[0], t.span[1]) for t in note.scan.tags]
-    fm = note.frontmatter
+    tags = [(file_id, t.name, t.span[0], t.span[1]) for t in body_tags]
     tags += [(file_id, name, fm.start, fm.end) for name in frontmatter_tags(fm.data)]
     data = fm.data
-    scan = note.scan
     return NoteRows(
         id=file_id,
         uri=uri,
         is_note=True,
         stat=st,
         excluded=excluded,
-        title=note.title,
-        video_id=note.video_id,
+        title=head.title,
+        video_id=head.video_id,
         frontmatter=None if data is None else json.dumps(data, default=str, ensure_ascii=False),
         error=None,
         links=links,
         tags=tags,
-        diagnostics=[(file_id, d.code, d.message, d.severity.value) for d in note.diagnostics],
-        n_timestamps=len(scan.timestamps),
-        # NamedTuples (and str enums) serialise as JSON arrays (and strings) in C
-        timestamps=json.dumps(scan.timestamps, ensure_ascii=False) if scan.timestamps else None,
-        headings=json.dumps(scan.headings, ensure_ascii=False) if scan.headings else None,
-        blocks=json.dumps(scan.blocks, ensure_ascii=False) if scan.blocks else None,
+        diagnostics=[(file_id, d.code, d.message, d.severity.value) for d in head.diagnostics],
+        n_timestamps=body.n_timestamps,
+        timestamps=body.timestamps,
+        headings=body.headings,
+        blocks=blocks,
     )
 
 

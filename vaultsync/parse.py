@@ -9,7 +9,7 @@ The original text is never re-serialised: callers keep ``text[fm.start:fm.end]``
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml  # type: ignore[import-untyped]
 
@@ -66,10 +66,12 @@ _CLOSE = re.compile(r"^---(?:\r?\n|\Z)", re.M)
 
 # Fast path for the overwhelmingly common frontmatter of plain `key: text` lines. A value is taken
 # as a string only when the YAML loader would also read it as one; anything else goes to the loader.
+# Greedy, so it is linear: the value's trailing spaces are cut after the match, and a value that
+# then ends in ':' is no plain string (the YAML loader decides).
 _SIMPLE_LINE = re.compile(
     r"([A-Za-z_][A-Za-z0-9_-]*):[ ]+"
     r"([^\s\-?:,\[\]{}#&*!|>'\"%@`0-9+.~<=\\\x00-\x1f\x7f]"
-    r"(?:[^\n\r:#\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|:(?! |$)|(?<! )#)*?)(?<!:)[ ]*\r?"
+    r"(?:[^\n\r:#\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+|:(?! |$)|(?<! )#)*)\r?"
 )
 _YAML_WORDS = frozenset("true True TRUE false False FALSE null Null NULL".split())
 
@@ -124,9 +126,12 @@ def _load_simple(inner: str) -> dict[str, Any] | None:
         if not line or line == "\r":
             continue
         m = _SIMPLE_LINE.fullmatch(line)
-        if m is None or m.group(2) in _YAML_WORDS or m.group(1) in _YAML_WORDS:
+        if m is None:
             return None
-        data[m.group(1)] = m.group(2)
+        value = m.group(2).rstrip(" ")
+        if value.endswith(":") or value in _YAML_WORDS or m.group(1) in _YAML_WORDS:
+            return None
+        data[m.group(1)] = value
     return data
 
 
@@ -185,14 +190,11 @@ def _scalar(data: dict[str, Any] | None, key: str, text: str, fm: Frontmatter) -
 def parse_note(uri: str, text: str) -> ParsedNote:
     """Parse a whole note: frontmatter, then the body scan, then frontmatter links."""
     fm = split_frontmatter(text)
-    diagnostics: list[Diagnostic] = []
-    if fm.error:
-        diagnostics.append(Diagnostic(uri, "frontmatter-invalid", fm.error, span=(fm.start, fm.end)))
+    head = note_head(uri, text, fm)
     body_scan = scan_body(text, fm.end)
-    links = frontmatter_links(text, fm)
-    if links:
+    if head.links:
         body_scan = Scan(
-            links=tuple(links) + body_scan.links,
+            links=tuple(head.links) + body_scan.links,
             timestamps=body_scan.timestamps,
             tags=body_scan.tags,
             headings=body_scan.headings,
@@ -203,9 +205,29 @@ def parse_note(uri: str, text: str) -> ParsedNote:
         uri=uri,
         frontmatter=fm,
         scan=body_scan,
-        title=_scalar(fm.data, "title", text, fm),
-        video_id=_scalar(fm.data, "videoId", text, fm),
-        diagnostics=tuple(diagnostics),
+        title=head.title,
+        video_id=head.video_id,
+        diagnostics=head.diagnostics,
+    )
+
+
+class NoteHead(NamedTuple):
+    """What a note's frontmatter gives: its links, title, video id and any complaint."""
+
+    links: list[Link]
+    title: str | None
+    video_id: str | None
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def note_head(uri: str, text: str, fm: Frontmatter) -> NoteHead:
+    """The frontmatter part of :func:`parse_note`, for callers that scan the body themselves."""
+    diagnostics = (Diagnostic(uri, "frontmatter-invalid", fm.error, span=(fm.start, fm.end)),) if fm.error else ()
+    return NoteHead(
+        frontmatter_links(text, fm),
+        _scalar(fm.data, "title", text, fm),
+        _scalar(fm.data, "videoId", text, fm),
+        diagnostics,
     )
 
 

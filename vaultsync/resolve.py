@@ -36,16 +36,19 @@ class NameTable:
 
     def __init__(self, uris: Iterable[str] = ()) -> None:
         self._by_name: dict[str, list[tuple[str, str]]] = {}
+        self._memo: dict[tuple[str, str], tuple[str | None, int]] = {}
         for uri in sorted(uris):
             self._by_name.setdefault(name_key(uri), []).append((uri.lower(), uri))
 
     def add(self, uri: str) -> None:
+        self._memo.clear()
         bucket = self._by_name.setdefault(name_key(uri), [])
         entry = (uri.lower(), uri)
         if entry not in bucket:
             bisect.insort(bucket, entry, key=lambda e: e[1])
 
     def remove(self, uri: str) -> None:
+        self._memo.clear()
         key = name_key(uri)
         bucket = self._by_name.get(key, [])
         bucket[:] = [e for e in bucket if e[1] != uri]
@@ -71,6 +74,21 @@ class NameTable:
             return Resolution(source, 1)  # [[#Heading]] links to its own note
         dests, count = self._linkpath_dests(linkpath, source)
         return Resolution(dests[0] if dests else None, count)
+
+    def resolve_memo(self, linkpath: str, source: str, folder: str | None = None) -> tuple[str | None, int]:
+        """``resolve`` as ``(dest, candidates)``, remembered per link path and source folder (all
+        a resolution depends on) until the table changes: a vault's notes link to the same few
+        names over and over. ``folder`` is ``dirname(source)``, for callers that know it."""
+        if linkpath == "":
+            return source, 1
+        key = (linkpath, dirname(source) if folder is None else folder)
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) >= 200_000:
+                self._memo.clear()
+            dests, count = self._linkpath_dests(linkpath, source)
+            found = self._memo[key] = (dests[0] if dests else None, count)
+        return found
 
     def linkpath_dests(self, linkpath: str, source: str) -> list[str]:
         """All matches in Obsidian's order (``getLinkpathDest``); the first is the one opened."""

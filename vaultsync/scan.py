@@ -14,7 +14,9 @@ Known simplifications, each a deliberate choice:
 
 from __future__ import annotations
 
+import json
 import re
+from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from vaultsync.model import (
@@ -29,6 +31,17 @@ from vaultsync.model import (
     TimestampForm,
 )
 from vaultsync.names import JS_WHITESPACE, URIDecodeError, clean_string, decode_uri, split_subpath
+
+IndexLink = tuple[str, int, int, str, str, "str | None"]  # (kind, start, end, target, subpath, display)
+
+
+class IndexScan(NamedTuple):
+    """What the index stores of a note body (see :func:`scan_for_index`)."""
+
+    links: list[IndexLink]
+    n_timestamps: int
+    timestamps: str | None  # JSON, see :func:`stored_timestamps`
+    headings: str | None  # JSON, as json.dumps(Scan.headings, ensure_ascii=False)
 
 _ATTRS = r"""(?:\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*"""
 _HTML_BLOCK6 = (
@@ -474,3 +487,45 @@ def _trim_blank_tail(text: str, block_start: int, block_end: int) -> int:
     stripped = chunk.rstrip(" \t\r\n")
     nl = chunk.find("\n", len(stripped))
     return block_start + (len(chunk) if nl < 0 else nl + 1)
+
+
+def stored_timestamps(stamps: tuple[Timestamp, ...]) -> str:
+    """Timestamps as the index stores them: a JSON array of ``[start, end, seconds]`` for the
+    plain HTML anchor, ``[start, end, seconds, form, video_id]`` for the other forms. Labels and
+    ``data-t`` are left in the note (the span finds them): a vault holds over a million anchors."""
+    return json.dumps(
+        [[t.span[0], t.span[1], t.seconds] if t.form is _HTML else [t.span[0], t.span[1], t.seconds, t.form.value, t.video_id] for t in stamps],
+        ensure_ascii=False,
+    )
+
+
+def index_scan(scan: Scan) -> IndexScan:
+    """The index's view of a full scan: links as tuples, timestamps and headings as JSON."""
+    links = [(link.kind.value, link.span[0], link.span[1], link.target, link.subpath, link.display) for link in scan.links]
+    return IndexScan(
+        links,
+        len(scan.timestamps),
+        stored_timestamps(scan.timestamps) if scan.timestamps else None,
+        # NamedTuples serialise as JSON arrays in C
+        json.dumps(scan.headings, ensure_ascii=False) if scan.headings else None,
+    )
+
+
+def scan_for_index(text: str, start: int = 0) -> IndexScan | None:
+    """``index_scan(scan_body(text, start))`` computed in C in one pass, for bodies of the common
+    shapes (wikilinks, timestamp anchors, headings, plain text); None for any other body (code,
+    math, escapes, other HTML, markdown links, tags, block ids), or when the C extension is not
+    built. The result has no tags and no block ids, because a body with either gives None.
+    """
+    if _cscan is None:
+        return None
+    found = _cscan.scan_index(text, start)
+    return None if found is None else IndexScan(*found)
+
+
+try:  # built by setup.py; optional, so an install without a compiler still works
+    from vaultsync import _cscan  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - exercised only where the extension is missing
+    _cscan = None
+else:
+    _cscan.configure(parse_wikilink_inner, parse_clock)

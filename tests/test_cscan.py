@@ -1,0 +1,146 @@
+"""The C fast path of the index scanner must give exactly what the Python scanner gives.
+
+``scan_for_index`` may decline any body (it returns None and the Python scanner runs); when it
+answers, its links, timestamps and headings must equal ``index_scan(scan_body(...))``, and the
+body must hold no tags or block ids (the fast path has no place for them).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from vaultsync import indexing, scan
+from vaultsync.parse import split_frontmatter
+from vaultsync.scan import index_scan, scan_body, scan_for_index
+from vaultsync.vault import Vault
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "tubegraph-sample"
+
+needs_c = pytest.mark.skipif(scan._cscan is None, reason="the C scanner is not built")
+
+
+def test_extension_is_built_where_a_compiler_is():
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler: the pure-Python scanner is used")
+    assert scan._cscan is not None, "setup.py should have built vaultsync._cscan"
+
+
+def _agrees(text: str, start: int = 0) -> bool:
+    """Check the fast path against the Python scanner; True when the fast path answered."""
+    fast = scan_for_index(text, start)
+    if fast is None:
+        return False
+    full = scan_body(text, start)
+    assert fast == index_scan(full), text
+    assert not full.tags and not full.blocks, text
+    return True
+
+
+ANCHOR = '<a class="yt-timestamp" data-t="{}">{}</a>'
+STAMP = "[{}](https://www.youtube.com/watch?v={}&t={}s)"
+FAST_ATOMS = [
+    ANCHOR.format("00:01:02", "[00:01:02]"), ANCHOR.format("", ""), ANCHOR.format("75", "[1:15]"),
+    ANCHOR.format("1:02", "x"), ANCHOR.format("1:60", "[0:05]"), ANCHOR.format(" 1:02 ", "[1:02]"),
+    ANCHOR.format("123:45", "no time"), ANCHOR.format("1:2:3", "[1:02:03]"), ANCHOR.format("٣:٠٢", "[3:02]"),
+    ANCHOR.format("0001:02:03", "["), ANCHOR.format("[[x]]", "y"), ANCHOR.format("99999999999999", "[9]"),
+    ANCHOR.format("00:00:07", 'quote " back\\slash'), ANCHOR.format("00:01", "new\nline\ttab\x01"),
+    STAMP.format("1:02", "abc_-9", "62"), STAMP.format("01:02:03", "ID", "3723"), "!" + STAMP.format("1:02", "a", "1"),
+    STAMP.format("1234:02", "a", "1"), STAMP.format("1:02", "a", "99999999999999999999"),
+    "[[", "]]", "[[a]]", "[[a|b]]", "[[ a | b ]]", "[[a#h|b]]", "[[#h]]", "[[|x]]", "[[ ]]", "![[e]]",
+    "[[é|ü]]", "[[a\u00a0b]]", "[[e\u0301]]", "[[🎉]]", "[[a]b]]", "[[a[b]]", "[[[a]]", "[x]", "](", "(",
+    "# ", "## h", "####### h", "   # h", "    # h", "# h #", "# h ##", "#\th", "#", "#tag", "a#b", " #1",
+    "# x #\r", "\u3000#x", "\n", "\r\n", "\n\n", "    ", "\t", "   \t", " ", "a", "Z", "1", ":", "|", "!",
+    "é", "Ж", "中", "🎉", "\u00a0", "\u2028", "<br>", "<br/>", "<br />", "</a>", "<", "<b>", "<!--", "~", "~~~",
+    "`", "$", "\\", "^", "^id", "*", "- ", "> ",
+]
+fast_bodies = st.lists(st.sampled_from(FAST_ATOMS), max_size=30).map("".join)
+
+
+@needs_c
+@settings(max_examples=1500, deadline=None)
+@given(fast_bodies, st.sampled_from(["", "---\ntitle: t\n---\n", "---\na: b\n---", "\ufeff"]))
+@example("x\n\n    code", "")
+@example("x\n \t\n\tcode", "")
+@example("    \n", "")
+@example("a <br/>\n<br/>", "")
+@example("# h\n", "---\na: b\n---")
+def test_fast_path_agrees_with_python(body, prefix):
+    text = prefix + body
+    start = split_frontmatter(text).end
+    _agrees(text, start)
+
+
+@needs_c
+@settings(max_examples=500, deadline=None)
+@given(st.text())
+def test_fast_path_agrees_on_any_text(text):
+    _agrees(text)
+
+
+@needs_c
+def test_fast_path_takes_the_common_note():
+    text = (
+        "---\ntitle: T\nvideoId: abc\n---\n\nFrom: [[chan]] <br/> \n\n## Part [[x | X]]\n\nSaid "
+        + ANCHOR.format("00:00:19", "[00:00:19]")
+        + " and [[y]] ![[z#h]] "
+        + STAMP.format("0:20", "abc", "20")
+        + ".\n"
+    )
+    for body in (text, text.replace("Said", "Сказал"), text.replace("Said", "Said 🎉")):  # 1, 2, 4 bytes
+        assert _agrees(body, split_frontmatter(body).end)
+
+
+def _corpus() -> list[Path]:
+    roots = [ROOT / "vault", ROOT / "tests" / "testdata"]
+    if FIXTURES.is_dir():
+        roots.append(FIXTURES)
+    return [p for r in roots for p in sorted(r.rglob("*.md"))]
+
+
+@needs_c
+def test_fast_path_agrees_on_real_notes():
+    answered = 0
+    for path in _corpus():
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        answered += _agrees(text, split_frontmatter(text).end)
+    assert answered > 20  # the fast path really is taken
+
+
+def _dump(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    conn = sqlite3.connect(db)
+    try:
+        return {
+            t: sorted(conn.execute(f"SELECT * FROM {t}"), key=repr)  # noqa: S608 - fixed names
+            for t in ("files", "links", "tags", "diagnostics")
+        }
+    finally:
+        conn.close()
+
+
+@needs_c
+def test_index_is_the_same_with_and_without_the_c_scanner(tmp_path, monkeypatch):
+    copies = []
+    for name in ("c", "python"):
+        dest = tmp_path / name
+        shutil.copytree(ROOT / "vault", dest, ignore=shutil.ignore_patterns(".vaultsync"))
+        copies.append(dest)
+    index, _ = indexing.rebuild_index(Vault(copies[0]), jobs=1)
+    index.close()
+    monkeypatch.setattr(indexing, "scan_for_index", lambda text, start: None)
+    index, _ = indexing.rebuild_index(Vault(copies[1]), jobs=1)
+    index.close()
+    fast, slow = (_dump(c / ".vaultsync" / "index.sqlite") for c in copies)
+    for table in fast:
+        # stats (size, times, inode) differ between the copies; everything read from the notes must not
+        strip = (lambda r: r[:3] + r[7:]) if table == "files" else (lambda r: r)
+        assert [strip(r) for r in fast[table]] == [strip(r) for r in slow[table]], table

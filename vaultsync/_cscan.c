@@ -1,0 +1,261 @@
+/* vaultsync._cscan: the index's scanner fast path, in C.
+ *
+ * scan_index(text, start) reads a note body once and returns what vaultsync.indexing stores for
+ * it, exactly as vaultsync.scan.scan_body + indexing.note_rows would compute it, or None when the
+ * body holds anything beyond the common shapes (code, math, escapes, other HTML, markdown links,
+ * tags, block ids, indented code, a BOM): the Python scanner then does the whole note. Every
+ * check here errs towards None; tests compare both paths on generated and real notes.
+ *
+ * The scanner itself lives in _cscan_scan.h, compiled once per string width (1, 2, 4 bytes).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+static PyObject *parse_inner_cb = NULL; /* scan.parse_wikilink_inner */
+static PyObject *parse_clock_cb = NULL; /* scan.parse_clock */
+static PyObject *s_wiki, *s_embed, *s_empty;
+
+/* -- growable arrays -------------------------------------------------------------------------- */
+
+typedef struct {
+    Py_ssize_t s, e;   /* span */
+    Py_ssize_t a0, a1; /* anchor: data-t; stamp: label; wikilink: inner text */
+    Py_ssize_t b0, b1; /* anchor: label; stamp: video id */
+    long long t;       /* stamp: seconds; wikilink: 1 when an embed; heading: level */
+} Item;
+
+typedef struct {
+    Item *v;
+    Py_ssize_t n, cap;
+} Items;
+
+static int items_push(Items *it, Item x) {
+    if (it->n == it->cap) {
+        Py_ssize_t cap = it->cap ? it->cap * 2 : 64;
+        Item *v = PyMem_Realloc(it->v, (size_t)cap * sizeof(Item));
+        if (v == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        it->v = v;
+        it->cap = cap;
+    }
+    it->v[it->n++] = x;
+    return 0;
+}
+
+/* -- a UCS4 text buffer for the JSON we write ------------------------------------------------- */
+
+typedef struct {
+    Py_UCS4 *v;
+    Py_ssize_t n, cap;
+} Buf;
+
+static int buf_reserve(Buf *b, Py_ssize_t extra) {
+    if (b->n + extra <= b->cap)
+        return 0;
+    Py_ssize_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->n + extra)
+        cap *= 2;
+    Py_UCS4 *v = PyMem_Realloc(b->v, (size_t)cap * sizeof(Py_UCS4));
+    if (v == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->v = v;
+    b->cap = cap;
+    return 0;
+}
+
+static int buf_chars(Buf *b, const char *s, Py_ssize_t len) {
+    if (buf_reserve(b, len) < 0)
+        return -1;
+    for (Py_ssize_t i = 0; i < len; i++)
+        b->v[b->n++] = (Py_UCS4)(unsigned char)s[i];
+    return 0;
+}
+
+#define buf_ascii(b, lit) buf_chars((b), (lit), (Py_ssize_t)sizeof(lit) - 1)
+
+static int buf_int(Buf *b, long long x) {
+    char tmp[24];
+    int k = 0, neg = x < 0;
+    unsigned long long u = neg ? 0ULL - (unsigned long long)x : (unsigned long long)x;
+    do {
+        tmp[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (buf_reserve(b, k + neg) < 0)
+        return -1;
+    if (neg)
+        b->v[b->n++] = '-';
+    while (k)
+        b->v[b->n++] = (Py_UCS4)tmp[--k];
+    return 0;
+}
+
+/* One character of a JSON string, escaped as json.dumps(ensure_ascii=False) does; the caller
+ * has reserved 6 slots. */
+static inline void buf_json_char(Buf *b, Py_UCS4 c) {
+    const char *esc = NULL;
+    switch (c) {
+    case '"': esc = "\\\""; break;
+    case '\\': esc = "\\\\"; break;
+    case '\n': esc = "\\n"; break;
+    case '\r': esc = "\\r"; break;
+    case '\t': esc = "\\t"; break;
+    case '\b': esc = "\\b"; break;
+    case '\f': esc = "\\f"; break;
+    default:
+        if (c < 0x20) {
+            static const char hex[] = "0123456789abcdef";
+            b->v[b->n++] = '\\';
+            b->v[b->n++] = 'u';
+            b->v[b->n++] = '0';
+            b->v[b->n++] = '0';
+            b->v[b->n++] = (Py_UCS4)hex[c >> 4];
+            b->v[b->n++] = (Py_UCS4)hex[c & 15];
+            return;
+        }
+        b->v[b->n++] = c;
+        return;
+    }
+    b->v[b->n++] = (Py_UCS4)esc[0];
+    b->v[b->n++] = (Py_UCS4)esc[1];
+}
+
+static PyObject *buf_finish(Buf *b) {
+    PyObject *r = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, b->v, b->n);
+    return r;
+}
+
+/* JSON for a Python int, or null for None; consumes the reference. */
+static int buf_pyint(Buf *b, PyObject *v) {
+    if (v == Py_None) {
+        Py_DECREF(v);
+        return buf_ascii(b, "null");
+    }
+    long long x = PyLong_AsLongLong(v);
+    Py_DECREF(v);
+    if (x == -1 && PyErr_Occurred())
+        return -1;
+    return buf_int(b, x);
+}
+
+/* Characters of JavaScript's trim() below 128: \t \n \v \f \r and space. */
+static inline int js_space(Py_UCS4 c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+/* What the tag pattern's [^...] excludes: ASCII punctuation but - / _, whitespace, U+2000-U+206F,
+ * U+2E00-U+2E7F. */
+static inline int tag_excluded(Py_UCS4 c) {
+    if (c < 128)
+        return c != '-' && c != '/' && c != '_' && (Py_UNICODE_ISSPACE(c) || (c >= '!' && c <= '/') ||
+                                                      (c >= ':' && c <= '@') || (c >= '[' && c <= '`') ||
+                                                      (c >= '{' && c <= '~'));
+    return Py_UNICODE_ISSPACE(c) || (c >= 0x2000 && c <= 0x206F) || (c >= 0x2E00 && c <= 0x2E7F);
+}
+
+/* ASCII characters the scanner's main loop stops at. */
+static char special[128];
+
+/* Which of the next 16 bytes of text hold one of the special characters: a bit per byte, so a
+ * 2-byte character sets two. The main loop skips whole blocks without any. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define SPECIAL_CHARS(X) X('\n') X('<') X('[') X(']') X('#') X('~') X('`') X('$') X('\\') X('^')
+static inline unsigned block_mask_1(const Py_UCS1 *p) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p), m = _mm_setzero_si128();
+#define CMP(ch) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(ch)));
+    SPECIAL_CHARS(CMP)
+#undef CMP
+    return (unsigned)_mm_movemask_epi8(m);
+}
+static inline unsigned block_mask_2(const Py_UCS2 *p) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p), m = _mm_setzero_si128();
+#define CMP(ch) m = _mm_or_si128(m, _mm_cmpeq_epi16(v, _mm_set1_epi16(ch)));
+    SPECIAL_CHARS(CMP)
+#undef CMP
+    return (unsigned)_mm_movemask_epi8(m);
+}
+enum { LANES_1 = 16, LANES_2 = 8 };
+#else
+static inline unsigned block_mask_1(const Py_UCS1 *p) { (void)p; return 1; }
+static inline unsigned block_mask_2(const Py_UCS2 *p) { (void)p; return 1; }
+enum { LANES_1 = 0, LANES_2 = 0 };
+#endif
+static inline unsigned block_mask_4(const Py_UCS4 *p) { (void)p; return 1; }
+enum { LANES_4 = 0 };
+
+#define CH Py_UCS1
+#define FN(name) name##_1
+#include "_cscan_scan.h"
+#undef CH
+#undef FN
+
+#define CH Py_UCS2
+#define FN(name) name##_2
+#include "_cscan_scan.h"
+#undef CH
+#undef FN
+
+#define CH Py_UCS4
+#define FN(name) name##_4
+#include "_cscan_scan.h"
+#undef CH
+#undef FN
+
+static PyObject *scan_index(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_ssize_t start;
+    if (!PyArg_ParseTuple(args, "Un:scan_index", &text, &start))
+        return NULL;
+    if (parse_inner_cb == NULL || parse_clock_cb == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_cscan.configure() was not called");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (start < 0 || start > n) {
+        PyErr_SetString(PyExc_ValueError, "start out of range");
+        return NULL;
+    }
+    void *data = PyUnicode_DATA(text);
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        return scan_1(text, (const Py_UCS1 *)data, n, start);
+    case PyUnicode_2BYTE_KIND:
+        return scan_2(text, (const Py_UCS2 *)data, n, start);
+    default:
+        return scan_4(text, (const Py_UCS4 *)data, n, start);
+    }
+}
+
+static PyObject *configure(PyObject *self, PyObject *args) {
+    PyObject *inner, *clock;
+    if (!PyArg_ParseTuple(args, "OO:configure", &inner, &clock))
+        return NULL;
+    Py_INCREF(inner);
+    Py_INCREF(clock);
+    Py_XSETREF(parse_inner_cb, inner);
+    Py_XSETREF(parse_clock_cb, clock);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"scan_index", scan_index, METH_VARARGS,
+     "scan_index(text, start) -> (links, n_timestamps, timestamps_json, headings_json) | None"},
+    {"configure", configure, METH_VARARGS, "configure(parse_wikilink_inner, parse_clock)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_cscan", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__cscan(void) {
+    for (const char *c = "\n<[]#~`$\\^"; *c; c++)
+        special[(unsigned char)*c] = 1;
+    s_wiki = PyUnicode_InternFromString("wiki");
+    s_embed = PyUnicode_InternFromString("embed");
+    s_empty = PyUnicode_InternFromString("");
+    if (s_wiki == NULL || s_embed == NULL || s_empty == NULL)
+        return NULL;
+    return PyModule_Create(&module);
+}

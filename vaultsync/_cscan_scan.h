@@ -1,0 +1,544 @@
+/* The scanner of _cscan.c, included once per character width with CH (the code unit type) and
+ * FN (a name suffixer) defined. Each function mirrors one regex or helper of vaultsync/scan.py;
+ * the comments name it. */
+
+/* `literal` at s[i:], within n. */
+static inline int FN(at)(const CH *s, Py_ssize_t n, Py_ssize_t i, const char *lit) {
+    for (; *lit; lit++, i++)
+        if (i >= n || s[i] != (CH)(unsigned char)*lit)
+            return 0;
+    return 1;
+}
+
+static int FN(json_range)(Buf *b, const CH *s, Py_ssize_t a, Py_ssize_t z) {
+    if (buf_reserve(b, 2 + 6 * (z - a)) < 0)
+        return -1;
+    b->v[b->n++] = '"';
+    for (Py_ssize_t i = a; i < z; i++)
+        buf_json_char(b, s[i]);
+    b->v[b->n++] = '"';
+    return 0;
+}
+
+/* _MAYBE_INDENTED_CODE / _FIRST_LINE_INDENTED at r: `(?: {4}|[ ]{0,3}\t)[^\n]*\S`. */
+static int FN(indented_at)(const CH *s, Py_ssize_t n, Py_ssize_t r) {
+    Py_ssize_t k;
+    if (FN(at)(s, n, r, "    ")) {
+        k = r + 4;
+    } else {
+        k = r;
+        while (k < n && k - r < 3 && s[k] == ' ')
+            k++;
+        if (k >= n || s[k] != '\t')
+            return 0;
+        k++;
+    }
+    for (; k < n && s[k] != '\n'; k++)
+        if (!Py_UNICODE_ISSPACE(s[k]))
+            return 1;
+    return 0;
+}
+
+/* _MAYBE_INDENTED_CODE from the newline at p: `\n[ \t]*\r?\n` then an indented line. */
+static int FN(indented_after_blank)(const CH *s, Py_ssize_t n, Py_ssize_t p) {
+    Py_ssize_t q = p + 1;
+    while (q < n && (s[q] == ' ' || s[q] == '\t'))
+        q++;
+    if (q < n && s[q] == '\r')
+        q++;
+    if (q >= n || s[q] != '\n')
+        return 0;
+    return FN(indented_at)(s, n, q + 1);
+}
+
+/* _HEADING / _HEADING_FIRST at line start p: `[ ]{0,3}(#{1,6})(?=[ \t\r\n]|\Z)([^\n]*)`. */
+static int FN(heading_at)(Items *heads, const CH *s, Py_ssize_t n, Py_ssize_t p) {
+    Py_ssize_t j = p;
+    while (j < n && j - p < 3 && s[j] == ' ')
+        j++;
+    Py_ssize_t h = j;
+    while (j < n && s[j] == '#')
+        j++;
+    Py_ssize_t level = j - h;
+    if (level < 1 || level > 6)
+        return 0;
+    if (j < n && !(s[j] == ' ' || s[j] == '\t' || s[j] == '\r' || s[j] == '\n'))
+        return 0;
+    Py_ssize_t eol = j;
+    while (eol < n && s[eol] != '\n')
+        eol++;
+    Py_ssize_t end = eol;
+    while (end > j && s[end - 1] == '\r')
+        end--;
+    Item x = {p, end, j, end, 0, 0, level};
+    return items_push(heads, x);
+}
+
+/* _heading_text: the heading's text, stripped, without a closing run of '#'. */
+static int FN(json_heading_text)(Buf *b, const CH *s, Py_ssize_t a, Py_ssize_t z) {
+    while (a < z && Py_UNICODE_ISSPACE(s[a]))
+        a++;
+    while (z > a && Py_UNICODE_ISSPACE(s[z - 1]))
+        z--;
+    if (z > a && s[z - 1] == '#') {
+        Py_ssize_t h = z;
+        while (h > a && s[h - 1] == '#')
+            h--;
+        if (h == a) {
+            z = a;
+        } else if (s[h - 1] == ' ' || s[h - 1] == '\t') {
+            z = h;
+            while (z > a && Py_UNICODE_ISSPACE(s[z - 1]))
+                z--;
+        }
+    }
+    return FN(json_range)(b, s, a, z);
+}
+
+/* _ANCHOR_FAST at i (the prefix is known to match):
+ * `<a class="yt-timestamp" data-t="([^"<>]*)">(\[?[^<\[]*)</a>`. Returns 1 and fills x on a match. */
+static int FN(anchor_at)(const CH *s, Py_ssize_t n, Py_ssize_t i, Py_ssize_t prefix, Item *x) {
+    Py_ssize_t j = i + prefix;
+    Py_ssize_t a0 = j;
+    while (j < n && s[j] != '"' && s[j] != '<' && s[j] != '>')
+        j++;
+    if (!FN(at)(s, n, j, "\">"))
+        return 0;
+    Py_ssize_t a1 = j;
+    j += 2;
+    Py_ssize_t b0 = j;
+    if (j < n && s[j] == '[')
+        j++;
+    while (j < n && s[j] != '<' && s[j] != '[')
+        j++;
+    if (!FN(at)(s, n, j, "</a>"))
+        return 0;
+    Item it = {i, j + 4, a0, a1, b0, j, 0};
+    *x = it;
+    return 1;
+}
+
+/* _WIKI at i (s[i:i+2] == "[["). Returns the end of the match, or -1. */
+static Py_ssize_t FN(wiki_end)(const CH *s, Py_ssize_t n, Py_ssize_t i) {
+    for (Py_ssize_t j = i + 2; j < n; j++) {
+        CH c = s[j];
+        if (c == '\n')
+            return -1;
+        if (c == ']') {
+            if (j + 1 < n && s[j + 1] == ']')
+                return j + 2;
+        } else if (c == '[') {
+            if (j + 1 < n && s[j + 1] == '[')
+                return -1;
+        }
+    }
+    return -1;
+}
+
+static inline int FN(digits)(const CH *s, Py_ssize_t n, Py_ssize_t j) {
+    Py_ssize_t k = j;
+    while (k < n && s[k] >= '0' && s[k] <= '9')
+        k++;
+    return (int)(k - j);
+}
+
+/* _MD_STAMP at i (s[i] == '['), ASCII digits only (a stamp with other decimal digits is left to
+ * Python: its "](" then outnumbers the stamps found here, and the note goes to Python).
+ * Returns 1 on a match, -1 when the seconds do not fit, 0 otherwise. */
+static int FN(stamp_at)(const CH *s, Py_ssize_t n, Py_ssize_t i, Item *x) {
+    Py_ssize_t j = i + 1, a0 = j;
+    int d = FN(digits)(s, n, j);
+    if (d < 1 || d > 3 || j + d >= n || s[j + d] != ':')
+        return 0;
+    j += d + 1;
+    if (FN(digits)(s, n, j) < 2)
+        return 0;
+    j += 2;
+    if (j + 3 < n && s[j] == ':' && FN(digits)(s, n, j + 1) >= 2 && s[j + 3] == ']')
+        j += 3;
+    Py_ssize_t a1 = j;
+    if (!FN(at)(s, n, j, "](https://www.youtube.com/watch?v="))
+        return 0;
+    j += 34;
+    Py_ssize_t b0 = j;
+    while (j < n && ((s[j] >= 'A' && s[j] <= 'Z') || (s[j] >= 'a' && s[j] <= 'z') ||
+                     (s[j] >= '0' && s[j] <= '9') || s[j] == '_' || s[j] == '-'))
+        j++;
+    if (j == b0 || !FN(at)(s, n, j, "&t="))
+        return 0;
+    Py_ssize_t b1 = j;
+    j += 3;
+    d = FN(digits)(s, n, j);
+    if (d < 1 || !FN(at)(s, n, j + d, "s)"))
+        return 0;
+    if (d > 15)
+        return -1;
+    long long t = 0;
+    for (int k = 0; k < d; k++)
+        t = t * 10 + (s[j + k] - '0');
+    Item it = {i, j + d + 2, a0, a1, b0, b1, t};
+    *x = it;
+    return 1;
+}
+
+/* parse_clock for a data-t of ASCII digits and colons; anything else goes to Python.
+ * Returns seconds, -1 for "no time", -2 for "ask Python". */
+static long long FN(clock)(const CH *s, Py_ssize_t a, Py_ssize_t z) {
+    if (z == a)
+        return -1; /* "" is no time */
+    if (z - a > 12)
+        return -2;
+    long long parts[3] = {0, 0, 0};
+    int lens[3] = {0, 0, 0}, np = 0;
+    for (Py_ssize_t i = a; i < z; i++) {
+        CH c = s[i];
+        if (c == ':') {
+            if (++np > 2)
+                return -1;
+        } else if (c >= '0' && c <= '9') {
+            parts[np] = parts[np] * 10 + (c - '0');
+            lens[np]++;
+        } else {
+            return -2;
+        }
+    }
+    if (np == 0)
+        return parts[0]; /* text.isdigit(): int(text) */
+    long long h = 0, m, sec;
+    if (np == 2) {
+        if (lens[0] < 1 || lens[0] > 3)
+            return -1;
+        h = parts[0];
+    }
+    if (lens[np - 1] < 1 || lens[np - 1] > 2 || lens[np] != 2)
+        return -1;
+    m = parts[np - 1];
+    sec = parts[np];
+    if (sec >= 60)
+        return -1;
+    return h * 3600 + m * 60 + sec;
+}
+
+/* seconds of an anchor as JSON: parse_clock(data_t), else parse_clock(label). */
+static int FN(json_seconds)(Buf *b, PyObject *text, const CH *s, const Item *a) {
+    long long v = FN(clock)(s, a->a0, a->a1);
+    if (v >= 0)
+        return buf_int(b, v);
+    if (v == -2) {
+        PyObject *dt = PyUnicode_Substring(text, a->a0, a->a1);
+        if (dt == NULL)
+            return -1;
+        PyObject *r = PyObject_CallOneArg(parse_clock_cb, dt);
+        Py_DECREF(dt);
+        if (r == NULL)
+            return -1;
+        if (r != Py_None)
+            return buf_pyint(b, r);
+        Py_DECREF(r);
+    }
+    PyObject *label = PyUnicode_Substring(text, a->b0, a->b1);
+    if (label == NULL)
+        return -1;
+    PyObject *r = PyObject_CallOneArg(parse_clock_cb, label);
+    Py_DECREF(label);
+    if (r == NULL)
+        return -1;
+    return buf_pyint(b, r);
+}
+
+/* parse_wikilink_inner for ASCII text: (path, subpath, display) or None. */
+static PyObject *FN(inner_ascii)(PyObject *text, const CH *s, Py_ssize_t a, Py_ssize_t z) {
+    while (a < z && js_space(s[a]))
+        a++;
+    while (z > a && js_space(s[z - 1]))
+        z--;
+    if (z == a)
+        Py_RETURN_NONE;
+    Py_ssize_t t0 = a, t1 = z, d0 = -1, d1 = -1;
+    for (Py_ssize_t i = a; i < z; i++) {
+        if (s[i] == '|') {
+            if (i > a) { /* cut > 0 */
+                t1 = i;
+                d0 = i + 1;
+                d1 = z;
+            }
+            break;
+        }
+    }
+    while (t0 < t1 && js_space(s[t0]))
+        t0++;
+    while (t1 > t0 && js_space(s[t1 - 1]))
+        t1--;
+    if (d0 >= 0) {
+        while (d0 < d1 && js_space(s[d0]))
+            d0++;
+        while (d1 > d0 && js_space(s[d1 - 1]))
+            d1--;
+    }
+    Py_ssize_t cut = t1;
+    for (Py_ssize_t i = t0; i < t1; i++)
+        if (s[i] == '#') {
+            cut = i;
+            break;
+        }
+    PyObject *path = PyUnicode_Substring(text, t0, cut);
+    PyObject *sub = cut < t1 ? PyUnicode_Substring(text, cut, t1) : (Py_INCREF(s_empty), s_empty);
+    PyObject *disp = d0 >= 0 ? PyUnicode_Substring(text, d0, d1) : (Py_INCREF(Py_None), Py_None);
+    if (path == NULL || sub == NULL || disp == NULL) {
+        Py_XDECREF(path);
+        Py_XDECREF(sub);
+        Py_XDECREF(disp);
+        return NULL;
+    }
+    PyObject *r = PyTuple_Pack(3, path, sub, disp);
+    Py_DECREF(path);
+    Py_DECREF(sub);
+    Py_DECREF(disp);
+    return r;
+}
+
+static PyObject *FN(links)(PyObject *text, const CH *s, const Items *wikis) {
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t k = 0; k < wikis->n; k++) {
+        const Item *w = &wikis->v[k];
+        int ascii = 1;
+        for (Py_ssize_t i = w->a0; i < w->a1; i++)
+            if (s[i] >= 128) {
+                ascii = 0;
+                break;
+            }
+        PyObject *parsed;
+        if (ascii) {
+            parsed = FN(inner_ascii)(text, s, w->a0, w->a1);
+        } else {
+            PyObject *inner = PyUnicode_Substring(text, w->a0, w->a1);
+            if (inner == NULL)
+                goto fail;
+            parsed = PyObject_CallOneArg(parse_inner_cb, inner);
+            Py_DECREF(inner);
+        }
+        if (parsed == NULL)
+            goto fail;
+        if (parsed == Py_None) {
+            Py_DECREF(parsed);
+            continue;
+        }
+        if (!PyTuple_Check(parsed) || PyTuple_GET_SIZE(parsed) != 3) {
+            Py_DECREF(parsed);
+            PyErr_SetString(PyExc_TypeError, "parse_wikilink_inner must return a 3-tuple or None");
+            goto fail;
+        }
+        PyObject *link = Py_BuildValue("(OnnOOO)", w->t ? s_embed : s_wiki, w->t ? w->s - 1 : w->s, w->e,
+                                       PyTuple_GET_ITEM(parsed, 0), PyTuple_GET_ITEM(parsed, 1),
+                                       PyTuple_GET_ITEM(parsed, 2));
+        Py_DECREF(parsed);
+        if (link == NULL || PyList_Append(out, link) < 0) {
+            Py_XDECREF(link);
+            goto fail;
+        }
+        Py_DECREF(link);
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyObject *FN(timestamps_json)(PyObject *text, const CH *s, const Items *anchors, const Items *stamps) {
+    Buf b = {NULL, 0, 0};
+    Py_ssize_t i = 0, j = 0;
+    if (buf_ascii(&b, "[") < 0)
+        goto fail;
+    while (i < anchors->n || j < stamps->n) {
+        if (i + j > 0 && buf_ascii(&b, ", ") < 0)
+            goto fail;
+        if (j >= stamps->n || (i < anchors->n && anchors->v[i].s < stamps->v[j].s)) {
+            const Item *a = &anchors->v[i++];
+            if (buf_ascii(&b, "[") < 0 || buf_int(&b, a->s) < 0 || buf_ascii(&b, ", ") < 0 || buf_int(&b, a->e) < 0 ||
+                buf_ascii(&b, ", ") < 0 || FN(json_seconds)(&b, text, s, a) < 0 || buf_ascii(&b, "]") < 0)
+                goto fail;
+        } else {
+            const Item *m = &stamps->v[j++];
+            if (buf_ascii(&b, "[") < 0 || buf_int(&b, m->s) < 0 || buf_ascii(&b, ", ") < 0 || buf_int(&b, m->e) < 0 ||
+                buf_ascii(&b, ", ") < 0 || buf_int(&b, m->t) < 0 || buf_ascii(&b, ", \"markdown\", ") < 0 ||
+                FN(json_range)(&b, s, m->b0, m->b1) < 0 || buf_ascii(&b, "]") < 0)
+                goto fail;
+        }
+    }
+    if (buf_ascii(&b, "]") < 0)
+        goto fail;
+    PyObject *r = buf_finish(&b);
+    PyMem_Free(b.v);
+    return r;
+fail:
+    PyMem_Free(b.v);
+    return NULL;
+}
+
+static PyObject *FN(headings_json)(const CH *s, const Items *heads) {
+    Buf b = {NULL, 0, 0};
+    if (buf_ascii(&b, "[") < 0)
+        goto fail;
+    for (Py_ssize_t k = 0; k < heads->n; k++) {
+        const Item *h = &heads->v[k];
+        if ((k && buf_ascii(&b, ", ") < 0) || buf_ascii(&b, "[") < 0 || buf_int(&b, h->t) < 0 ||
+            buf_ascii(&b, ", ") < 0 || FN(json_heading_text)(&b, s, h->a0, h->a1) < 0 || buf_ascii(&b, ", [") < 0 ||
+            buf_int(&b, h->s) < 0 || buf_ascii(&b, ", ") < 0 || buf_int(&b, h->e) < 0 || buf_ascii(&b, "]]") < 0)
+            goto fail;
+    }
+    if (buf_ascii(&b, "]") < 0)
+        goto fail;
+    PyObject *r = buf_finish(&b);
+    PyMem_Free(b.v);
+    return r;
+fail:
+    PyMem_Free(b.v);
+    return NULL;
+}
+
+#define BAIL goto bail
+
+static PyObject *FN(scan)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t start) {
+    Items anchors = {NULL, 0, 0}, stamps = {NULL, 0, 0}, wikis = {NULL, 0, 0}, heads = {NULL, 0, 0};
+    PyObject *links = NULL, *ts = NULL, *hs = NULL, *result = NULL;
+    static const char anchor_prefix[] = "<a class=\"yt-timestamp\" data-t=\"";
+    const Py_ssize_t prefix = (Py_ssize_t)sizeof anchor_prefix - 1;
+    Py_ssize_t wiki_next = start, stamp_next = start, parens = 0;
+
+    if (start == 0 && n > 0 && s[0] == 0xFEFF)
+        BAIL;
+    /* the first line: _HEADING_FIRST and _FIRST_LINE_INDENTED; or the newline before it */
+    if (FN(indented_at)(s, n, start))
+        BAIL;
+    if (start > 0 && s[start - 1] == '\n') {
+        if (FN(indented_after_blank)(s, n, start - 1))
+            BAIL;
+    }
+    if (FN(heading_at)(&heads, s, n, start) < 0)
+        goto error;
+
+    for (Py_ssize_t i = start; i < n; i++) {
+        if (FN(LANES) && i + FN(LANES) <= n) {
+            unsigned m = FN(block_mask)(s + i);
+            if (m == 0) {
+                i += FN(LANES) - 1;
+                continue;
+            }
+            i += __builtin_ctz(m) / (int)sizeof(CH);
+        }
+        CH c = s[i];
+        if (c >= 128 || !special[c])
+            continue;
+        switch (c) {
+        case '\n':
+            if (FN(indented_after_blank)(s, n, i))
+                BAIL;
+            if (FN(heading_at)(&heads, s, n, i + 1) < 0)
+                goto error;
+            break;
+        case '<': {
+            /* an HTML block start (_FIRST_LINE_HTML, _HTML_BLOCK_START) */
+            Py_ssize_t j = i;
+            while (j > start && i - j < 3 && s[j - 1] == ' ')
+                j--;
+            if (j == start || s[j - 1] == '\n')
+                BAIL;
+            if (FN(at)(s, n, i, anchor_prefix)) {
+                Item x;
+                if (!FN(anchor_at)(s, n, i, prefix, &x))
+                    BAIL; /* a generic anchor: the Python scanner's slower path */
+                if (items_push(&anchors, x) < 0)
+                    goto error;
+            } else if (!(FN(at)(s, n, i + 1, "/a>") || FN(at)(s, n, i + 1, "br>") || FN(at)(s, n, i + 1, "br/>") ||
+                         FN(at)(s, n, i + 1, "br >") || FN(at)(s, n, i + 1, "br />"))) {
+                BAIL; /* other HTML (_OTHER_HTML) */
+            }
+            break;
+        }
+        case '[':
+            if (i >= wiki_next && i + 1 < n && s[i + 1] == '[') {
+                Py_ssize_t e = FN(wiki_end)(s, n, i);
+                if (e > 0) {
+                    Item x = {i, e, i + 2, e - 2, 0, 0, i > 0 && s[i - 1] == '!'};
+                    if (items_push(&wikis, x) < 0)
+                        goto error;
+                    wiki_next = e;
+                }
+            }
+            if (i >= stamp_next) {
+                Item x;
+                int found = FN(stamp_at)(s, n, i, &x);
+                if (found < 0)
+                    BAIL;
+                if (found) {
+                    stamp_next = x.e;
+                    if (!(i > 0 && s[i - 1] == '!') && items_push(&stamps, x) < 0)
+                        goto error;
+                }
+            }
+            break;
+        case ']':
+            if (i + 1 < n && s[i + 1] == '(')
+                parens++;
+            break;
+        case '#':
+            if ((i == 0 || Py_UNICODE_ISSPACE(s[i - 1])) && i + 1 < n && !tag_excluded(s[i + 1]))
+                BAIL; /* a tag */
+            break;
+        case '~':
+            if (FN(at)(s, n, i, "~~~"))
+                BAIL;
+            break;
+        case '`':
+        case '$':
+        case '\\':
+        case '^':
+            BAIL; /* code, math, escapes, block ids */
+        default:
+            break;
+        }
+    }
+    if (parens > stamps.n)
+        BAIL; /* markdown links */
+
+    links = FN(links)(text, s, &wikis);
+    if (links == NULL)
+        goto error;
+    if (anchors.n + stamps.n) {
+        ts = FN(timestamps_json)(text, s, &anchors, &stamps);
+        if (ts == NULL)
+            goto error;
+    } else {
+        ts = Py_None;
+        Py_INCREF(ts);
+    }
+    if (heads.n) {
+        hs = FN(headings_json)(s, &heads);
+        if (hs == NULL)
+            goto error;
+    } else {
+        hs = Py_None;
+        Py_INCREF(hs);
+    }
+    result = Py_BuildValue("(OnOO)", links, anchors.n + stamps.n, ts, hs);
+    goto done;
+bail:
+    result = Py_None;
+    Py_INCREF(result);
+    goto done;
+error:
+    result = NULL;
+done:
+    Py_XDECREF(links);
+    Py_XDECREF(ts);
+    Py_XDECREF(hs);
+    PyMem_Free(anchors.v);
+    PyMem_Free(stamps.v);
+    PyMem_Free(wikis.v);
+    PyMem_Free(heads.v);
+    return result;
+}
+
+#undef BAIL
