@@ -104,7 +104,7 @@ def _cold(
     table = NameTable(files)
     tasks = [(i, uri, st, vault.is_excluded(uri)) for i, (uri, st) in enumerate(sorted(files.items()), 1)]
     report = ScanReport(rebuilt=True, added=len(tasks))
-    paths = [(i, u, str(vault.path_for(u)), st, ex) for i, u, st, ex in tasks]
+    paths = [(i, u, vault.os_path_for(u), st, ex) for i, u, st, ex in tasks]
     state = _ColdState(table, f"{index.path}.part-", os.getpid())
     parts: set[str] = set()
     try:
@@ -275,7 +275,7 @@ def _parse_all(
     progress: Progress | None,
     jobs: int | None,
 ) -> Iterator[NoteRows]:
-    paths = [(i, u, str(vault.path_for(u)), st, ex) for i, u, st, ex in tasks]
+    paths = [(i, u, vault.os_path_for(u), st, ex) for i, u, st, ex in tasks]
     yield from map_chunks(_parse_chunk, paths, table, jobs=jobs, progress=progress)
 
 

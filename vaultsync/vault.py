@@ -70,6 +70,7 @@ class Vault:
         if not os.access(root, os.R_OK | os.X_OK):
             raise ConfigError(f"no permission to read the vault folder: {root}")
         self.root = root.resolve()
+        self._root_str = str(self.root)
         self._paths: dict[str, str] = {}  # uri -> relative path on disk, where they differ (NFD names)
         self.app = load_app_config(self.root)
         self._ignore = compile_ignore_filters(self.app.user_ignore_filters)
@@ -84,6 +85,10 @@ class Vault:
 
     def path_for(self, uri: str) -> Path:
         return self.root / self._paths.get(uri, uri)
+
+    def os_path_for(self, uri: str) -> str:
+        """``str(path_for(uri))`` without pathlib's cost, for a walk's worth of files."""
+        return os.path.join(self._root_str, self._paths.get(uri, uri))
 
     def is_excluded(self, uri: str) -> bool:
         """True for files matched by ``userIgnoreFilters`` (still indexed and resolved, as in Obsidian)."""
