@@ -1,8 +1,8 @@
-"""The C fast path of the index scanner must give exactly what the Python scanner gives.
+"""The C fast path of the scanner must give exactly what the Python scanner gives.
 
-``scan_for_index`` may decline any body (it returns None and the Python scanner runs); when it
-answers, its links, timestamps and headings must equal ``index_scan(scan_body(...))``, and the
-body must hold no tags or block ids (the fast path has no place for them).
+It may decline any body (the Python scanner then runs); when it answers, ``scan_body`` must equal
+``scan_body_python`` and ``scan_for_index`` must equal ``index_scan(scan_body_python(...))``; the
+body then holds no tags, block ids or skipped regions (the fast path declines those).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from vaultsync import indexing, scan
 from vaultsync.parse import split_frontmatter
-from vaultsync.scan import index_scan, scan_body, scan_for_index
+from vaultsync.scan import index_scan, scan_body, scan_body_python, scan_for_index
 from vaultsync.vault import Vault
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,11 +35,14 @@ def test_extension_is_built_where_a_compiler_is():
 def _agrees(text: str, start: int = 0) -> bool:
     """Check the fast path against the Python scanner; True when the fast path answered."""
     fast = scan_for_index(text, start)
+    objects = scan._cscan.scan_objects(text, start)
+    assert (fast is None) == (objects is None), text
+    full = scan_body_python(text, start)
+    assert scan_body(text, start) == full, text
     if fast is None:
         return False
-    full = scan_body(text, start)
     assert fast == index_scan(full), text
-    assert not full.tags and not full.blocks, text
+    assert not full.tags and not full.blocks and not full.skipped, text
     return True
 
 

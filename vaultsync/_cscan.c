@@ -14,6 +14,29 @@
 static PyObject *parse_inner_cb = NULL; /* scan.parse_wikilink_inner */
 static PyObject *parse_clock_cb = NULL; /* scan.parse_clock */
 static PyObject *s_wiki, *s_embed, *s_empty;
+/* for scan_objects: model.Link, model.Timestamp, model.Heading and the enum members it uses */
+static PyObject *t_link, *t_timestamp, *t_heading, *k_wiki, *k_embed, *k_html, *k_markdown;
+
+/* A new instance of a NamedTuple class, as tuple.__new__ makes it; steals the item references
+ * and fails (releasing them) when one is NULL. */
+static PyObject *record(PyObject *type, Py_ssize_t n, PyObject **items) {
+    PyObject *r = NULL;
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (items[k] == NULL)
+            goto fail;
+    r = ((PyTypeObject *)type)->tp_alloc((PyTypeObject *)type, n);
+    if (r == NULL)
+        goto fail;
+    for (Py_ssize_t k = 0; k < n; k++)
+        PyTuple_SET_ITEM(r, k, items[k]);
+    return r;
+fail:
+    for (Py_ssize_t k = 0; k < n; k++)
+        Py_XDECREF(items[k]);
+    return NULL;
+}
+
+static PyObject *span(Py_ssize_t a, Py_ssize_t b) { return Py_BuildValue("(nn)", a, b); }
 
 /* -- growable arrays -------------------------------------------------------------------------- */
 
@@ -204,12 +227,14 @@ enum { LANES_4 = 0 };
 #undef CH
 #undef FN
 
-static PyObject *scan_index(PyObject *self, PyObject *args) {
+typedef PyObject *(*scanner)(PyObject *, const void *, Py_ssize_t, Py_ssize_t);
+
+static PyObject *dispatch(PyObject *args, const char *fmt, scanner f1, scanner f2, scanner f4) {
     PyObject *text;
     Py_ssize_t start;
-    if (!PyArg_ParseTuple(args, "Un:scan_index", &text, &start))
+    if (!PyArg_ParseTuple(args, fmt, &text, &start))
         return NULL;
-    if (parse_inner_cb == NULL || parse_clock_cb == NULL) {
+    if (t_link == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "_cscan.configure() was not called");
         return NULL;
     }
@@ -221,29 +246,47 @@ static PyObject *scan_index(PyObject *self, PyObject *args) {
     void *data = PyUnicode_DATA(text);
     switch (PyUnicode_KIND(text)) {
     case PyUnicode_1BYTE_KIND:
-        return scan_1(text, (const Py_UCS1 *)data, n, start);
+        return f1(text, data, n, start);
     case PyUnicode_2BYTE_KIND:
-        return scan_2(text, (const Py_UCS2 *)data, n, start);
+        return f2(text, data, n, start);
     default:
-        return scan_4(text, (const Py_UCS4 *)data, n, start);
+        return f4(text, data, n, start);
     }
 }
 
+static PyObject *scan_index(PyObject *self, PyObject *args) {
+    return dispatch(args, "Un:scan_index", (scanner)scan_1, (scanner)scan_2, (scanner)scan_4);
+}
+
+static PyObject *scan_objects(PyObject *self, PyObject *args) {
+    return dispatch(args, "Un:scan_objects", (scanner)scan_objects_1, (scanner)scan_objects_2, (scanner)scan_objects_4);
+}
+
 static PyObject *configure(PyObject *self, PyObject *args) {
-    PyObject *inner, *clock;
-    if (!PyArg_ParseTuple(args, "OO:configure", &inner, &clock))
+    PyObject *o[9];
+    if (!PyArg_ParseTuple(args, "OOOOOOOOO:configure", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8]))
         return NULL;
-    Py_INCREF(inner);
-    Py_INCREF(clock);
-    Py_XSETREF(parse_inner_cb, inner);
-    Py_XSETREF(parse_clock_cb, clock);
+    for (int k = 2; k < 5; k++)
+        if (!PyType_Check(o[k]) || !PyType_IsSubtype((PyTypeObject *)o[k], &PyTuple_Type)) {
+            PyErr_SetString(PyExc_TypeError, "Link, Timestamp and Heading must be NamedTuple classes");
+            return NULL;
+        }
+    PyObject **slots[9] = {&parse_inner_cb, &parse_clock_cb, &t_link, &t_timestamp, &t_heading,
+                           &k_wiki, &k_embed, &k_html, &k_markdown};
+    for (int k = 0; k < 9; k++) {
+        Py_INCREF(o[k]);
+        Py_XSETREF(*slots[k], o[k]);
+    }
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
     {"scan_index", scan_index, METH_VARARGS,
      "scan_index(text, start) -> (links, n_timestamps, timestamps_json, headings_json) | None"},
-    {"configure", configure, METH_VARARGS, "configure(parse_wikilink_inner, parse_clock)"},
+    {"scan_objects", scan_objects, METH_VARARGS,
+     "scan_objects(text, start) -> (links, timestamps, headings) as model records | None"},
+    {"configure", configure, METH_VARARGS,
+     "configure(parse_wikilink_inner, parse_clock, Link, Timestamp, Heading, WIKI, EMBED, HTML, MARKDOWN)"},
     {NULL, NULL, 0, NULL},
 };
 

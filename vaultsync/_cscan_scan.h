@@ -75,7 +75,8 @@ static int FN(heading_at)(Items *heads, const CH *s, Py_ssize_t n, Py_ssize_t p)
 }
 
 /* _heading_text: the heading's text, stripped, without a closing run of '#'. */
-static int FN(json_heading_text)(Buf *b, const CH *s, Py_ssize_t a, Py_ssize_t z) {
+static void FN(heading_text)(const CH *s, Py_ssize_t *pa, Py_ssize_t *pz) {
+    Py_ssize_t a = *pa, z = *pz;
     while (a < z && Py_UNICODE_ISSPACE(s[a]))
         a++;
     while (z > a && Py_UNICODE_ISSPACE(s[z - 1]))
@@ -92,6 +93,12 @@ static int FN(json_heading_text)(Buf *b, const CH *s, Py_ssize_t a, Py_ssize_t z
                 z--;
         }
     }
+    *pa = a;
+    *pz = z;
+}
+
+static int FN(json_heading_text)(Buf *b, const CH *s, Py_ssize_t a, Py_ssize_t z) {
+    FN(heading_text)(s, &a, &z);
     return FN(json_range)(b, s, a, z);
 }
 
@@ -219,31 +226,35 @@ static long long FN(clock)(const CH *s, Py_ssize_t a, Py_ssize_t z) {
     return h * 3600 + m * 60 + sec;
 }
 
-/* seconds of an anchor as JSON: parse_clock(data_t), else parse_clock(label). */
-static int FN(json_seconds)(Buf *b, PyObject *text, const CH *s, const Item *a) {
+/* seconds of an anchor: parse_clock(data_t), else parse_clock(label); a new reference. */
+static PyObject *FN(seconds)(PyObject *text, const CH *s, const Item *a) {
     long long v = FN(clock)(s, a->a0, a->a1);
     if (v >= 0)
-        return buf_int(b, v);
+        return PyLong_FromLongLong(v);
     if (v == -2) {
         PyObject *dt = PyUnicode_Substring(text, a->a0, a->a1);
         if (dt == NULL)
-            return -1;
+            return NULL;
         PyObject *r = PyObject_CallOneArg(parse_clock_cb, dt);
         Py_DECREF(dt);
-        if (r == NULL)
-            return -1;
-        if (r != Py_None)
-            return buf_pyint(b, r);
+        if (r == NULL || r != Py_None)
+            return r;
         Py_DECREF(r);
     }
     PyObject *label = PyUnicode_Substring(text, a->b0, a->b1);
     if (label == NULL)
-        return -1;
+        return NULL;
     PyObject *r = PyObject_CallOneArg(parse_clock_cb, label);
     Py_DECREF(label);
-    if (r == NULL)
-        return -1;
-    return buf_pyint(b, r);
+    return r;
+}
+
+static int FN(json_seconds)(Buf *b, PyObject *text, const CH *s, const Item *a) {
+    long long v = FN(clock)(s, a->a0, a->a1);
+    if (v >= 0)
+        return buf_int(b, v);
+    PyObject *r = FN(seconds)(text, s, a);
+    return r == NULL ? -1 : buf_pyint(b, r);
 }
 
 /* parse_wikilink_inner for ASCII text: (path, subpath, display) or None. */
@@ -297,7 +308,7 @@ static PyObject *FN(inner_ascii)(PyObject *text, const CH *s, Py_ssize_t a, Py_s
     return r;
 }
 
-static PyObject *FN(links)(PyObject *text, const CH *s, const Items *wikis) {
+static PyObject *FN(links)(PyObject *text, const CH *s, const Items *wikis, int objects) {
     PyObject *out = PyList_New(0);
     if (out == NULL)
         return NULL;
@@ -330,9 +341,19 @@ static PyObject *FN(links)(PyObject *text, const CH *s, const Items *wikis) {
             PyErr_SetString(PyExc_TypeError, "parse_wikilink_inner must return a 3-tuple or None");
             goto fail;
         }
-        PyObject *link = Py_BuildValue("(OnnOOO)", w->t ? s_embed : s_wiki, w->t ? w->s - 1 : w->s, w->e,
-                                       PyTuple_GET_ITEM(parsed, 0), PyTuple_GET_ITEM(parsed, 1),
-                                       PyTuple_GET_ITEM(parsed, 2));
+        PyObject *link;
+        if (objects) {
+            PyObject *items[5] = {w->t ? k_embed : k_wiki, span(w->t ? w->s - 1 : w->s, w->e),
+                                  PyTuple_GET_ITEM(parsed, 0), PyTuple_GET_ITEM(parsed, 1), PyTuple_GET_ITEM(parsed, 2)};
+            Py_INCREF(items[0]);
+            Py_INCREF(items[2]);
+            Py_INCREF(items[3]);
+            Py_INCREF(items[4]);
+            link = record(t_link, 5, items);
+        } else {
+            link = Py_BuildValue("(OnnOOO)", w->t ? s_embed : s_wiki, w->t ? w->s - 1 : w->s, w->e,
+                                 PyTuple_GET_ITEM(parsed, 0), PyTuple_GET_ITEM(parsed, 1), PyTuple_GET_ITEM(parsed, 2));
+        }
         Py_DECREF(parsed);
         if (link == NULL || PyList_Append(out, link) < 0) {
             Py_XDECREF(link);
@@ -398,26 +419,25 @@ fail:
     return NULL;
 }
 
-#define BAIL goto bail
-
-static PyObject *FN(scan)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t start) {
-    Items anchors = {NULL, 0, 0}, stamps = {NULL, 0, 0}, wikis = {NULL, 0, 0}, heads = {NULL, 0, 0};
-    PyObject *links = NULL, *ts = NULL, *hs = NULL, *result = NULL;
+/* Run every finder over the body; 1 when the fast path can answer, 0 when it declines, -1 on an
+ * error. */
+static int FN(collect)(const CH *s, Py_ssize_t n, Py_ssize_t start, Items *anchors, Items *stamps, Items *wikis,
+                       Items *heads) {
     static const char anchor_prefix[] = "<a class=\"yt-timestamp\" data-t=\"";
     const Py_ssize_t prefix = (Py_ssize_t)sizeof anchor_prefix - 1;
     Py_ssize_t wiki_next = start, stamp_next = start, parens = 0;
 
     if (start == 0 && n > 0 && s[0] == 0xFEFF)
-        BAIL;
+        return 0;
     /* the first line: _HEADING_FIRST and _FIRST_LINE_INDENTED; or the newline before it */
     if (FN(indented_at)(s, n, start))
-        BAIL;
+        return 0;
     if (start > 0 && s[start - 1] == '\n') {
         if (FN(indented_after_blank)(s, n, start - 1))
-            BAIL;
+            return 0;
     }
-    if (FN(heading_at)(&heads, s, n, start) < 0)
-        goto error;
+    if (FN(heading_at)(heads, s, n, start) < 0)
+        return -1;
 
     for (Py_ssize_t i = start; i < n; i++) {
         if (FN(LANES) && i + FN(LANES) <= n) {
@@ -434,9 +454,9 @@ static PyObject *FN(scan)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t 
         switch (c) {
         case '\n':
             if (FN(indented_after_blank)(s, n, i))
-                BAIL;
-            if (FN(heading_at)(&heads, s, n, i + 1) < 0)
-                goto error;
+                return 0;
+            if (FN(heading_at)(heads, s, n, i + 1) < 0)
+                return -1;
             break;
         case '<': {
             /* an HTML block start (_FIRST_LINE_HTML, _HTML_BLOCK_START) */
@@ -444,16 +464,16 @@ static PyObject *FN(scan)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t 
             while (j > start && i - j < 3 && s[j - 1] == ' ')
                 j--;
             if (j == start || s[j - 1] == '\n')
-                BAIL;
+                return 0;
             if (FN(at)(s, n, i, anchor_prefix)) {
                 Item x;
                 if (!FN(anchor_at)(s, n, i, prefix, &x))
-                    BAIL; /* a generic anchor: the Python scanner's slower path */
-                if (items_push(&anchors, x) < 0)
-                    goto error;
+                    return 0; /* a generic anchor: the Python scanner's slower path */
+                if (items_push(anchors, x) < 0)
+                    return -1;
             } else if (!(FN(at)(s, n, i + 1, "/a>") || FN(at)(s, n, i + 1, "br>") || FN(at)(s, n, i + 1, "br/>") ||
                          FN(at)(s, n, i + 1, "br >") || FN(at)(s, n, i + 1, "br />"))) {
-                BAIL; /* other HTML (_OTHER_HTML) */
+                return 0; /* other HTML (_OTHER_HTML) */
             }
             break;
         }
@@ -462,8 +482,8 @@ static PyObject *FN(scan)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t 
                 Py_ssize_t e = FN(wiki_end)(s, n, i);
                 if (e > 0) {
                     Item x = {i, e, i + 2, e - 2, 0, 0, i > 0 && s[i - 1] == '!'};
-                    if (items_push(&wikis, x) < 0)
-                        goto error;
+                    if (items_push(wikis, x) < 0)
+                        return -1;
                     wiki_next = e;
                 }
             }
@@ -471,11 +491,11 @@ static PyObject *FN(scan)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t 
                 Item x;
                 int found = FN(stamp_at)(s, n, i, &x);
                 if (found < 0)
-                    BAIL;
+                    return 0;
                 if (found) {
                     stamp_next = x.e;
-                    if (!(i > 0 && s[i - 1] == '!') && items_push(&stamps, x) < 0)
-                        goto error;
+                    if (!(i > 0 && s[i - 1] == '!') && items_push(stamps, x) < 0)
+                        return -1;
                 }
             }
             break;
@@ -485,25 +505,39 @@ static PyObject *FN(scan)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t 
             break;
         case '#':
             if ((i == 0 || Py_UNICODE_ISSPACE(s[i - 1])) && i + 1 < n && !tag_excluded(s[i + 1]))
-                BAIL; /* a tag */
+                return 0; /* a tag */
             break;
         case '~':
             if (FN(at)(s, n, i, "~~~"))
-                BAIL;
+                return 0;
             break;
         case '`':
         case '$':
         case '\\':
         case '^':
-            BAIL; /* code, math, escapes, block ids */
+            return 0; /* code, math, escapes, block ids */
         default:
             break;
         }
     }
-    if (parens > stamps.n)
-        BAIL; /* markdown links */
+    if (parens > stamps->n)
+        return 0; /* markdown links */
 
-    links = FN(links)(text, s, &wikis);
+    return 1;
+}
+
+static PyObject *FN(scan)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t start) {
+    Items anchors = {NULL, 0, 0}, stamps = {NULL, 0, 0}, wikis = {NULL, 0, 0}, heads = {NULL, 0, 0};
+    PyObject *links = NULL, *ts = NULL, *hs = NULL, *result = NULL;
+    int found = FN(collect)(s, n, start, &anchors, &stamps, &wikis, &heads);
+    if (found < 0)
+        goto done;
+    if (found == 0) {
+        result = Py_None;
+        Py_INCREF(result);
+        goto done;
+    }
+    links = FN(links)(text, s, &wikis, 0);
     if (links == NULL)
         goto error;
     if (anchors.n + stamps.n) {
@@ -523,13 +557,7 @@ static PyObject *FN(scan)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t 
         Py_INCREF(hs);
     }
     result = Py_BuildValue("(OnOO)", links, anchors.n + stamps.n, ts, hs);
-    goto done;
-bail:
-    result = Py_None;
-    Py_INCREF(result);
-    goto done;
 error:
-    result = NULL;
 done:
     Py_XDECREF(links);
     Py_XDECREF(ts);
@@ -541,4 +569,82 @@ done:
     return result;
 }
 
-#undef BAIL
+
+/* Timestamp and Heading records, for scan_body. */
+static PyObject *FN(stamp_objects)(PyObject *text, const CH *s, const Items *anchors, const Items *stamps) {
+    PyObject *out = PyList_New(0);
+    Py_ssize_t i = 0, j = 0;
+    if (out == NULL)
+        return NULL;
+    while (i < anchors->n || j < stamps->n) {
+        PyObject *r;
+        if (j >= stamps->n || (i < anchors->n && anchors->v[i].s < stamps->v[j].s)) {
+            const Item *a = &anchors->v[i++];
+            PyObject *items[6] = {k_html, span(a->s, a->e), FN(seconds)(text, s, a),
+                                  PyUnicode_Substring(text, a->b0, a->b1), PyUnicode_Substring(text, a->a0, a->a1),
+                                  Py_None};
+            Py_INCREF(k_html);
+            Py_INCREF(Py_None);
+            r = record(t_timestamp, 6, items);
+        } else {
+            const Item *m = &stamps->v[j++];
+            PyObject *items[6] = {k_markdown, span(m->s, m->e), PyLong_FromLongLong(m->t),
+                                  PyUnicode_Substring(text, m->a0, m->a1), Py_None,
+                                  PyUnicode_Substring(text, m->b0, m->b1)};
+            Py_INCREF(k_markdown);
+            Py_INCREF(Py_None);
+            r = record(t_timestamp, 6, items);
+        }
+        if (r == NULL || PyList_Append(out, r) < 0) {
+            Py_XDECREF(r);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(r);
+    }
+    return out;
+}
+
+static PyObject *FN(heading_objects)(PyObject *text, const CH *s, const Items *heads) {
+    PyObject *out = PyList_New(heads->n);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t k = 0; k < heads->n; k++) {
+        const Item *h = &heads->v[k];
+        Py_ssize_t a = h->a0, z = h->a1;
+        FN(heading_text)(s, &a, &z);
+        PyObject *items[3] = {PyLong_FromLongLong(h->t), PyUnicode_Substring(text, a, z), span(h->s, h->e)};
+        PyObject *r = record(t_heading, 3, items);
+        if (r == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, k, r);
+    }
+    return out;
+}
+
+static PyObject *FN(scan_objects)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t start) {
+    Items anchors = {NULL, 0, 0}, stamps = {NULL, 0, 0}, wikis = {NULL, 0, 0}, heads = {NULL, 0, 0};
+    PyObject *links = NULL, *ts = NULL, *hs = NULL, *result = NULL;
+    int found = FN(collect)(s, n, start, &anchors, &stamps, &wikis, &heads);
+    if (found <= 0) {
+        if (found == 0) {
+            result = Py_None;
+            Py_INCREF(result);
+        }
+        goto done;
+    }
+    if ((links = FN(links)(text, s, &wikis, 1)) != NULL && (ts = FN(stamp_objects)(text, s, &anchors, &stamps)) != NULL &&
+        (hs = FN(heading_objects)(text, s, &heads)) != NULL)
+        result = PyTuple_Pack(3, links, ts, hs);
+done:
+    Py_XDECREF(links);
+    Py_XDECREF(ts);
+    Py_XDECREF(hs);
+    PyMem_Free(anchors.v);
+    PyMem_Free(stamps.v);
+    PyMem_Free(wikis.v);
+    PyMem_Free(heads.v);
+    return result;
+}

@@ -116,6 +116,21 @@ _YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "
 def scan_body(text: str, start: int = 0) -> Scan:
     """Scan ``text`` from ``start`` (the end of the frontmatter) to its end; spans index ``text``.
 
+    Bodies of the common shapes (wikilinks, timestamp anchors, headings, plain text) are scanned
+    by the C extension, which declines anything else (see :func:`scan_for_index`); the result is
+    the same either way.
+    """
+    if _cscan is not None:
+        found = _cscan.scan_objects(text, start)
+        if found is not None:
+            links, stamps, heads = found
+            return Scan(links=tuple(links), timestamps=tuple(stamps), headings=tuple(heads))
+    return scan_body_python(text, start)
+
+
+def scan_body_python(text: str, start: int = 0) -> Scan:
+    """:func:`scan_body` without the C fast path.
+
     Each construct is found by its own regex. Where constructs can overlap (code, math, HTML,
     markdown links, tags, block ids), a sweep in document order keeps the one that starts first,
     as Obsidian's tokenizer does; notes with only wikilinks and anchors skip the sweep.
@@ -528,4 +543,7 @@ try:  # built by setup.py; optional, so an install without a compiler still work
 except ImportError:  # pragma: no cover - exercised only where the extension is missing
     _cscan = None
 else:
-    _cscan.configure(parse_wikilink_inner, parse_clock)
+    _cscan.configure(
+        parse_wikilink_inner, parse_clock, Link, Timestamp, Heading,
+        LinkKind.WIKI, LinkKind.EMBED, TimestampForm.HTML, TimestampForm.MARKDOWN,
+    )  # fmt: skip
