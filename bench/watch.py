@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import threading
 import time
@@ -53,7 +52,7 @@ def main() -> int:
     hub.parent.mkdir()
     hub.write_text("---\ntitle: Hub\n---\nlinked from 100 notes\n")
     for i in range(100):
-        (root / "hub" / f"spoke_{i:03}.md").write_text(f"---\ntitle: spoke\n---\nsee [[hub_note]] and [[hub_note|the hub]]\n")
+        (root / "hub" / f"spoke_{i:03}.md").write_text("---\ntitle: spoke\n---\nsee [[hub_note]] and [[hub_note|the hub]]\n")
     index, _ = rebuild_index(Vault(root))
     index.close()
 

@@ -137,14 +137,14 @@ class _ColdState:
 _part: Index | None = None  # this worker's part of a cold scan
 
 
-def _store_chunk(chunk: list[tuple[int, str, str, FileStat, bool]]) -> list[NoteRows] | list[tuple[str, bool]]:
+def _store_chunk(chunk: list[tuple[int, str, str, FileStat, bool]]) -> list[NoteRows | tuple[str, bool]]:
     """Parse a chunk; in a worker process, store its rows in the worker's own part database
     (merged by the parent in SQLite) rather than send them back through a pipe."""
     global _part
     state: _ColdState = worker_state()
     rows = [_parse_file(state.table, *item) for item in chunk]
     if os.getpid() == state.main_pid:
-        return rows
+        return list(rows)
     part_path = Path(f"{state.part_prefix}{os.getpid()}")
     if _part is None or _part.path != part_path:
         _part = Index.create_part(part_path)
