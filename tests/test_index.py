@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
@@ -266,3 +267,26 @@ def test_indexer_refresh_handles_modified_new_and_deleted_paths(make_vault):
     index.close()
     again, data = scan(root)  # a full warm scan agrees and has nothing left to do
     assert data["files_read"] == 0 and data["added"] == data["deleted"] == 0
+
+
+def test_parallel_cold_scan_equals_in_process_scan(make_vault, tmp_path):
+    """Workers write their own part databases, merged in SQLite, and count as they go: the result
+    (rows and stored totals) must be the in-process scan's, and the totals what SQL counts."""
+    files: dict[str, str | bytes] = {}
+    for i in range(300):
+        folder = f"f{i % 3}"
+        files[f"{folder}/n{i}.md"] = (
+            f"---\ntitle: N{i}\n---\n[[n{(i + 1) % 300}]] ![[n{i % 7}]] [[same]] [[gone{i % 5}]] "
+            f'<a class="yt-timestamp" data-t="00:00:{i % 60:02d}">[x]</a>\n`code [[in code]]` #t{i}\n'
+        )
+    files["f0/same.md"] = files["f1/same.md"] = "ambiguous name\n"
+    files["f2/bad.md"] = b"\xff\xfe not utf-8"
+    files["f2/pic.png"] = b"\x89PNG\r\n\x1a\n"
+    roots = [make_vault(files), tmp_path / "copy"]
+    shutil.copytree(roots[0], roots[1])
+    parallel, _ = rebuild_index(Vault(roots[0]), jobs=2)
+    alone, _ = rebuild_index(Vault(roots[1]), jobs=1)
+    assert link_table(parallel) == link_table(alone)
+    assert parallel.counts() == alone.counts() == parallel._count()
+    assert parallel.counts()["ambiguous"] == 300 and parallel.counts()["unreadable"] == 1
+    assert not list(roots[0].joinpath(".vaultsync").glob("*.part-*"))

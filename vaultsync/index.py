@@ -318,11 +318,11 @@ class Index:
     def link_counts(self) -> dict[str, int]:
         """Counts over body wikilinks and embeds (the ``links`` of ``vaultsync scan``)."""
         row = self.conn.execute(
-            "SELECT COUNT(*), COUNT(dest), SUM(candidates > 1), SUM(kind='embed') "
-            "FROM links WHERE kind IN ('wiki', 'embed')"
+            "SELECT SUM(body), SUM(body AND dest IS NOT NULL), SUM(body AND candidates > 1), SUM(kind='embed'), "
+            "SUM(NOT body) FROM (SELECT kind IN ('wiki', 'embed') AS body, kind, dest, candidates FROM links)"
         ).fetchone()
-        links, resolved = int(row[0]), int(row[1])
-        other = self.conn.execute("SELECT COUNT(*) FROM links WHERE kind NOT IN ('wiki', 'embed')").fetchone()
+        links, resolved = int(row[0] or 0), int(row[1] or 0)
+        other = (row[4] or 0,)
         return {
             "links": links,
             "resolved": resolved,
@@ -331,6 +331,10 @@ class Index:
             "embeds": int(row[3] or 0),
             "other_links": int(other[0]),
         }
+
+    def set_counts(self, counts: dict[str, int]) -> None:
+        """Store totals computed while writing (see :func:`row_counts`), sparing :meth:`counts` a pass."""
+        self.set_meta("counts", json.dumps(counts))
 
     def _invalidate_counts(self) -> None:
         self.conn.execute("DELETE FROM meta WHERE key='counts'")
@@ -346,9 +350,10 @@ class Index:
 
     def _count(self) -> dict[str, int]:
         files = self.conn.execute(
-            "SELECT SUM(is_note=1), SUM(is_note=0), SUM(excluded=1), SUM(error IS NOT NULL) FROM files"
+            "SELECT SUM(is_note=1), SUM(is_note=0), SUM(excluded=1), SUM(error IS NOT NULL), "
+            "COALESCE(SUM(n_timestamps), 0) FROM files"
         ).fetchone()
-        (stamps,) = self.conn.execute("SELECT COALESCE(SUM(n_timestamps), 0) FROM files").fetchone()
+        stamps = files[4]
         return {
             "notes": int(files[0] or 0),
             "attachments": int(files[1] or 0),
@@ -391,6 +396,23 @@ def _link_dict(r: Sequence[Any]) -> dict[str, Any]:
         "dest": r[6],
         "ambiguous": r[7] > 1,
     }
+
+
+COUNT_KEYS = (
+    "notes", "attachments", "excluded", "unreadable", "timestamps",
+    "links", "resolved", "unresolved", "ambiguous", "embeds", "other_links",
+)  # fmt: skip
+
+
+def row_counts(n: NoteRows) -> list[int]:
+    """One file's share of :meth:`Index.counts`, in ``COUNT_KEYS`` order."""
+    body = [link for link in n.links if link[2] in ("wiki", "embed")]
+    resolved = sum(link[9] is not None for link in body)
+    return [
+        int(n.is_note), int(not n.is_note), int(n.excluded), int(n.error is not None), n.n_timestamps,
+        len(body), resolved, len(body) - resolved, sum(link[10] > 1 for link in body),
+        sum(link[2] == "embed" for link in body), len(n.links) - len(body),
+    ]  # fmt: skip
 
 
 _ROWS_PER_INSERT = 64

@@ -19,7 +19,7 @@ from typing import Any
 
 from vaultsync._parallel import map_chunks, worker_state
 from vaultsync.errors import NoteReadError, StoreError
-from vaultsync.index import INDEX_NAME, Index, NoteRows
+from vaultsync.index import COUNT_KEYS, INDEX_NAME, Index, NoteRows, row_counts
 from vaultsync.model import Diagnostic, Frontmatter, ParsedNote, Tag
 from vaultsync.names import basename, dirname, file_keys
 from vaultsync.parse import NoteHead, frontmatter_tags, note_head, parse_note, split_frontmatter
@@ -107,22 +107,26 @@ def _cold(
     paths = [(i, u, vault.os_path_for(u), st, ex) for i, u, st, ex in tasks]
     state = _ColdState(table, f"{index.path}.part-", os.getpid())
     parts: set[str] = set()
+    totals = [0] * len(COUNT_KEYS)
     try:
         with index.transaction():
             for item in map_chunks(_store_chunk, paths, state, jobs=jobs, progress=progress):
                 if isinstance(item, NoteRows):
                     index.put_files([item], fresh=True)
-                    report.files_read += item.is_note
+                    counts = row_counts(item)
                 else:
                     parts.add(item[0])
-                    report.files_read += item[1]
+                    counts = item[1]
+                totals = [a + b for a, b in zip(totals, counts, strict=True)]
         for part in sorted(parts):
             index.merge_part(Path(part))
     finally:
         for part in parts:
             Path(part).unlink(missing_ok=True)
+    report.files_read = totals[0]
     with index.transaction():
         index.set_meta("ignore_filters", json.dumps(vault.app.user_ignore_filters))
+        index.set_counts(dict(zip(COUNT_KEYS, totals, strict=True)))
     index.publish(final)
     return index, report
 
@@ -137,7 +141,7 @@ class _ColdState:
 _part: Index | None = None  # this worker's part of a cold scan
 
 
-def _store_chunk(chunk: list[tuple[int, str, str, FileStat, bool]]) -> list[NoteRows | tuple[str, bool]]:
+def _store_chunk(chunk: list[tuple[int, str, str, FileStat, bool]]) -> list[NoteRows | tuple[str, list[int]]]:
     """Parse a chunk; in a worker process, store its rows in the worker's own part database
     (merged by the parent in SQLite) rather than send them back through a pipe."""
     global _part
@@ -150,7 +154,7 @@ def _store_chunk(chunk: list[tuple[int, str, str, FileStat, bool]]) -> list[Note
         _part = Index.create_part(part_path)
     with _part.transaction():
         _part.put_files(rows, fresh=True)
-    return [(str(part_path), r.is_note) for r in rows]
+    return [(str(part_path), row_counts(r)) for r in rows]
 
 
 def _warm(
