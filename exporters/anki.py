@@ -17,8 +17,8 @@ Identity, so that re-importing a changed vault updates cards and keeps their rev
   serves ``::`` and ``:::`` (an optional reverse card), so turning one into the other is an update.
 - **Deck ids** are derived from deck names: ``Vault::folder::subfolder`` or a frontmatter ``deck:``.
 - **Modification time**: Anki's importer updates a note only when the incoming note is newer, so
-  each note's ``mod`` is the source file's mtime (genanki writes one timestamp for all notes; the
-  package writer rewrites it per note). An unchanged file re-imports as "up to date" (Anki's
+  each note's ``mod`` is the source file's mtime (genanki would write one timestamp for all
+  notes; the package writer writes each note's own). An unchanged file re-imports as "up to date" (Anki's
   log calls it ``duplicate``); an edited one updates in place. Existing cards are never moved or
   reset by an import, so a note moved to another folder keeps its cards (and review history) in
   the deck they were first imported into.
@@ -41,8 +41,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
-
-import genanki  # type: ignore[import-untyped]
 
 from exporters.apkg import (
     BASIC_MODEL_ID,
@@ -75,6 +73,7 @@ _CALLOUT = re.compile(r"^[ \t]*>[ \t]*(\[!([A-Za-z0-9_-]+)\][+-]?)", re.M)
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 _TAG_CHARS = re.compile(r"\s+")
 _MEDIA_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+_BASE91 = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
 _SOURCE = '<div class="vs-source"><span class="vs-note">{title}</span>{video} · {open}</div>'
 
 
@@ -191,28 +190,43 @@ def note_cards(settings: CardSettings, uri: str, path: str) -> NoteCards:
     replacements = _replacements(settings, note, text, parsed)
     stamps = _timestamps(parsed)
     highlights = [m for m in HIGHLIGHT.finditer(text, parsed.frontmatter.end) if not inside(m.start(), [r.span for r in parsed.scan.skipped])]
+    escaped_title = html.escape(title, quote=False)
+    open_link = link_html(open_url, "Open note")
+    rendered: list[tuple[str, ...]] = []
     for src in sources:
-        source = _SOURCE.format(title=html.escape(title, quote=False), video=_video(stamps, src), open=link_html(open_url, "Open note"))
-        guid = genanki.guid_for(name_key, src.key)
+        source = _SOURCE.format(title=escaped_title, video=_video(stamps, src), open=open_link)
+        guid = _guid(name_key, src.key)
         if src.kind is CardKind.CLOZE:
             marks = _marks(highlights, src.front, cloze=not re.search(r"\{\{c\d+::", text[src.front[0] : src.front[1]]))
             body = render_fragment(text, src.front, _merge(replacements, marks, cloze=True))
-            note.cards.append(AnkiCard(guid, src.kind, (body, source)))
+            rendered.append((body, source))
+            note.cards.append(AnkiCard.of(guid, src.kind, rendered[-1]))
             continue
         marks = _marks(highlights, src.back, cloze=False) + _marks(highlights, src.front, cloze=False)
         reps = _merge(replacements, marks, cloze=False)
         if src.kind is CardKind.HEADING:
-            front = f'<span class="vs-title">{html.escape(title, quote=False)}</span> › {render_inline(text, src.front, reps)}'
+            front = f'<span class="vs-title">{escaped_title}</span> › {render_inline(text, src.front, reps)}'
             back = render_fragment(text, src.back, reps)
         elif "\n" in text[src.span[0] : src.span[1]]:
             front, back = render_fragment(text, src.front, reps), render_fragment(text, src.back, reps)
         else:  # Question::Answer on one line: no paragraphs around either side
             front, back = render_inline(text, src.front, reps), render_inline(text, src.back, reps)
-        note.cards.append(AnkiCard(guid, src.kind, (front, back, "y" if src.kind is CardKind.REVERSED else "", source)))
-    # only images a card shows: Anki drops unreferenced media from a package anyway
-    used = "".join(f for card in note.cards for f in card.fields)
-    note.media = {name: dest for name, dest in note.media.items() if f'src="{name}"' in used}
+        rendered.append((front, back, "y" if src.kind is CardKind.REVERSED else "", source))
+        note.cards.append(AnkiCard.of(guid, src.kind, rendered[-1]))
+    if note.media:  # only images a card shows: Anki drops unreferenced media from a package anyway
+        used = "".join(f for fields in rendered for f in fields)
+        note.media = {name: dest for name, dest in note.media.items() if f'src="{name}"' in used}
     return note
+
+
+def _guid(*values: str) -> str:
+    """genanki's ``guid_for``: the first 8 bytes of a SHA-256 in Anki's base91."""
+    n = int.from_bytes(hashlib.sha256("__".join(values).encode()).digest()[:8], "big")
+    digits = []
+    while n:
+        n, d = divmod(n, 91)
+        digits.append(_BASE91[d])
+    return "".join(reversed(digits))
 
 
 def _tags(parsed: ParsedNote, folder: str) -> list[str]:

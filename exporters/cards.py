@@ -22,6 +22,7 @@ emphasis marks do not count, so normalizing the vault keeps every key.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from enum import Enum
 
@@ -177,15 +178,16 @@ def _heading_cards(text: str, parsed: ParsedNote, level: int) -> list[CardSource
 def _unique_keys(cards: list[CardSource], text: str, parsed: ParsedNote) -> list[CardSource]:
     out = []
     seen: dict[str, int] = {}
+    cuts = _cuts(parsed) if cards else []
     for card in cards:
         if card.block is not None:
             key = "id:" + text[card.block[0] + 1 : card.block[1]].lower()
         elif card.kind is CardKind.HEADING:
-            key = "h:" + _normal(key_text(text, card.front, parsed))
+            key = "h:" + _normal(key_text(text, card.front, parsed, cuts=cuts))
         elif card.kind is CardKind.CLOZE:
-            key = "c:" + _normal(key_text(text, card.front, parsed, blank_clozes=True))
+            key = "c:" + _normal(key_text(text, card.front, parsed, blank_clozes=True, cuts=cuts))
         else:
-            key = "q:" + _normal(key_text(text, card.front, parsed))
+            key = "q:" + _normal(key_text(text, card.front, parsed, cuts=cuts))
         seen[key] = seen.get(key, 0) + 1
         if seen[key] > 1:
             key = f"{key}#{seen[key]}"
@@ -193,25 +195,31 @@ def _unique_keys(cards: list[CardSource], text: str, parsed: ParsedNote) -> list
     return out
 
 
-def key_text(text: str, span: Span, parsed: ParsedNote, blank_clozes: bool = False) -> str:
-    """The visible words of ``text[span]``: links as their text; timestamps, ids and comments gone."""
+def _cuts(parsed: ParsedNote) -> list[tuple[int, int, str]]:
+    """What :func:`key_text` removes or replaces in a note, sorted: (start, end, visible text)."""
+    scan = parsed.scan
+    cuts = [(t.span[0], t.span[1], "") for t in scan.timestamps]
+    cuts += [(link.span[0], link.span[1], link.display or link.target + link.subpath) for link in scan.links]
+    cuts += [(blk.span[0], blk.span[1], "") for blk in scan.blocks]
+    cuts += [(r.span[0], r.span[1], "") for r in scan.skipped if r.kind == "comment"]
+    cuts.sort()
+    return cuts
+
+
+def key_text(text: str, span: Span, parsed: ParsedNote, blank_clozes: bool = False, cuts: list[tuple[int, int, str]] | None = None) -> str:
+    """The visible words of ``text[span]``: links as their text; timestamps, ids and comments gone.
+
+    ``cuts`` is :func:`_cuts` of the note, when the caller has it (one per note, not per card).
+    """
     a, b = span
-    cuts: list[tuple[int, int, str]] = []
-    for t in parsed.scan.timestamps:
-        if a <= t.span[0] < b:
-            cuts.append((t.span[0], t.span[1], ""))
-    for link in parsed.scan.links:
-        if a <= link.span[0] < b:
-            cuts.append((link.span[0], link.span[1], link.display or link.target + link.subpath))
-    for blk in parsed.scan.blocks:
-        if a <= blk.span[0] < b:
-            cuts.append((blk.span[0], blk.span[1], ""))
-    for r in parsed.scan.skipped:
-        if r.kind == "comment" and a <= r.span[0] < b:
-            cuts.append((r.span[0], r.span[1], ""))
+    if cuts is None:
+        cuts = _cuts(parsed)
     out = []
     pos = a
-    for s, e, value in sorted(cuts):
+    for i in range(bisect_left(cuts, a, key=_first), len(cuts)):
+        s, e, value = cuts[i]
+        if s >= b:
+            break
         if s < pos:
             continue
         out.append(text[pos:s])
@@ -223,6 +231,10 @@ def key_text(text: str, span: Span, parsed: ParsedNote, blank_clozes: bool = Fal
         visible = _CLOZE.sub(lambda m: "{{c" + m.group(1) + "}}", visible)
         visible = HIGHLIGHT.sub("{{}}", visible)
     return visible
+
+
+def _first(cut: tuple[int, int, str]) -> int:
+    return cut[0]
 
 
 def _normal(text: str) -> str:
