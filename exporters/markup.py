@@ -33,14 +33,17 @@ _BLANK_RUN = re.compile(r"\n(?:[ \t]*\n)+")
 _SPECIAL = re.compile(r"[\\`_\[\]<>|\t\r\x00~&]")  # one character class: Python's re scans it fast
 _ENTITY = re.compile(r"&(?:#|[A-Za-z][A-Za-z0-9]*;)")
 # a line that could start or underline a block: list item, quote, heading, break, setext, code
-_FAST_BAD_LINE = re.compile(r"\n(?: {0,3}(?:[-+*](?:[ ]|$)|>|#{1,6}(?:[ ]|$)|\d{1,9}[.)](?:[ ]|$)|(?:\*[ ]*){3,}$|-+[ ]*$|=+[ ]*$)| {4})", re.M)  # matched against "\n" + text
+_FAST_BAD_LINE = re.compile(r"\n(?: {0,3}(?:[-+*](?:[ ]|$)|>|#{1,6}(?:[ ]|$)|\d{1,9}[.)](?:[ ]|$)|(?:\*[ ]*){3,}$|(?:-[ ]*)+$|=+[ ]*$)| {4})", re.M)  # matched against "\n" + text
 _ATX = re.compile(r" {0,3}(#{1,6})(?:[ ]+(.*?))?(?:[ ]+#+)?[ ]*")
 _LIST_ITEM = re.compile(r"[-+*][ ]")
+_LIST_START = re.compile(r"[-+*](?:[ \t]|$)", re.M)  # a bullet item, empty ones too
 _ITEM = re.compile(r"([-+*])[ ]{1,4}(\S.*)")
 # *em* / **strong** around plain text: opener after a space or punctuation, closer before one
 # (or, when the text ends in punctuation, before a space), so the CommonMark flanking rules agree.
+# (The opener is matched first and the lookbehind checks the character before it, so the regex
+# engine can jump from one "*" to the next instead of trying the lookbehind at every position.)
 _EMPHASIS = re.compile(
-    r"(?<![^\s.,;:!?()\"'])(\*\*|\*)"
+    r"(\*(?<![^\s.,;:!?()\"']\*)\*?)"
     r"([^\W_](?:[^*\n]*?[^\W_])?(?=\1(?![^\s.,;:!?()\"']))|[^\W_][^*\n]*?[.,;:!?](?=\1(?!\S)))\1"
 )
 
@@ -49,28 +52,31 @@ def render_markdown(markdown: str) -> str:
     """Markdown with placeholders -> HTML, through the fast path where it is exact."""
     if not markdown.strip():
         return ""
-    if _GLOBAL.search("\n" + markdown):
+    if ("<" in markdown or "```" in markdown or "~~~" in markdown or "]:" in markdown) and _GLOBAL.search("\n" + markdown):
         return str(_MD.render(markdown))
     chunks = [c for c in _BLANK_RUN.split(markdown) if c.strip()]
     out: list[str] = []
-    slow: list[str] = []  # consecutive chunks markdown-it must see together
+    slow: tuple[int, int] | None = None  # where consecutive chunks markdown-it must see together are
+    pos = 0
     for i, chunk in enumerate(chunks):
+        start = markdown.find(chunk, pos)
+        pos = start + len(chunk)
         fast = _render_fast(chunk)
         if fast is None and _LIST_ITEM.match(chunk):
             # a list alone between paragraphs: a blank line before or after would make it loose
-            lonely = all(not _LIST_ITEM.match(c) and not c[:1].isspace() for c in chunks[i - 1 : i] + chunks[i + 1 : i + 2])
+            lonely = all(not _LIST_START.match(c) and not c[:1].isspace() for c in chunks[i - 1 : i] + chunks[i + 1 : i + 2])
             fast = _render_list(chunk) if lonely else None
         elif fast is None and chunk.startswith(">"):
             fast = _render_quote(chunk)
         if fast is None:
-            slow.append(chunk)
+            slow = (slow[0] if slow else start, pos)  # with the blank lines between them as written
             continue
         if slow:
-            out.append(_MD.render("\n\n".join(slow)))
-            slow = []
+            out.append(_MD.render(markdown[slow[0] : slow[1]]))
+            slow = None
         out.append(fast)
     if slow:
-        out.append(_MD.render("\n\n".join(slow)))
+        out.append(_MD.render(markdown[slow[0] : slow[1]]))
     return "".join(out)
 
 
@@ -108,14 +114,16 @@ def _render_fast(chunk: str) -> str | None:
     out = []
     lines = chunk.split("\n")
     while lines and (h := _ATX.fullmatch(lines[0])) is not None:
+        if h.group(2) and not h.group(2).strip("#"):
+            return None  # "## #": only a closing sequence, which markdown-it drops
         inner = _inline_fast(h.group(2) or "")
         if inner is None:
             return None
         out.append(f"<h{len(h.group(1))}>{inner}</h{len(h.group(1))}>\n")
         lines.pop(0)
-    if not lines:
-        return "".join(out)
     text = "\n".join(lines)
+    if not text.strip():  # nothing after the headings but spaces or a line break
+        return "".join(out)
     if _FAST_BAD_LINE.search("\n" + text):
         return None
     inner = _inline_fast(text.strip())
