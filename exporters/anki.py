@@ -243,19 +243,21 @@ def _tags(parsed: ParsedNote, folder: str) -> list[str]:
 def _replacements(settings: CardSettings, note: NoteCards, text: str, parsed: ParsedNote) -> list[Replacement]:
     """HTML for every Obsidian construct of the note (sorted by position)."""
     video = note_video_id(parsed)
-    hours = any((t.seconds or 0) >= 3600 for t in parsed.scan.timestamps)
+    stamps = parsed.scan.timestamps
+    hours = any((t.seconds or 0) >= 3600 for t in stamps)
+    video_safe = bool(video) and _safe_id(video)  # type: ignore[arg-type]
     reps: list[Replacement] = []
+    append = reps.append
     folder = dirname(note.uri)
-    for t in parsed.scan.timestamps:
-        vid = t.video_id or video
+    for t in stamps:  # a note has dozens: the loop is kept lean
         seconds = t.seconds
-        label = _clock(seconds, hours) if seconds is not None else t.label.strip("[] ")
-        if vid and seconds is not None and _safe_id(vid):  # nothing to escape: built directly
-            reps.append((t.span, f'<a href="https://www.youtube.com/watch?v={vid}&amp;t={seconds}s">{label}</a>'))
-        elif vid and seconds is not None:
-            reps.append((t.span, link_html(video_url(vid, seconds), label)))
+        vid = t.video_id or video
+        if seconds is None or not vid:
+            append((t.span, html.escape(_clock(seconds, hours) if seconds is not None else t.label.strip("[] "), quote=False)))
+        elif video_safe if vid is video else _safe_id(vid):  # nothing to escape: built directly
+            append((t.span, f'<a href="https://www.youtube.com/watch?v={vid}&amp;t={seconds}s">{_clock(seconds, hours)}</a>'))
         else:
-            reps.append((t.span, html.escape(label, quote=False)))
+            append((t.span, link_html(video_url(vid, seconds), _clock(seconds, hours))))
     for link in parsed.scan.links:
         if link.kind is LinkKind.FRONTMATTER:
             continue

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import re
 from bisect import bisect_left
+from itertools import islice
 from collections.abc import Sequence
 
 from markdown_it import MarkdownIt
@@ -25,7 +26,7 @@ Span = tuple[int, int]
 Replacement = tuple[Span, str]  # a span of the note text and the HTML that stands for it
 
 _MD = MarkdownIt("commonmark", {"html": True, "breaks": True}).enable(["table", "strikethrough"])
-_TOKEN = re.compile("\ue000(\\d+)\ue001")
+_PLACEHOLDERS = [f"\ue000{n}\ue001" for n in range(1024)]  # the placeholder for replacement n
 # Constructs that tie blank-line-separated chunks together (fences, HTML blocks of types 1-5,
 # link reference definitions): a fragment holding one is rendered by markdown-it as a whole.
 _GLOBAL = re.compile(r"```|~~~|<(?:!|\?|pre|script|style|textarea)|\n[ >*+\-\d.)]*\[[^\]\n]+\]:", re.I)  # on "\n" + text
@@ -161,20 +162,36 @@ def render_fragment(text: str, span: Span, replacements: Sequence[Replacement]) 
     parts: list[str] = []
     htmls: list[str] = []
     cursor = start
-    for i in range(bisect_left(replacements, start, key=_start), len(replacements)):
-        (a, b), value = replacements[i]
+    for (a, b), value in islice(replacements, bisect_left(replacements, start, key=_start), None):
         if a >= end:
             break
         if a < cursor or b > end:
             continue  # overlaps an earlier replacement or leaves the fragment
         parts.append(text[cursor:a])
         if value:
-            parts.append(f"\ue000{len(htmls)}\ue001")
+            n = len(htmls)
+            parts.append(_PLACEHOLDERS[n] if n < len(_PLACEHOLDERS) else f"\ue000{n}\ue001")
             htmls.append(value)
         cursor = b
     parts.append(text[cursor:end])
     rendered = render_markdown("".join(parts))
-    return _TOKEN.sub(lambda m: htmls[int(m.group(1))], rendered) if htmls else rendered
+    return _fill(rendered, htmls) if htmls else rendered
+
+
+def _fill(rendered: str, htmls: list[str]) -> str:
+    """Each placeholder ``\\ue000N\\ue001`` -> ``htmls[N]``: what ``re.sub("\\ue000(\\d+)\\ue001", ...)`` gives,
+    without a Python call per match."""
+    pieces = rendered.split("\ue000")
+    out = [pieces[0]]
+    for piece in islice(pieces, 1, None):
+        n, closed, rest = piece.partition("\ue001")
+        if closed and n.isdecimal():  # isdecimal: what \d matches
+            out.append(htmls[int(n)])
+            out.append(rest)
+        else:
+            out.append("\ue000")
+            out.append(piece)
+    return "".join(out)
 
 
 def _start(replacement: Replacement) -> int:

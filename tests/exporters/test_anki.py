@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from exporters.anki import BASIC_MODEL_ID, CLOZE_MODEL_ID, exporter
 from exporters.cards import CardKind, extract_cards
-from exporters.markup import _MD, render_markdown
+from exporters.markup import _MD, _fill, render_markdown
 from conftest import SAMPLE_VAULT, write_file
 from vaultsync import parse_note
 from vaultsync.exporting import ExportRequest, ExportResult, load_exporter
@@ -428,6 +428,12 @@ _PIECES = ["word", "Ünï", "42", " ", "  ", "\n", "\n\n", "*", "**", "_", "~", 
 def test_fast_path_property(source: str) -> None:
     """The fast path renders exactly as markdown-it does (emphasis, punctuation and breaks above all)."""
     assert render_markdown(source) == _MD.render(source)
+
+
+@given(st.lists(st.sampled_from(["\ue000", "\ue001", "3", "٣", "12", "x", "<p>"]), max_size=12).map("".join))
+def test_placeholders_filled_as_the_regex_would(rendered: str) -> None:
+    htmls = [f"<i{n}>" for n in range(10_000)]
+    assert _fill(rendered, htmls) == re.sub("\ue000(\\d+)\ue001", lambda m: htmls[int(m.group(1))], rendered)
 
 
 def test_fast_path_matches_markdown_it_on_whole_notes(tmp_path: Path) -> None:
