@@ -35,6 +35,9 @@ _SPECIAL = re.compile(r"[\\`_\[\]<>|\t\r\x00~&]")  # one character class: Python
 _ENTITY = re.compile(r"&(?:#|[A-Za-z][A-Za-z0-9]*;)")
 # a line that could start or underline a block: list item, quote, heading, break, setext, code
 _FAST_BAD_LINE = re.compile(r"\n(?: {0,3}(?:[-+*](?:[ ]|$)|>|#{1,6}(?:[ ]|$)|\d{1,9}[.)](?:[ ]|$)|(?:\*[ ]*){3,}$|(?:-[ ]*)+$|=+[ ]*$)| {4})", re.M)  # matched against "\n" + text
+# a line that is one paragraph of plain text, rendered as itself: starts with a letter (no block
+# syntax), then letters, digits, spaces and punctuation with no meaning in markdown
+_PLAIN_LINE = re.compile(r"[^\W\d_](?:[^\W_]|[ ,.;:'()?!\u2018\u2019-])*")
 _ATX = re.compile(r" {0,3}(#{1,6})(?:[ ]+(.*?))?(?:[ ]+#+)?[ ]*")
 _LIST_ITEM = re.compile(r"[-+*][ ]")
 _LIST_START = re.compile(r"[-+*](?:[ \t]|$)", re.M)  # a bullet item, empty ones too
@@ -200,6 +203,11 @@ def _start(replacement: Replacement) -> int:
 
 def render_inline(text: str, span: Span, replacements: Sequence[Replacement]) -> str:
     """Like :func:`render_fragment` for one line, without the paragraph around it."""
+    start, end = span
+    if _PLAIN_LINE.fullmatch(text, start, end):  # most headings: words and harmless punctuation
+        i = bisect_left(replacements, start, key=_start)
+        if i == len(replacements) or replacements[i][0][0] >= end:
+            return text[start:end].strip()
     rendered = render_fragment(text, span, replacements).strip()
     if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
         return rendered[3:-4]

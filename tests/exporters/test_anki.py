@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from exporters.anki import BASIC_MODEL_ID, CLOZE_MODEL_ID, exporter
 from exporters.cards import CardKind, extract_cards
-from exporters.markup import _MD, _fill, render_markdown
+from exporters.markup import _MD, _fill, render_inline, render_markdown
 from conftest import SAMPLE_VAULT, write_file
 from vaultsync import parse_note
 from vaultsync.exporting import ExportRequest, ExportResult, load_exporter
@@ -434,6 +434,14 @@ def test_fast_path_property(source: str) -> None:
 def test_placeholders_filled_as_the_regex_would(rendered: str) -> None:
     htmls = [f"<i{n}>" for n in range(10_000)]
     assert _fill(rendered, htmls) == re.sub("\ue000(\\d+)\ue001", lambda m: htmls[int(m.group(1))], rendered)
+
+
+@given(st.lists(st.sampled_from(["Word", "é", "1", "2.", " ", "  ", ",", ".", ";", ":", "'", "(", ")", "?", "!", "‘", "-", "_", "*", "&", '"', "#", "<"]), max_size=12).map("".join))
+def test_plain_line_fast_path_renders_like_markdown_it(line: str) -> None:
+    expected = _MD.render(line).strip()
+    if expected.startswith("<p>") and expected.endswith("</p>") and expected.count("<p>") == 1:
+        expected = expected[3:-4]
+    assert render_inline(line, (0, len(line)), []) == expected
 
 
 def test_fast_path_matches_markdown_it_on_whole_notes(tmp_path: Path) -> None:
