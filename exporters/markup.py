@@ -54,17 +54,14 @@ _EMPHASIS = re.compile(
 
 def render_markdown(markdown: str) -> str:
     """Markdown with placeholders -> HTML, through the fast path where it is exact."""
-    if not markdown.strip():
+    if not markdown or markdown.isspace():
         return ""
     if ("<" in markdown or "```" in markdown or "~~~" in markdown or "]:" in markdown) and _GLOBAL.search("\n" + markdown):
         return str(_MD.render(markdown))
-    chunks = [c for c in _BLANK_RUN.split(markdown) if c.strip()]
+    chunks = [c for c in _BLANK_RUN.split(markdown) if c and not c.isspace()]
     out: list[str] = []
-    slow: tuple[int, int] | None = None  # where consecutive chunks markdown-it must see together are
-    pos = 0
+    slow = -1  # the first of consecutive chunks markdown-it must see together
     for i, chunk in enumerate(chunks):
-        start = markdown.find(chunk, pos)
-        pos = start + len(chunk)
         fast = _render_fast(chunk)
         if fast is None and _LIST_ITEM.match(chunk):
             # a list alone between paragraphs: a blank line before or after would make it loose
@@ -73,15 +70,26 @@ def render_markdown(markdown: str) -> str:
         elif fast is None and chunk.startswith(">"):
             fast = _render_quote(chunk)
         if fast is None:
-            slow = (slow[0] if slow else start, pos)  # with the blank lines between them as written
+            slow = i if slow < 0 else slow
             continue
-        if slow:
-            out.append(_MD.render(markdown[slow[0] : slow[1]]))
-            slow = None
+        if slow >= 0:
+            out.append(_MD.render(_between(markdown, chunks, slow, i)))
+            slow = -1
         out.append(fast)
-    if slow:
-        out.append(_MD.render(markdown[slow[0] : slow[1]]))
+    if slow >= 0:
+        out.append(_MD.render(_between(markdown, chunks, slow, len(chunks))))
     return "".join(out)
+
+
+def _between(markdown: str, chunks: list[str], first: int, stop: int) -> str:
+    """``chunks[first:stop]`` with the blank lines between them as written."""
+    pos = 0
+    for chunk in chunks[:first]:
+        pos = markdown.find(chunk, pos) + len(chunk)
+    start = pos = markdown.find(chunks[first], pos)
+    for chunk in chunks[first:stop]:
+        pos = markdown.find(chunk, pos) + len(chunk)
+    return markdown[start:pos]
 
 
 def _render_list(chunk: str) -> str | None:
@@ -116,18 +124,20 @@ def _render_fast(chunk: str) -> str | None:
     if chunk[:1].isspace():
         return None
     out = []
-    lines = chunk.split("\n")
-    while lines and (h := _ATX.fullmatch(lines[0])) is not None:
-        if h.group(2) and not h.group(2).strip("#"):
-            return None  # "## #": only a closing sequence, which markdown-it drops
-        inner = _inline_fast(h.group(2) or "")
-        if inner is None:
-            return None
-        out.append(f"<h{len(h.group(1))}>{inner}</h{len(h.group(1))}>\n")
-        lines.pop(0)
-    text = "\n".join(lines)
-    if not text.strip():  # nothing after the headings but spaces or a line break
-        return "".join(out)
+    text = chunk
+    if chunk[:1] == "#":  # (not indented, so only a "#" can start a heading)
+        lines = chunk.split("\n")
+        while lines and (h := _ATX.fullmatch(lines[0])) is not None:
+            if h.group(2) and not h.group(2).strip("#"):
+                return None  # "## #": only a closing sequence, which markdown-it drops
+            inner = _inline_fast(h.group(2) or "")
+            if inner is None:
+                return None
+            out.append(f"<h{len(h.group(1))}>{inner}</h{len(h.group(1))}>\n")
+            lines.pop(0)
+        text = "\n".join(lines)
+        if not text.strip():  # nothing after the headings but spaces or a line break
+            return "".join(out)
     if _FAST_BAD_LINE.search("\n" + text):
         return None
     inner = _inline_fast(text.strip())
