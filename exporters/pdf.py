@@ -166,7 +166,8 @@ def resolve_heading_links(pdf: bytes) -> bytes:
     """
     if _PLACEHOLDER.encode() not in pdf:
         return pdf
-    names = {m.group(1) for m in _NAMED_DEST.finditer(pdf[pdf.rfind(b"/Dests") :])}
+    tail = pdf[pdf.rfind(b"/Dests") :]
+    names = {m.group(1) for m in _NAMED_DEST.finditer(tail if b"/Kids" not in tail[:100] else pdf)}  # a flat array, or a tree
 
     def dest(m: re.Match[bytes]) -> bytes:
         new = b"/Dest(" + m.group(1) + b")" if m.group(1) in names else b""
