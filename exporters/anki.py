@@ -50,7 +50,6 @@ from exporters.apkg import (
     write_package,
 )
 from exporters.cards import CardKind, CardSource, extract_cards
-from exporters.pipeline import HIGHLIGHT, comment_spans, inside
 from exporters.markup import (
     Replacement,
     link_html,
@@ -58,6 +57,7 @@ from exporters.markup import (
     render_fragment,
     render_inline,
 )
+from exporters.pipeline import HIGHLIGHT, comment_spans, inside
 from vaultsync import Diagnostic, LinkKind, NameTable, ParsedNote, parse_note
 from vaultsync.exporting import ExportRequest, ExportResult
 from vaultsync.model import Severity
@@ -245,7 +245,7 @@ def _replacements(settings: CardSettings, note: NoteCards, text: str, parsed: Pa
     video = note_video_id(parsed)
     stamps = parsed.scan.timestamps
     hours = any((t.seconds or 0) >= 3600 for t in stamps)
-    video_safe = bool(video) and _safe_id(video)  # type: ignore[arg-type]
+    video_safe = video is not None and _safe_id(video)
     reps: list[Replacement] = []
     append = reps.append
     folder = dirname(note.uri)

@@ -36,7 +36,6 @@ _CLOZE_REF = re.compile(r"{{c(\d+)::.+?}}", re.DOTALL)  # genanki's: one card pe
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-@lru_cache(maxsize=None)
 def _models() -> tuple[genanki.Model, genanki.Model]:
     css = (TEMPLATES / "anki.css").read_text(encoding="utf-8")
     basic = genanki.Model(
@@ -106,13 +105,19 @@ class NoteCards:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
+@lru_cache(maxsize=1)
+def _basic_req() -> list[tuple[int, str, list[int]]]:
+    """Which fields each card of the basic note type needs (genanki's ``_req``; fixed templates)."""
+    return [(ord_, any_or_all, required) for ord_, any_or_all, required in _models()[0]._req]
+
+
 def _card_ords(kind: CardKind, fields: tuple[str, ...]) -> tuple[int, ...]:
     """The card ordinals genanki generates for a note (same order)."""
     if kind is CardKind.CLOZE:
         return tuple({int(n) - 1 for n in _CLOZE_REF.findall(fields[0]) if int(n) > 0})
     return tuple(
         ord_
-        for ord_, any_or_all, required in _models()[0]._req
+        for ord_, any_or_all, required in _basic_req()
         if (all if any_or_all == "all" else any)(fields[i] for i in required)
     )
 

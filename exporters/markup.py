@@ -17,8 +17,8 @@ from __future__ import annotations
 import html
 import re
 from bisect import bisect_left
-from itertools import islice
 from collections.abc import Sequence
+from itertools import islice
 
 from markdown_it import MarkdownIt
 

@@ -12,13 +12,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLE_VAULT, write_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exporters.anki import BASIC_MODEL_ID, CLOZE_MODEL_ID, exporter
 from exporters.cards import CardKind, extract_cards
 from exporters.markup import _MD, _fill, render_inline, render_markdown
-from conftest import SAMPLE_VAULT, write_file
 from vaultsync import parse_note
 from vaultsync.exporting import ExportRequest, ExportResult, load_exporter
 from vaultsync.indexing import update_index
