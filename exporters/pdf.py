@@ -21,6 +21,7 @@ import os
 import re
 import tempfile
 import time
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -280,7 +281,7 @@ def _text(raw: str, at_start: bool, underscores: int = 0) -> str:
             if i == 0 or raw[i - 1] in "\"'\u2018\u2019\u201c\u201d":
                 raise NotSimple("paren after markup")  # pandoc escapes it there
             out.append(c)
-        elif _PLAIN.match(c):
+        elif _PLAIN.match(c) and unicodedata.category(c)[0] not in "ZC":  # odd spaces, controls: pandoc
             out.append(c)
         else:
             raise NotSimple(f"char {c!r}")
