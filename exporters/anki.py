@@ -18,10 +18,10 @@ Identity, so that re-importing a changed vault updates cards and keeps their rev
 - **Deck ids** are derived from deck names: ``Vault::folder::subfolder`` or a frontmatter ``deck:``.
 - **Modification time**: Anki's importer updates a note only when the incoming note is newer, so
   each note's ``mod`` is the source file's mtime (genanki would write one timestamp for all
-  notes; the package writer writes each note's own). An unchanged file re-imports as "up to date" (Anki's
-  log calls it ``duplicate``); an edited one updates in place. Existing cards are never moved or
-  reset by an import, so a note moved to another folder keeps its cards (and review history) in
-  the deck they were first imported into.
+  notes; the package writer writes each note's own). An unchanged file re-imports as "up to
+  date" (Anki's log calls it ``duplicate``); an edited one updates in place. Existing cards are
+  never moved or reset by an import, so a note moved to another folder keeps its cards (and
+  review history) in the deck they were first imported into.
 
 Options (``ExportRequest.options``): ``heading_level`` (default ``2``; ``0``: no heading cards),
 ``cloze_highlights`` (``yes``/``no``: whether ``==text==`` makes clozes), ``jobs``.
