@@ -50,7 +50,7 @@ def read_markdown(chunks: list[str], jobs: int | None = None) -> dict[str, Any]:
     groups = ["\n\n".join(chunks[i : i + size]) for i in range(0, len(chunks), size)] or [""]
     with ThreadPoolExecutor(jobs) as pool:
         asts = list(pool.map(lambda text: json.loads(run_pandoc(["-f", READER, "-t", "json"], text.encode())), groups))
-    joined = asts[0]
+    joined: dict[str, Any] = asts[0]
     for ast in asts[1:]:
         joined["blocks"].extend(ast["blocks"])
     return joined

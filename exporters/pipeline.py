@@ -202,8 +202,8 @@ def convert(
                 edits.append(Edit((h.span[1], h.span[1]), f" {{#{anchor}}}", ("heading-id",)))
     for b in parsed.scan.blocks:
         if free(b.span):
-            anchor = info.blocks.get(b.id.lower()) if info is not None else None
-            edits.append(Edit(b.span, f"[]{{#{anchor}}}" if anchor else "", ("block",)))
+            block_anchor = info.blocks.get(b.id.lower()) if info is not None else None
+            edits.append(Edit(b.span, f"[]{{#{block_anchor}}}" if block_anchor else "", ("block",)))
     video = video or note_video_id(parsed)
     hours = any((t.seconds or 0) >= 3600 for t in parsed.scan.timestamps)
     for t in parsed.scan.timestamps:

@@ -52,6 +52,18 @@ typedef struct {
     Py_ssize_t n, cap;
 } Items;
 
+/* What one pass over a body found. */
+typedef struct {
+    Items anchors, stamps, wikis, heads;
+} Found;
+
+static void found_free(Found *f) {
+    PyMem_Free(f->anchors.v);
+    PyMem_Free(f->stamps.v);
+    PyMem_Free(f->wikis.v);
+    PyMem_Free(f->heads.v);
+}
+
 static int items_push(Items *it, Item x) {
     if (it->n == it->cap) {
         Py_ssize_t cap = it->cap ? it->cap * 2 : 64;
@@ -147,8 +159,10 @@ static inline void buf_json_char(Buf *b, Py_UCS4 c) {
     b->v[b->n++] = (Py_UCS4)esc[1];
 }
 
-static PyObject *buf_finish(Buf *b) {
-    PyObject *r = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, b->v, b->n);
+/* The buffer's text as a str, or NULL when writing it failed (ok < 0); frees the buffer. */
+static PyObject *buf_take(Buf *b, int ok) {
+    PyObject *r = ok < 0 ? NULL : PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, b->v, b->n);
+    PyMem_Free(b->v);
     return r;
 }
 

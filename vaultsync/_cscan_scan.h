@@ -388,14 +388,9 @@ static PyObject *FN(timestamps_json)(PyObject *text, const CH *s, const Items *a
                 goto fail;
         }
     }
-    if (buf_ascii(&b, "]") < 0)
-        goto fail;
-    PyObject *r = buf_finish(&b);
-    PyMem_Free(b.v);
-    return r;
+    return buf_take(&b, buf_ascii(&b, "]"));
 fail:
-    PyMem_Free(b.v);
-    return NULL;
+    return buf_take(&b, -1);
 }
 
 static PyObject *FN(headings_json)(const CH *s, const Items *heads) {
@@ -409,14 +404,9 @@ static PyObject *FN(headings_json)(const CH *s, const Items *heads) {
             buf_int(&b, h->s) < 0 || buf_ascii(&b, ", ") < 0 || buf_int(&b, h->e) < 0 || buf_ascii(&b, "]]") < 0)
             goto fail;
     }
-    if (buf_ascii(&b, "]") < 0)
-        goto fail;
-    PyObject *r = buf_finish(&b);
-    PyMem_Free(b.v);
-    return r;
+    return buf_take(&b, buf_ascii(&b, "]"));
 fail:
-    PyMem_Free(b.v);
-    return NULL;
+    return buf_take(&b, -1);
 }
 
 /* Run every finder over the body; 1 when the fast path can answer, 0 when it declines, -1 on an
@@ -527,9 +517,9 @@ static int FN(collect)(const CH *s, Py_ssize_t n, Py_ssize_t start, Items *ancho
 }
 
 static PyObject *FN(scan)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t start) {
-    Items anchors = {NULL, 0, 0}, stamps = {NULL, 0, 0}, wikis = {NULL, 0, 0}, heads = {NULL, 0, 0};
+    Found f = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}};
     PyObject *links = NULL, *ts = NULL, *hs = NULL, *result = NULL;
-    int found = FN(collect)(s, n, start, &anchors, &stamps, &wikis, &heads);
+    int found = FN(collect)(s, n, start, &f.anchors, &f.stamps, &f.wikis, &f.heads);
     if (found < 0)
         goto done;
     if (found == 0) {
@@ -537,35 +527,32 @@ static PyObject *FN(scan)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t 
         Py_INCREF(result);
         goto done;
     }
-    links = FN(links)(text, s, &wikis, 0);
+    links = FN(links)(text, s, &f.wikis, 0);
     if (links == NULL)
         goto error;
-    if (anchors.n + stamps.n) {
-        ts = FN(timestamps_json)(text, s, &anchors, &stamps);
+    if (f.anchors.n + f.stamps.n) {
+        ts = FN(timestamps_json)(text, s, &f.anchors, &f.stamps);
         if (ts == NULL)
             goto error;
     } else {
         ts = Py_None;
         Py_INCREF(ts);
     }
-    if (heads.n) {
-        hs = FN(headings_json)(s, &heads);
+    if (f.heads.n) {
+        hs = FN(headings_json)(s, &f.heads);
         if (hs == NULL)
             goto error;
     } else {
         hs = Py_None;
         Py_INCREF(hs);
     }
-    result = Py_BuildValue("(OnOO)", links, anchors.n + stamps.n, ts, hs);
+    result = Py_BuildValue("(OnOO)", links, f.anchors.n + f.stamps.n, ts, hs);
 error:
 done:
     Py_XDECREF(links);
     Py_XDECREF(ts);
     Py_XDECREF(hs);
-    PyMem_Free(anchors.v);
-    PyMem_Free(stamps.v);
-    PyMem_Free(wikis.v);
-    PyMem_Free(heads.v);
+    found_free(&f);
     return result;
 }
 
@@ -625,9 +612,9 @@ static PyObject *FN(heading_objects)(PyObject *text, const CH *s, const Items *h
 }
 
 static PyObject *FN(scan_objects)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t start) {
-    Items anchors = {NULL, 0, 0}, stamps = {NULL, 0, 0}, wikis = {NULL, 0, 0}, heads = {NULL, 0, 0};
+    Found f = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}};
     PyObject *links = NULL, *ts = NULL, *hs = NULL, *result = NULL;
-    int found = FN(collect)(s, n, start, &anchors, &stamps, &wikis, &heads);
+    int found = FN(collect)(s, n, start, &f.anchors, &f.stamps, &f.wikis, &f.heads);
     if (found <= 0) {
         if (found == 0) {
             result = Py_None;
@@ -635,16 +622,13 @@ static PyObject *FN(scan_objects)(PyObject *text, const CH *s, Py_ssize_t n, Py_
         }
         goto done;
     }
-    if ((links = FN(links)(text, s, &wikis, 1)) != NULL && (ts = FN(stamp_objects)(text, s, &anchors, &stamps)) != NULL &&
-        (hs = FN(heading_objects)(text, s, &heads)) != NULL)
+    if ((links = FN(links)(text, s, &f.wikis, 1)) != NULL && (ts = FN(stamp_objects)(text, s, &f.anchors, &f.stamps)) != NULL &&
+        (hs = FN(heading_objects)(text, s, &f.heads)) != NULL)
         result = PyTuple_Pack(3, links, ts, hs);
 done:
     Py_XDECREF(links);
     Py_XDECREF(ts);
     Py_XDECREF(hs);
-    PyMem_Free(anchors.v);
-    PyMem_Free(stamps.v);
-    PyMem_Free(wikis.v);
-    PyMem_Free(heads.v);
+    found_free(&f);
     return result;
 }
