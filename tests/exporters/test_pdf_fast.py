@@ -16,14 +16,8 @@ from conftest import SHARED_FIXTURES, writable_copy
 from export_helpers import copy_scenario, open_vault
 
 from exporters.pandoc import READER, TEMPLATES, run_pandoc
-from exporters.pdf import (
-    NotSimple,
-    block,
-    heading_links,
-    note_parts,
-    resolve_heading_links,
-    typst_body,
-)
+from exporters.pdf import heading_links, resolve_heading_links, typst_body
+from exporters.typstwriter import NotSimple, block, note_parts
 from exporters.pipeline import ExportContext, build_document
 from vaultsync.resolve import NameTable
 from vaultsync.selection import Selection, select_notes
