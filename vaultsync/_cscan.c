@@ -64,17 +64,26 @@ static void found_free(Found *f) {
     PyMem_Free(f->heads.v);
 }
 
-static int items_push(Items *it, Item x) {
-    if (it->n == it->cap) {
-        Py_ssize_t cap = it->cap ? it->cap * 2 : 64;
-        Item *v = PyMem_Realloc(it->v, (size_t)cap * sizeof(Item));
-        if (v == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        it->v = v;
-        it->cap = cap;
+/* Make room for `need` elements of `size` bytes in *v (capacity *cap, doubling from `first`). */
+static int grow(void **v, Py_ssize_t *cap, Py_ssize_t need, Py_ssize_t first, size_t size) {
+    if (need <= *cap)
+        return 0;
+    Py_ssize_t n = *cap ? *cap : first;
+    while (n < need)
+        n *= 2;
+    void *p = PyMem_Realloc(*v, (size_t)n * size);
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return -1;
     }
+    *v = p;
+    *cap = n;
+    return 0;
+}
+
+static int items_push(Items *it, Item x) {
+    if (grow((void **)&it->v, &it->cap, it->n + 1, 64, sizeof(Item)) < 0)
+        return -1;
     it->v[it->n++] = x;
     return 0;
 }
@@ -87,19 +96,7 @@ typedef struct {
 } Buf;
 
 static int buf_reserve(Buf *b, Py_ssize_t extra) {
-    if (b->n + extra <= b->cap)
-        return 0;
-    Py_ssize_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->n + extra)
-        cap *= 2;
-    Py_UCS4 *v = PyMem_Realloc(b->v, (size_t)cap * sizeof(Py_UCS4));
-    if (v == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    b->v = v;
-    b->cap = cap;
-    return 0;
+    return grow((void **)&b->v, &b->cap, b->n + extra, 1024, sizeof(Py_UCS4));
 }
 
 static int buf_chars(Buf *b, const char *s, Py_ssize_t len) {
@@ -197,9 +194,9 @@ static char special[128];
 
 /* Which of the next 16 bytes of text hold one of the special characters: a bit per byte, so a
  * 2-byte character sets two. The main loop skips whole blocks without any. */
+#define SPECIAL_CHARS(X) X('\n') X('<') X('[') X(']') X('#') X('~') X('`') X('$') X('\\') X('^')
 #if defined(__SSE2__)
 #include <emmintrin.h>
-#define SPECIAL_CHARS(X) X('\n') X('<') X('[') X(']') X('#') X('~') X('`') X('$') X('\\') X('^')
 static inline unsigned block_mask_1(const Py_UCS1 *p) {
     __m128i v = _mm_loadu_si128((const __m128i *)p), m = _mm_setzero_si128();
 #define CMP(ch) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(ch)));
@@ -307,8 +304,9 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_cscan", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit__cscan(void) {
-    for (const char *c = "\n<[]#~`$\\^"; *c; c++)
-        special[(unsigned char)*c] = 1;
+#define SET(ch) special[(unsigned char)(ch)] = 1;
+    SPECIAL_CHARS(SET)
+#undef SET
     s_wiki = PyUnicode_InternFromString("wiki");
     s_embed = PyUnicode_InternFromString("embed");
     s_empty = PyUnicode_InternFromString("");
