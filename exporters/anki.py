@@ -87,9 +87,8 @@ class CardSettings:
     table: NameTable
     heading_level: int = 2
     cloze_highlights: bool = True
-    # per process, filled as notes are rendered: (link path, source folder) -> destination (the
-    # resolution depends on nothing else), note path -> its obsidian:// URL (HTML-escaped)
-    dests: dict[tuple[str, str], str | None] = field(default_factory=dict, compare=False)
+    # per process, filled as notes are rendered: note path -> its obsidian:// URL (HTML-escaped);
+    # link destinations are remembered by the name table itself (NameTable.resolve_memo)
     note_urls: dict[str, str] = field(default_factory=dict, compare=False)
 
 
@@ -262,8 +261,7 @@ def _replacements(settings: CardSettings, note: NoteCards, text: str, parsed: Pa
         if link.kind is LinkKind.FRONTMATTER:
             continue
         if link.kind is LinkKind.WIKI and link.target:  # the common case, from the caches
-            key = (link.target, folder)
-            dest = settings.dests[key] if key in settings.dests else settings.dests.setdefault(key, settings.table.resolve(link.target, note.uri).dest)
+            dest = settings.table.resolve_memo(link.target, note.uri, folder)[0]
             if dest is not None and dest.lower().endswith(".md"):
                 url = settings.note_urls.get(dest) or settings.note_urls.setdefault(dest, html.escape(_note_url(settings, dest)))
                 display = link.display or (link.target + link.subpath).lstrip("#") or link.target

@@ -322,14 +322,13 @@ class Index:
             "SUM(NOT body) FROM (SELECT kind IN ('wiki', 'embed') AS body, kind, dest, candidates FROM links)"
         ).fetchone()
         links, resolved = int(row[0] or 0), int(row[1] or 0)
-        other = (row[4] or 0,)
         return {
             "links": links,
             "resolved": resolved,
             "unresolved": links - resolved,
             "ambiguous": int(row[2] or 0),
             "embeds": int(row[3] or 0),
-            "other_links": int(other[0]),
+            "other_links": int(row[4] or 0),
         }
 
     def set_counts(self, counts: dict[str, int]) -> None:

@@ -70,17 +70,14 @@ class NameTable:
 
     def resolve(self, linkpath: str, source: str) -> Resolution:
         """Resolve a link path (already cleaned: trimmed, NFC, no subpath) written in ``source``."""
-        if linkpath == "":
-            return Resolution(source, 1)  # [[#Heading]] links to its own note
-        dests, count = self._linkpath_dests(linkpath, source)
-        return Resolution(dests[0] if dests else None, count)
+        return Resolution(*self.resolve_memo(linkpath, source))
 
     def resolve_memo(self, linkpath: str, source: str, folder: str | None = None) -> tuple[str | None, int]:
         """``resolve`` as ``(dest, candidates)``, remembered per link path and source folder (all
         a resolution depends on) until the table changes: a vault's notes link to the same few
         names over and over. ``folder`` is ``dirname(source)``, for callers that know it."""
         if linkpath == "":
-            return source, 1
+            return source, 1  # [[#Heading]] links to its own note
         key = (linkpath, dirname(source) if folder is None else folder)
         found = self._memo.get(key)
         if found is None:
