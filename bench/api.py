@@ -58,7 +58,7 @@ def start_server(vault: Path) -> tuple[subprocess.Popen[bytes], dict]:
 def pick_notes(vault: Path, count: int) -> list[tuple[str, int]]:
     """Notes with backlinks: the most linked ones and a random sample (uri, backlink count)."""
     conn = sqlite3.connect(vault / ".vaultsync" / "index.sqlite")
-    rows = conn.execute("SELECT dest, COUNT(*) FROM links WHERE dest LIKE '%.md' GROUP BY dest").fetchall()
+    rows = conn.execute("SELECT f.uri, b.n FROM backrefs b JOIN files f ON f.id=b.dest WHERE f.uri LIKE '%.md'").fetchall()
     conn.close()
     rows.sort(key=lambda r: -r[1])
     rng = random.Random(1)

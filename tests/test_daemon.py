@@ -272,9 +272,9 @@ def test_kill_9_mid_batch_then_restart_loses_nothing(make_vault):
     assert not [p for p in root.rglob("*") if p.name.endswith(".vaultsync-tmp")]
     index = open_index(Vault(root))
     assert index is not None and sorted(index.uris()) == sorted([*uris, "seed.md"])
-    live = set(index.conn.execute("SELECT f.uri, l.target, l.dest FROM links l JOIN files f ON f.id=l.src"))
+    live = {(r[0], r[3], r[6]) for r in index.link_rows()}
     fresh, _ = rebuild_index(Vault(root))
-    assert live == set(fresh.conn.execute("SELECT f.uri, l.target, l.dest FROM links l JOIN files f ON f.id=l.src"))
+    assert live == {(r[0], r[3], r[6]) for r in fresh.link_rows()}
 
 
 def test_service_install_writes_a_systemd_unit(tmp_path):

@@ -59,10 +59,7 @@ def reference_dest(files: list[str], linkpath: str) -> str | None:
 def test_link_and_anchor_counts_equal_obsidians_rules(fixtures_vault):
     index, report = update_index(Vault(fixtures_vault), jobs=2)
     expected = reference_links(fixtures_vault)
-    rows = index.conn.execute(
-        "SELECT f.uri, l.target, l.kind, l.dest FROM links l JOIN files f ON f.id = l.src "
-        "WHERE l.kind IN ('wiki', 'embed')"
-    ).fetchall()
+    rows = [(r[0], r[3], r[2], r[6]) for r in index.link_rows() if r[2] in ("wiki", "embed")]
     got = Counter((uri, target, kind == "embed") for uri, target, kind, _ in rows)
     assert got == expected
     files = index.uris()

@@ -23,11 +23,7 @@ def scan(root: Path) -> tuple[object, dict]:
 
 
 def link_table(index) -> set[tuple]:
-    rows = index.conn.execute(
-        "SELECT f.uri, l.ord, l.kind, l.target, l.subpath, l.display, l.dest, l.candidates "
-        "FROM links l JOIN files f ON f.id = l.src"
-    )
-    return set(rows)
+    return set(index.link_rows())
 
 
 BASIC = {
@@ -136,7 +132,7 @@ def test_index_of_another_schema_version_is_rebuilt(make_vault):
 def test_truncated_index_tables_are_rebuilt(make_vault):
     root = make_vault(BASIC)
     index, _ = scan(root)
-    index.conn.execute("DROP TABLE links")
+    index.conn.execute("DROP TABLE backrefs")
     index.close()
     index, data = scan(root)
     assert data["rebuilt"] is True and data["links"] == 5

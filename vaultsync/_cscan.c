@@ -176,6 +176,54 @@ static int buf_pyint(Buf *b, PyObject *v) {
     return buf_int(b, x);
 }
 
+/* A Python str as a JSON string, escaped as json.dumps(ensure_ascii=False) does. */
+static int buf_json_str(Buf *b, PyObject *str) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(str);
+    int kind = PyUnicode_KIND(str);
+    const void *d = PyUnicode_DATA(str);
+    if (buf_reserve(b, 2 + 6 * n) < 0)
+        return -1;
+    b->v[b->n++] = '"';
+    for (Py_ssize_t i = 0; i < n; i++)
+        buf_json_char(b, PyUnicode_READ(kind, d, i));
+    b->v[b->n++] = '"';
+    return 0;
+}
+
+/* -- link resolution, for index_note ------------------------------------------------------------ */
+
+static PyObject *one; /* the int 1 */
+
+/* Where a note's links are resolved: indexing.LinkResolver's memos and its miss(). */
+typedef struct {
+    PyObject *src_id, *memo, *shared, *miss, *uri, *folder;
+} Resolve;
+
+/* (dest id or None, candidates, link key) for a link target, as a new reference: the empty
+ * target is the note itself; else the folder's memo, the shared memo, or miss(target, uri, folder). */
+static PyObject *resolve_target(Resolve *r, PyObject *target) {
+    if (PyUnicode_GET_LENGTH(target) == 0)
+        return PyTuple_Pack(3, r->src_id, one, s_empty);
+    PyObject *got = PyDict_GetItemWithError(r->memo, target);
+    if (got == NULL && !PyErr_Occurred())
+        got = PyDict_GetItemWithError(r->shared, target);
+    if (got != NULL) {
+        Py_INCREF(got);
+    } else {
+        if (PyErr_Occurred())
+            return NULL;
+        got = PyObject_CallFunctionObjArgs(r->miss, target, r->uri, r->folder, NULL);
+        if (got == NULL)
+            return NULL;
+    }
+    if (!PyTuple_Check(got) || PyTuple_GET_SIZE(got) != 3) {
+        Py_DECREF(got);
+        PyErr_SetString(PyExc_TypeError, "a resolution must be a (dest, candidates, key) tuple");
+        return NULL;
+    }
+    return got;
+}
+
 /* Characters of JavaScript's trim() below 128: \t \n \v \f \r and space. */
 static inline int js_space(Py_UCS4 c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
@@ -219,6 +267,83 @@ enum { LANES_1 = 0, LANES_2 = 0 };
 #endif
 static inline unsigned block_mask_4(const Py_UCS4 *p) { (void)p; return 1; }
 enum { LANES_4 = 0 };
+
+/* One link as stored in files.links: [kind, start, end, target, subpath, display, dest, candidates]. */
+static int json_link(Buf *b, PyObject *link, PyObject *res) {
+    PyObject *display = PyTuple_GET_ITEM(link, 5), *dest = PyTuple_GET_ITEM(res, 0);
+    long long cands = PyLong_AsLongLong(PyTuple_GET_ITEM(res, 1));
+    if (cands == -1 && PyErr_Occurred())
+        return -1;
+    if (buf_ascii(b, "[") < 0 || buf_json_str(b, PyTuple_GET_ITEM(link, 0)) < 0 || buf_ascii(b, ", ") < 0 ||
+        buf_int(b, PyLong_AsSsize_t(PyTuple_GET_ITEM(link, 1))) < 0 || buf_ascii(b, ", ") < 0 ||
+        buf_int(b, PyLong_AsSsize_t(PyTuple_GET_ITEM(link, 2))) < 0 || buf_ascii(b, ", ") < 0 ||
+        buf_json_str(b, PyTuple_GET_ITEM(link, 3)) < 0 || buf_ascii(b, ", ") < 0 ||
+        buf_json_str(b, PyTuple_GET_ITEM(link, 4)) < 0 || buf_ascii(b, ", ") < 0 ||
+        (display == Py_None ? buf_ascii(b, "null") : buf_json_str(b, display)) < 0 || buf_ascii(b, ", ") < 0)
+        return -1;
+    if (dest == Py_None) {
+        if (buf_ascii(b, "null") < 0)
+            return -1;
+    } else {
+        long long d = PyLong_AsLongLong(dest);
+        if ((d == -1 && PyErr_Occurred()) || buf_int(b, d) < 0)
+            return -1;
+    }
+    if (buf_ascii(b, ", ") < 0 || buf_int(b, cands) < 0 || buf_ascii(b, "]") < 0)
+        return -1;
+    return 0;
+}
+
+/* The links part of indexing._rows for a body the fast path answers: the links as JSON, their
+ * counts, the destinations, the keys and those of the unresolved links; NULL on an error. */
+static PyObject *link_rows(PyObject *links, Resolve *r) {
+    Buf b = {NULL, 0, 0};
+    PyObject *dests = PyList_New(0), *keys = PyList_New(0), *unresolved = PyList_New(0), *json = NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n = PyList_GET_SIZE(links), resolved = 0, ambiguous = 0, embeds = 0;
+    if (dests == NULL || keys == NULL || unresolved == NULL || buf_ascii(&b, "[") < 0)
+        goto done;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *link = PyList_GET_ITEM(links, k);
+        PyObject *res = resolve_target(r, PyTuple_GET_ITEM(link, 3));
+        if (res == NULL)
+            goto done;
+        PyObject *dest = PyTuple_GET_ITEM(res, 0), *key = PyTuple_GET_ITEM(res, 2);
+        long long cands = PyLong_AsLongLong(PyTuple_GET_ITEM(res, 1));
+        int bad = (cands == -1 && PyErr_Occurred()) || (k && buf_ascii(&b, ", ") < 0) || json_link(&b, link, res) < 0 ||
+                  PyList_Append(keys, key) < 0;
+        if (!bad) {
+            if (dest != Py_None) {
+                resolved++;
+                bad = PyList_Append(dests, dest) < 0;
+            } else {
+                bad = PyList_Append(unresolved, key) < 0;
+            }
+        }
+        ambiguous += cands > 1;
+        embeds += PyTuple_GET_ITEM(link, 0) == s_embed;
+        Py_DECREF(res);
+        if (bad)
+            goto done;
+    }
+    if (n) {
+        json = buf_take(&b, buf_ascii(&b, "]"));
+        b.v = NULL;
+        if (json == NULL)
+            goto done;
+    } else {
+        json = Py_None;
+        Py_INCREF(json);
+    }
+    result = Py_BuildValue("(O(nnnnn)OOO)", json, n, resolved, ambiguous, embeds, (Py_ssize_t)0, dests, keys, unresolved);
+done:
+    PyMem_Free(b.v);
+    Py_XDECREF(json);
+    Py_XDECREF(dests);
+    Py_XDECREF(keys);
+    Py_XDECREF(unresolved);
+    return result;
+}
 
 #define CH Py_UCS1
 #define FN(name) name##_1
@@ -269,8 +394,69 @@ static PyObject *scan_index(PyObject *self, PyObject *args) {
     return dispatch(args, "Un:scan_index", (scanner)scan_1, (scanner)scan_2, (scanner)scan_4);
 }
 
+static PyObject *index_note(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_ssize_t start;
+    Resolve r;
+    if (!PyArg_ParseTuple(args, "UnO!O!O!OUU:index_note", &text, &start, &PyLong_Type, &r.src_id, &PyDict_Type, &r.memo,
+                          &PyDict_Type, &r.shared, &r.miss, &r.uri, &r.folder))
+        return NULL;
+    if (t_link == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_cscan.configure() was not called");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (start < 0 || start > n) {
+        PyErr_SetString(PyExc_ValueError, "start out of range");
+        return NULL;
+    }
+    void *data = PyUnicode_DATA(text);
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        return index_note_1(text, data, n, start, &r);
+    case PyUnicode_2BYTE_KIND:
+        return index_note_2(text, data, n, start, &r);
+    default:
+        return index_note_4(text, data, n, start, &r);
+    }
+}
+
 static PyObject *scan_objects(PyObject *self, PyObject *args) {
     return dispatch(args, "Un:scan_objects", (scanner)scan_objects_1, (scanner)scan_objects_2, (scanner)scan_objects_4);
+}
+
+/* group(groups, keys, value): for each key, groups.setdefault(key, []).append(value). */
+static PyObject *group(PyObject *self, PyObject *args) {
+    PyObject *groups, *keys, *value;
+    if (!PyArg_ParseTuple(args, "O!OO:group", &PyDict_Type, &groups, &keys, &value))
+        return NULL;
+    PyObject *seq = PySequence_Fast(keys, "keys must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *list = PyDict_GetItemWithError(groups, items[k]);
+        if (list == NULL) {
+            if (PyErr_Occurred() || (list = PyList_New(0)) == NULL)
+                goto fail;
+            int bad = PyDict_SetItem(groups, items[k], list) < 0;
+            Py_DECREF(list); /* the dict holds it */
+            if (bad)
+                goto fail;
+        }
+        if (!PyList_Check(list)) {
+            PyErr_SetString(PyExc_TypeError, "group values must be lists");
+            goto fail;
+        }
+        if (PyList_Append(list, value) < 0)
+            goto fail;
+    }
+    Py_DECREF(seq);
+    Py_RETURN_NONE;
+fail:
+    Py_DECREF(seq);
+    return NULL;
 }
 
 static PyObject *configure(PyObject *self, PyObject *args) {
@@ -294,8 +480,12 @@ static PyObject *configure(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"scan_index", scan_index, METH_VARARGS,
      "scan_index(text, start) -> (links, n_timestamps, timestamps_json, headings_json) | None"},
+    {"index_note", index_note, METH_VARARGS,
+     "index_note(text, start, src_id, memo, shared, miss, uri, folder) -> (links_json, link_counts, dests, keys, "
+     "unresolved, n_timestamps, timestamps_json, headings_json) | None"},
     {"scan_objects", scan_objects, METH_VARARGS,
      "scan_objects(text, start) -> (links, timestamps, headings) as model records | None"},
+    {"group", group, METH_VARARGS, "group(groups, keys, value): groups.setdefault(key, []).append(value) for each key"},
     {"configure", configure, METH_VARARGS,
      "configure(parse_wikilink_inner, parse_clock, Link, Timestamp, Heading, WIKI, EMBED, HTML, MARKDOWN)"},
     {NULL, NULL, 0, NULL},
@@ -310,7 +500,8 @@ PyMODINIT_FUNC PyInit__cscan(void) {
     s_wiki = PyUnicode_InternFromString("wiki");
     s_embed = PyUnicode_InternFromString("embed");
     s_empty = PyUnicode_InternFromString("");
-    if (s_wiki == NULL || s_embed == NULL || s_empty == NULL)
+    one = PyLong_FromLong(1);
+    if (s_wiki == NULL || s_embed == NULL || s_empty == NULL || one == NULL)
         return NULL;
     return PyModule_Create(&module);
 }

@@ -557,6 +557,21 @@ done:
 }
 
 
+/* index_note: scan (as FN(scan)) and resolve; the tuple of link_rows's five and scan's last three. */
+static PyObject *FN(index_note)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t start, Resolve *r) {
+    PyObject *scanned = FN(scan)(text, s, n, start), *rows = NULL, *result = NULL;
+    if (scanned == NULL || scanned == Py_None)
+        return scanned;
+    rows = link_rows(PyTuple_GET_ITEM(scanned, 0), r);
+    if (rows != NULL)
+        result = Py_BuildValue("(OOOOOOOO)", PyTuple_GET_ITEM(rows, 0), PyTuple_GET_ITEM(rows, 1), PyTuple_GET_ITEM(rows, 2),
+                               PyTuple_GET_ITEM(rows, 3), PyTuple_GET_ITEM(rows, 4), PyTuple_GET_ITEM(scanned, 1),
+                               PyTuple_GET_ITEM(scanned, 2), PyTuple_GET_ITEM(scanned, 3));
+    Py_DECREF(scanned);
+    Py_XDECREF(rows);
+    return result;
+}
+
 /* Timestamp and Heading records, for scan_body. */
 static PyObject *FN(stamp_objects)(PyObject *text, const CH *s, const Items *anchors, const Items *stamps) {
     PyObject *out = PyList_New(0);

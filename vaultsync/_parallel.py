@@ -65,3 +65,93 @@ def map_chunks(
         if pool is not None:
             pool.close()
             pool.join()
+
+
+Tick = Callable[[int], None]
+_ticks: Any = None  # the queue workers report progress on, inherited like the state
+_claim: Any = None  # (shared counter, chunks): workers of map_shares take the next chunk from it
+
+
+def _claimed() -> Iterator[list[Any]]:
+    counter, chunks = _claim
+    while True:
+        with counter.get_lock():
+            k = counter.value
+            counter.value = k + 1
+        if k >= len(chunks):
+            return
+        yield chunks[k]
+
+
+def _run_share(args: tuple[Callable[[Iterator[list[T]], Tick, int], R], int]) -> R:
+    fn, share = args
+    if _ticks is None:
+        return fn(_claimed(), _no_tick, share)
+    try:
+        return fn(_claimed(), _ticks.put, share)
+    finally:  # the parent listens until every worker has said it is done, failed ones included
+        _ticks.put(None)
+
+
+def _no_tick(n: int) -> None:
+    pass
+
+
+def map_shares(
+    fn: Callable[[Iterator[list[T]], Tick, int], R],
+    items: list[T],
+    state: Any,
+    *,
+    jobs: int | None = None,
+    chunk: int = 64,
+    threshold: int = 256,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[tuple[bool, R]]:
+    """Call ``fn(chunks, tick, share)`` once in each of one worker process per core (``share`` is
+    0, 1, ...), for work that keeps per-worker state from its first chunk to its last. The workers
+    take chunks of ``items`` in turn from a shared counter as they go, so a faster worker takes
+    more; ``tick(n)`` reports ``n`` items done. Returns ``(in_worker, result)`` per share, in share
+    order; a small job runs in this process, as share 0.
+    """
+    global _state, _ticks, _claim
+    _state = state
+    chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
+    jobs = min(jobs or os.cpu_count() or 1, max(1, len(chunks)))
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, len(items))
+
+    if len(items) < threshold or jobs < 2:
+        return [(False, fn(iter(chunks), tick, 0))]
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    ctx = multiprocessing.get_context(method)
+    _ticks = ctx.SimpleQueue() if progress is not None else None
+    _claim = (ctx.Value("i", 0), chunks)
+    forked = method == "fork"
+    pool = ctx.Pool(jobs, initializer=_init_share, initargs=(None, None, None) if forked else (state, _ticks, _claim))
+    try:
+        pending = pool.map_async(_run_share, [(fn, k) for k in range(jobs)], chunksize=1)
+        if _ticks is not None:
+            finished = 0
+            while finished < jobs:
+                n = _ticks.get()
+                if n is None:
+                    finished += 1
+                else:
+                    tick(n)
+        results = pending.get()
+    finally:
+        pool.close()
+        pool.join()
+        _ticks = _claim = None
+    return [(True, r) for r in results]
+
+
+def _init_share(state: Any, ticks: Any, claim: Any) -> None:
+    global _state, _ticks, _claim
+    if state is not None:
+        _state, _ticks, _claim = state, ticks, claim

@@ -7,21 +7,19 @@ one SQLite cannot read, is never trusted, and the caller rebuilds it from the va
 
 from __future__ import annotations
 
-import functools
-import itertools
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from vaultsync.errors import StoreError
+from vaultsync.names import basename
 from vaultsync.vault import FileStat
 
-SCHEMA_VERSION = 2  # 2: timestamps stored compactly (scan.stored_timestamps)
+SCHEMA_VERSION = 3  # 3: links as one JSON array per note; backlinks and link keys one row per target
 INDEX_NAME = "index.sqlite"
 
 _SCHEMA = """
@@ -35,32 +33,63 @@ CREATE TABLE files(
     title TEXT, video_id TEXT, frontmatter TEXT, error TEXT,
     -- per-note occurrence lists, as JSON arrays of arrays (scan.stored_timestamps; the fields of
     -- model.Heading and model.BlockId): read per note, never joined, so rows would only cost time
-    n_timestamps INTEGER NOT NULL DEFAULT 0, timestamps TEXT, headings TEXT, blocks TEXT
+    n_timestamps INTEGER NOT NULL DEFAULT 0, timestamps TEXT, headings TEXT, blocks TEXT,
+    -- the note's links in order (LINK_FIELDS), the same way; dest is the id of the file it opens
+    links TEXT,
+    -- the note's share of the link totals (LINK_COUNT_KEYS)
+    n_links INTEGER NOT NULL DEFAULT 0, n_resolved INTEGER NOT NULL DEFAULT 0,
+    n_ambiguous INTEGER NOT NULL DEFAULT 0, n_embeds INTEGER NOT NULL DEFAULT 0, n_other INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE links(
-    src INTEGER NOT NULL, ord INTEGER NOT NULL, kind TEXT NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL,
-    target TEXT NOT NULL, subpath TEXT NOT NULL, display TEXT,
-    key TEXT NOT NULL, dest TEXT, candidates INTEGER NOT NULL
-);
+-- Who links to a file: the ids of the notes whose links open it, one per link (JSON; any order).
+-- A destination may have several rows (a cold scan writes one per worker); readers take them all.
+CREATE TABLE backrefs(dest INTEGER NOT NULL, n INTEGER NOT NULL, srcs TEXT NOT NULL);
+-- Who looks a name up (link_key): source ids, one per link, so links are re-resolved when a file
+-- of that name appears or goes; and the same for the links among them left unresolved.
+CREATE TABLE linkkeys(key TEXT NOT NULL, srcs TEXT NOT NULL, unresolved TEXT);
 CREATE TABLE tags(src INTEGER NOT NULL, tag TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
 CREATE TABLE diagnostics(src INTEGER NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, severity TEXT NOT NULL);
 """
 # Created after a bulk load, which is faster than maintaining them row by row.
 _INDEXES = """
-CREATE INDEX IF NOT EXISTS links_src ON links(src);
-CREATE INDEX IF NOT EXISTS links_dest ON links(dest);
-CREATE INDEX IF NOT EXISTS links_key ON links(key);
+CREATE INDEX IF NOT EXISTS backrefs_dest ON backrefs(dest);
+CREATE INDEX IF NOT EXISTS linkkeys_key ON linkkeys(key);
 CREATE INDEX IF NOT EXISTS tags_src ON tags(src);
 CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS diagnostics_src ON diagnostics(src);
 """
-_CHILD_TABLES = ("links", "tags", "diagnostics")
-_TABLES = {"meta", "files", *_CHILD_TABLES}
+_CHILD_TABLES = ("tags", "diagnostics")
+_TABLES = {"meta", "files", "backrefs", "linkkeys", *_CHILD_TABLES}
+
+LINK_FIELDS = ("kind", "start", "end", "target", "subpath", "display", "dest", "candidates")
+LINK_COUNT_KEYS = ("links", "resolved", "ambiguous", "embeds", "other_links")
+_BODY_KINDS = ("wiki", "embed")
+StoredLink = list[Any]  # LINK_FIELDS, as stored in files.links
 
 
-@dataclass(frozen=True, slots=True)
-class NoteRows:
+def link_key(target: str) -> str:
+    """The name a link looks up (its lower-cased last segment): links are re-resolved by it."""
+    return basename(target.lower())
+
+
+def link_counts_of(links: Sequence[StoredLink]) -> tuple[int, int, int, int, int]:
+    """One note's share of the link totals, in LINK_COUNT_KEYS order."""
+    body = [link for link in links if link[0] in _BODY_KINDS]
+    resolved = sum(link[6] is not None for link in body)
+    ambiguous = sum(link[7] > 1 for link in body)
+    embeds = sum(link[0] == "embed" for link in body)
+    return len(body), resolved, ambiguous, embeds, len(links) - len(body)
+
+
+def link_facts(links: Sequence[StoredLink]) -> tuple[list[int], list[str], list[str]]:
+    """The destinations of resolved links, the key of every link, and the keys of the unresolved
+    ones: what backrefs and linkkeys hold for one note."""
+    dests = [link[6] for link in links if link[6] is not None]
+    keys = [link_key(link[3]) for link in links]
+    unresolved = [key for key, link in zip(keys, links, strict=True) if link[6] is None]
+    return dests, keys, unresolved
+
+
+class NoteRows(NamedTuple):
     """Everything stored for one file, as produced by a parser worker."""
 
     id: int
@@ -72,7 +101,11 @@ class NoteRows:
     video_id: str | None = None
     frontmatter: str | None = None  # JSON text
     error: str | None = None
-    links: Sequence[tuple[Any, ...]] = ()  # (src, ord, kind, start, end, target, subpath, display, key, dest, candidates)
+    links: str | None = None  # JSON, LINK_FIELDS per link
+    link_counts: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)  # LINK_COUNT_KEYS
+    dests: Sequence[int] = ()  # see link_facts
+    keys: Sequence[str] = ()
+    unresolved: Sequence[str] = ()
     tags: Sequence[tuple[Any, ...]] = ()
     diagnostics: Sequence[tuple[Any, ...]] = ()
     n_timestamps: int = 0
@@ -124,6 +157,14 @@ class Index:
             raise StoreError(f"cannot create the index at {tmp}: {exc}") from exc
         return cls(conn, tmp)
 
+    @classmethod
+    def reopen_fresh(cls, path: Path) -> Index:
+        """Another connection to an index :meth:`create_fresh` made, for a worker process."""
+        conn = _connect(path)
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        return cls(conn, path)
+
     def publish(self, final: Path) -> None:
         """Finish a fresh index (indexes, fsync) and atomically replace ``final`` with it."""
         self.conn.executescript(_INDEXES)
@@ -172,31 +213,56 @@ class Index:
         row = self.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM files").fetchone()
         return int(row[0])
 
-    def put_files(self, notes: Iterable[NoteRows], *, fresh: bool = False) -> None:
-        """Insert or replace files with all their rows (the caller holds the transaction).
-
-        ``fresh`` skips deleting old rows: for a new index, where there are none.
-        """
+    def _insert_files(self, notes: Sequence[NoteRows]) -> None:
         c = self.conn
-        notes = list(notes)
-        self._invalidate_counts()
-        if not fresh:
-            for n in notes:
-                self._delete_children(n.id)
         c.executemany(
-            "INSERT OR REPLACE INTO files VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO files VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(n.id, n.uri, int(n.is_note), n.stat.size, n.stat.mtime_ns, n.stat.ctime_ns, n.stat.inode,
               int(n.excluded), n.title, n.video_id, n.frontmatter, n.error, n.n_timestamps, n.timestamps,
-              n.headings, n.blocks) for n in notes],
+              n.headings, n.blocks, n.links, *n.link_counts) for n in notes],
         )  # fmt: skip
-        _insert_rows(c, "links", 11, [r for n in notes for r in n.links])
         c.executemany("INSERT INTO tags VALUES(?,?,?,?)", [r for n in notes for r in n.tags])
         c.executemany("INSERT INTO diagnostics VALUES(?,?,?,?)", [r for n in notes for r in n.diagnostics])
+
+    def put_files(self, notes: Iterable[NoteRows]) -> None:
+        """Insert or replace files with all their rows (the caller holds the transaction)."""
+        notes = list(notes)
+        self._invalidate_counts()
+        refs = _RefChanges()
+        for n in notes:
+            old = self._stored_links(n.id)
+            if old:
+                refs.remove(n.id, *link_facts(old))
+            self._delete_children(n.id)
+            refs.add(n.id, n.dests, n.keys, n.unresolved)
+        self._insert_files(notes)
+        refs.apply(self.conn)
+
+    def delete_files(self, ids: Iterable[int]) -> None:
+        self._invalidate_counts()
+        refs = _RefChanges()
+        for file_id in ids:
+            old = self._stored_links(file_id)
+            if old:
+                refs.remove(file_id, *link_facts(old))
+            refs.drop_dest(file_id)
+            self._delete_children(file_id)
+            self.conn.execute("DELETE FROM files WHERE id=?", (file_id,))
+        refs.apply(self.conn)
+
+    def _stored_links(self, file_id: int) -> list[StoredLink]:
+        row = self.conn.execute("SELECT links FROM files WHERE id=?", (file_id,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else []
+
+    def _delete_children(self, file_id: int) -> None:
+        for table in _CHILD_TABLES:
+            self.conn.execute(f"DELETE FROM {table} WHERE src=?", (file_id,))  # noqa: S608 - fixed names
 
     @classmethod
     def create_part(cls, path: Path) -> Index:
         """A scratch database with the index's tables, which one worker fills during a cold scan
-        and :meth:`merge_part` then copies in; nothing in it needs to survive a crash."""
+        (with a :class:`BulkWriter`) and :meth:`merge_part` then copies in; nothing in it needs to
+        survive a crash."""
         path.unlink(missing_ok=True)
         conn = _connect(path)
         conn.execute("PRAGMA journal_mode=OFF")
@@ -205,54 +271,83 @@ class Index:
         return cls(conn, path)
 
     def merge_part(self, part: Path) -> None:
-        """Copy every row of a part (see :meth:`create_part`) into this index, in SQLite itself.
-        Call it outside a transaction; the part's file is left for the caller to delete."""
+        """Copy every row of a part (see :meth:`create_part`) into this fresh index, in SQLite
+        itself. Call it outside a transaction; the part's file is left for the caller to delete."""
         self._invalidate_counts()
-        self.conn.execute("ATTACH DATABASE ? AS part", (str(part),))
+        c = self.conn
+        c.execute("ATTACH DATABASE ? AS part", (str(part),))
         try:
             with self.transaction():
-                for table in ("files", *_CHILD_TABLES):
-                    self.conn.execute(f"INSERT INTO main.{table} SELECT * FROM part.{table}")  # noqa: S608 - fixed names
+                for table in ("files", "backrefs", "linkkeys", *_CHILD_TABLES):
+                    c.execute(f"INSERT INTO main.{table} SELECT * FROM part.{table}")  # noqa: S608 - fixed names
         finally:
-            self.conn.execute("DETACH DATABASE part")
+            c.execute("DETACH DATABASE part")
 
-    def delete_files(self, ids: Iterable[int]) -> None:
-        self._invalidate_counts()
-        for file_id in ids:
-            self._delete_children(file_id)
-            self.conn.execute("DELETE FROM files WHERE id=?", (file_id,))
-
-    def _delete_children(self, file_id: int) -> None:
-        for table in _CHILD_TABLES:
-            self.conn.execute(f"DELETE FROM {table} WHERE src=?", (file_id,))  # noqa: S608 - fixed names
+    def bulk_writer(self) -> BulkWriter:
+        """A writer for a fresh index (see :class:`BulkWriter`)."""
+        return BulkWriter(self)
 
     def set_excluded(self, excluded_uris: set[str]) -> None:
         self._invalidate_counts()
         self.conn.execute("UPDATE files SET excluded=0")
         self.conn.executemany("UPDATE files SET excluded=1 WHERE uri=?", ((u,) for u in excluded_uris))
 
-    def links_with_keys(self, keys: Iterable[str]) -> list[tuple[int, int, str, str]]:
-        """(rowid, src id, src uri, target) of links whose lookup key is among ``keys``."""
-        out: list[tuple[int, int, str, str]] = []
+    def sources_with_keys(self, keys: Iterable[str]) -> dict[int, str]:
+        """id -> uri of the notes holding a link whose lookup key (:func:`link_key`) is among ``keys``."""
+        ids: set[int] = set()
         for key in set(keys):
-            out.extend(
-                self.conn.execute(
-                    "SELECT l.rowid, l.src, f.uri, l.target FROM links l JOIN files f ON f.id=l.src WHERE l.key=?",
-                    (key,),
-                )
-            )
-        return out
+            for (srcs,) in self.conn.execute("SELECT srcs FROM linkkeys WHERE key=?", (key,)):
+                ids.update(json.loads(srcs))
+        return self._uris_of(ids)
 
-    def set_link_resolution(self, updates: Iterable[tuple[str | None, int, int]]) -> None:
-        """Apply (dest, candidates, rowid) triples."""
-        self._invalidate_counts()
-        self.conn.executemany("UPDATE links SET dest=?, candidates=? WHERE rowid=?", updates)
+    def relink(self, keys: Iterable[str], resolve: Callable[[str, str], tuple[str | None, int]]) -> int:
+        """Re-resolve the stored links whose lookup key is among ``keys`` with ``resolve(target,
+        source uri) -> (dest uri, candidates)``; return how many changed."""
+        keys = set(keys)
+        changed = 0
+        refs = _RefChanges()
+        for src, uri in sorted(self.sources_with_keys(keys).items()):
+            old = self._stored_links(src)
+            new = [list(link) for link in old]
+            for link in new:
+                if link_key(link[3]) not in keys:
+                    continue
+                dest, candidates = resolve(link[3], uri)
+                dest_id = None if dest is None else self.file_id(dest)
+                if (link[6], link[7]) != (dest_id, candidates):
+                    link[6], link[7] = dest_id, candidates
+                    changed += 1
+            if new != old:
+                refs.remove(src, *link_facts(old))
+                refs.add(src, *link_facts(new))
+                self.conn.execute(
+                    "UPDATE files SET links=?, n_links=?, n_resolved=?, n_ambiguous=?, n_embeds=?, n_other=? "
+                    "WHERE id=?",
+                    (json.dumps(new, ensure_ascii=False), *link_counts_of(new), src),
+                )
+        if changed:
+            self._invalidate_counts()
+            refs.apply(self.conn)
+        return changed
 
     # -- queries ---------------------------------------------------------------------------------
 
     def uris(self, notes_only: bool = False) -> list[str]:
         sql = "SELECT uri FROM files" + (" WHERE is_note=1" if notes_only else "") + " ORDER BY uri"
         return [r[0] for r in self.conn.execute(sql)]
+
+    def file_id(self, uri: str) -> int | None:
+        row = self.conn.execute("SELECT id FROM files WHERE uri=?", (uri,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def _uris_of(self, ids: Iterable[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        ids = sorted(set(ids))
+        for at in range(0, len(ids), 500):
+            batch = ids[at : at + 500]
+            sql = "SELECT id, uri FROM files WHERE id IN (%s)" % ",".join("?" * len(batch))  # noqa: S608 - placeholders
+            out.update(self.conn.execute(sql, batch))
+        return out
 
     def note(self, uri: str) -> dict[str, Any] | None:
         row = self.conn.execute(
@@ -283,52 +378,78 @@ class Index:
         }  # fmt: skip
 
     def links_from(self, uri: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            'SELECT l.kind, l.start, l."end", l.target, l.subpath, l.display, l.dest, l.candidates '
-            "FROM links l JOIN files f ON f.id=l.src WHERE f.uri=? ORDER BY l.ord",
-            (uri,),
-        )
-        return [_link_dict(r) for r in rows]
+        row = self.conn.execute("SELECT links FROM files WHERE uri=?", (uri,)).fetchone()
+        links: list[StoredLink] = json.loads(row[0]) if row and row[0] else []
+        dests = self._uris_of(link[6] for link in links if link[6] is not None)
+        return [
+            {"kind": k, "span": [s, e], "target": t, "subpath": sub, "display": d,
+             "dest": None if dest is None else dests.get(dest), "ambiguous": cands > 1}
+            for k, s, e, t, sub, d, dest, cands in links
+        ]  # fmt: skip
 
     def backlinks(self, uri: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            'SELECT f.uri, l.kind, l.start, l."end", l.target, l.subpath, l.display '
-            "FROM links l JOIN files f ON f.id=l.src WHERE l.dest=? ORDER BY f.uri, l.ord",
-            (uri,),
-        )
+        dest = self.file_id(uri)
+        srcs = [s for (ids,) in self.conn.execute("SELECT srcs FROM backrefs WHERE dest=?", (dest,)) for s in json.loads(ids)]
+        uris = self._uris_of(srcs)
         return [
-            {"source": r[0], "kind": r[1], "span": [r[2], r[3]], "target": r[4], "subpath": r[5], "display": r[6]}
-            for r in rows
+            {"source": uris[src], "kind": k, "span": [s, e], "target": t, "subpath": sub, "display": d}
+            for src, links in sorted(self._links_of(uris), key=lambda r: uris[r[0]])
+            for k, s, e, t, sub, d, link_dest, _ in links
+            if link_dest == dest
+        ]
+
+    def _links_of(self, ids: Iterable[int]) -> Iterator[tuple[int, list[StoredLink]]]:
+        """(id, stored links) of the given files."""
+        ids = sorted(set(ids))
+        for at in range(0, len(ids), 500):
+            batch = ids[at : at + 500]
+            sql = "SELECT id, links FROM files WHERE id IN (%s)" % ",".join("?" * len(batch))  # noqa: S608 - placeholders
+            for file_id, links in self.conn.execute(sql, batch):
+                yield file_id, json.loads(links) if links else []
+
+    def link_rows(self) -> list[tuple[str, int, str, str, str, str | None, str | None, int]]:
+        """Every stored link as (source uri, ordinal, kind, target, subpath, display, dest uri,
+        candidates): the whole link table, for tests and tools."""
+        uris = dict(self.conn.execute("SELECT id, uri FROM files"))
+        return [
+            (uri, ordinal, k, t, sub, d, None if dest is None else uris.get(dest), cands)
+            for uri, links in self.conn.execute("SELECT uri, links FROM files WHERE links IS NOT NULL")
+            for ordinal, (k, _s, _e, t, sub, d, dest, cands) in enumerate(json.loads(links))
         ]
 
     def unresolved(self) -> list[dict[str, Any]]:
         """Missing targets, keyed like Obsidian's ``unresolvedLinks``, most referenced first."""
-        rows = self.conn.execute(
-            "SELECT l.target, COUNT(*), COUNT(DISTINCT l.src) FROM links l "
-            "WHERE l.dest IS NULL GROUP BY l.target ORDER BY COUNT(*) DESC, l.target"
-        )
+        ids: set[int] = set()
+        for (srcs,) in self.conn.execute("SELECT unresolved FROM linkkeys WHERE unresolved IS NOT NULL"):
+            ids.update(json.loads(srcs))
+        per_target: dict[str, tuple[int, set[int]]] = {}
+        for src, links in self._links_of(ids):
+            for link in links:
+                if link[6] is None:
+                    count, sources = per_target.get(link[3], (0, set()))
+                    sources.add(src)
+                    per_target[link[3]] = (count + 1, sources)
         out: dict[str, dict[str, Any]] = {}
-        for target, count, sources in rows:
+        for target, (count, sources) in per_target.items():
             key = target[:-3] if target.lower().endswith(".md") else target
             entry = out.setdefault(key, {"target": key, "count": 0, "sources": 0})
             entry["count"] += count
-            entry["sources"] += sources
+            entry["sources"] += len(sources)
         return sorted(out.values(), key=lambda e: (-e["count"], e["target"]))
 
     def link_counts(self) -> dict[str, int]:
         """Counts over body wikilinks and embeds (the ``links`` of ``vaultsync scan``)."""
         row = self.conn.execute(
-            "SELECT SUM(body), SUM(body AND dest IS NOT NULL), SUM(body AND candidates > 1), SUM(kind='embed'), "
-            "SUM(NOT body) FROM (SELECT kind IN ('wiki', 'embed') AS body, kind, dest, candidates FROM links)"
+            "SELECT SUM(n_links), SUM(n_resolved), SUM(n_ambiguous), SUM(n_embeds), SUM(n_other) FROM files"
         ).fetchone()
-        links, resolved = int(row[0] or 0), int(row[1] or 0)
+        links, resolved, ambiguous, embeds, other = (int(v or 0) for v in row)
         return {
             "links": links,
             "resolved": resolved,
             "unresolved": links - resolved,
-            "ambiguous": int(row[2] or 0),
-            "embeds": int(row[3] or 0),
-            "other_links": int(row[4] or 0),
+            "ambiguous": ambiguous,
+            "embeds": embeds,
+            "other_links": other,
         }
 
     def set_counts(self, counts: dict[str, int]) -> None:
@@ -371,8 +492,8 @@ class Index:
 
     def most_linked(self, limit: int = 10) -> list[tuple[str, int]]:
         rows = self.conn.execute(
-            "SELECT dest, COUNT(*) FROM links WHERE dest IS NOT NULL GROUP BY dest "
-            "ORDER BY COUNT(*) DESC, dest LIMIT ?",
+            "SELECT f.uri, SUM(b.n) AS n FROM backrefs b JOIN files f ON f.id=b.dest GROUP BY b.dest "
+            "ORDER BY n DESC, f.uri LIMIT ?",
             (limit,),
         )
         return [(r[0], int(r[1])) for r in rows]
@@ -385,16 +506,104 @@ class Index:
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-def _link_dict(r: Sequence[Any]) -> dict[str, Any]:
-    return {
-        "kind": r[0],
-        "span": [r[1], r[2]],
-        "target": r[3],
-        "subpath": r[4],
-        "display": r[5],
-        "dest": r[6],
-        "ambiguous": r[7] > 1,
-    }
+def _json_ids(ids: Iterable[int]) -> str:
+    return "[" + ", ".join(map(str, ids)) + "]"
+
+
+class _RefChanges:
+    """Edits to backrefs and linkkeys for a few notes, applied row by row (warm updates)."""
+
+    def __init__(self) -> None:
+        self.dests: dict[int, list[int]] = {}  # dest -> sources to add (negative: remove that source)
+        self.keys: dict[str, list[int]] = {}
+        self.unresolved: dict[str, list[int]] = {}
+        self.removed: set[int] = set()
+        self.dropped: set[int] = set()
+
+    def remove(self, src: int, dests: Sequence[int], keys: Sequence[str], unresolved: Sequence[str]) -> None:
+        self.removed.add(src)
+        for d in dests:
+            self.dests.setdefault(d, [])
+        for k in (*keys, *unresolved):
+            self.keys.setdefault(k, [])
+
+    def add(self, src: int, dests: Sequence[int], keys: Sequence[str], unresolved: Sequence[str]) -> None:
+        self.removed.add(src)  # a source's old rows always go first
+        for d in dests:
+            self.dests.setdefault(d, []).append(src)
+        for k in keys:
+            self.keys.setdefault(k, []).append(src)
+        for k in unresolved:
+            self.unresolved.setdefault(k, []).append(src)
+
+    def drop_dest(self, dest: int) -> None:
+        self.dropped.add(dest)
+
+    def apply(self, c: sqlite3.Connection) -> None:
+        gone = self.removed
+        for dest, added in self.dests.items():
+            rows = c.execute("SELECT srcs FROM backrefs WHERE dest=?", (dest,)).fetchall()
+            srcs = sorted([s for (ids,) in rows for s in json.loads(ids) if s not in gone] + added)
+            c.execute("DELETE FROM backrefs WHERE dest=?", (dest,))
+            if srcs and dest not in self.dropped:
+                c.execute("INSERT INTO backrefs VALUES(?,?,?)", (dest, len(srcs), _json_ids(srcs)))
+        for dest in self.dropped - self.dests.keys():
+            c.execute("DELETE FROM backrefs WHERE dest=?", (dest,))
+        for key in self.keys:
+            rows = c.execute("SELECT srcs, unresolved FROM linkkeys WHERE key=?", (key,)).fetchall()
+            srcs = sorted([s for r in rows for s in json.loads(r[0]) if s not in gone] + self.keys[key])
+            missing = [s for r in rows for s in json.loads(r[1] or "[]") if s not in gone]
+            missing = sorted(missing + self.unresolved.get(key, []))
+            c.execute("DELETE FROM linkkeys WHERE key=?", (key,))
+            if srcs:
+                c.execute(
+                    "INSERT INTO linkkeys VALUES(?,?,?)", (key, _json_ids(srcs), _json_ids(missing) if missing else None)
+                )
+
+
+class BulkWriter:
+    """Fills a fresh index: files go in as they come; backrefs and linkkeys are gathered in memory
+    and written once by :meth:`finish`, one row per target rather than one per link. Source ids
+    are kept in the order the files are put (ascending, as a cold scan puts them)."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.dests: dict[int, list[int]] = {}
+        self.keys: dict[str, list[int]] = {}
+        self.unresolved: dict[str, list[int]] = {}
+
+    def put(self, notes: Sequence[NoteRows]) -> None:
+        dests, keys, unresolved = self.dests, self.keys, self.unresolved
+        for n in notes:
+            _group(dests, n.dests, n.id)
+            _group(keys, n.keys, n.id)
+            _group(unresolved, n.unresolved, n.id)
+        self.index._insert_files(notes)
+
+    def finish(self) -> None:
+        c = self.index.conn
+        c.executemany("INSERT INTO backrefs VALUES(?,?,?)", [(d, len(s), _json_ids(s)) for d, s in self.dests.items()])
+        missing = self.unresolved
+        c.executemany(
+            "INSERT INTO linkkeys VALUES(?,?,?)",
+            [(k, _json_ids(s), _json_ids(missing[k]) if k in missing else None) for k, s in self.keys.items()],
+        )
+
+
+def _group_python(groups: dict[Any, list[int]], keys: Iterable[Any], value: int) -> None:
+    """Append ``value`` to the list of each key in ``groups``, starting lists as needed."""
+    for k in keys:
+        got = groups.get(k)
+        if got is None:
+            groups[k] = [value]
+        else:
+            got.append(value)
+
+
+try:  # the same in C, built by setup.py (see vaultsync.scan)
+    from vaultsync._cscan import group as _group  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - exercised only where the extension is missing
+    _group = _group_python
 
 
 COUNT_KEYS = (
@@ -405,29 +614,11 @@ COUNT_KEYS = (
 
 def row_counts(n: NoteRows) -> list[int]:
     """One file's share of :meth:`Index.counts`, in ``COUNT_KEYS`` order."""
-    body = [link for link in n.links if link[2] in ("wiki", "embed")]
-    resolved = sum(link[9] is not None for link in body)
+    links, resolved, ambiguous, embeds, other = n.link_counts
     return [
         int(n.is_note), int(not n.is_note), int(n.excluded), int(n.error is not None), n.n_timestamps,
-        len(body), resolved, len(body) - resolved, sum(link[10] > 1 for link in body),
-        sum(link[2] == "embed" for link in body), len(n.links) - len(body),
+        links, resolved, links - resolved, ambiguous, embeds, other,
     ]  # fmt: skip
-
-
-_ROWS_PER_INSERT = 64
-
-
-@functools.cache
-def _insert_sql(table: str, columns: int, rows: int) -> str:
-    one = "(" + ",".join("?" * columns) + ")"
-    return f"INSERT INTO {table} VALUES " + ",".join([one] * rows)  # noqa: S608 - fixed names
-
-
-def _insert_rows(c: sqlite3.Connection, table: str, columns: int, rows: list[tuple[Any, ...]]) -> None:
-    """Insert many rows, 64 to a statement: a third faster than executemany, which steps once a row."""
-    for at in range(0, len(rows), _ROWS_PER_INSERT):
-        batch = rows[at : at + _ROWS_PER_INSERT]
-        c.execute(_insert_sql(table, columns, len(batch)), list(itertools.chain.from_iterable(batch)))
 
 
 def _connect(path: Path) -> sqlite3.Connection:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import sqlite3
 import time
@@ -17,14 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaultsync._parallel import map_chunks, worker_state
+from vaultsync._parallel import Tick, map_chunks, map_shares, worker_state
 from vaultsync.errors import NoteReadError, StoreError
-from vaultsync.index import COUNT_KEYS, INDEX_NAME, Index, NoteRows, row_counts
+from vaultsync.index import COUNT_KEYS, INDEX_NAME, Index, NoteRows, link_counts_of, link_facts, link_key, row_counts
 from vaultsync.model import Diagnostic, Frontmatter, ParsedNote, Tag
-from vaultsync.names import basename, dirname, file_keys
+from vaultsync.names import dirname, file_keys
 from vaultsync.parse import NoteHead, frontmatter_tags, note_head, parse_note, split_frontmatter
 from vaultsync.resolve import NameTable
-from vaultsync.scan import IndexScan, index_scan, scan_for_index
+from vaultsync.scan import IndexScan, index_note, index_scan, scan_for_index
 from vaultsync.vault import FileStat, Vault, decode_note, is_note
 
 log = logging.getLogger(__name__)
@@ -101,28 +102,23 @@ def _cold(
 ) -> tuple[Index, ScanReport]:
     final = index_path(vault)
     index = Index.create_fresh(final)
-    table = NameTable(files)
-    tasks = [(i, uri, st, vault.is_excluded(uri)) for i, (uri, st) in enumerate(sorted(files.items()), 1)]
+    items = sorted(files.items())
+    ids = {uri: i for i, (uri, _) in enumerate(items, 1)}
+    tasks = [(i, u, vault.os_path_for(u), st, vault.is_excluded(u)) for i, (u, st) in enumerate(items, 1)]
     report = ScanReport(rebuilt=True, added=len(tasks))
-    paths = [(i, u, vault.os_path_for(u), st, ex) for i, u, st, ex in tasks]
-    state = _ColdState(table, f"{index.path}.part-", os.getpid())
-    parts: set[str] = set()
+    state = _ColdState(LinkResolver(NameTable(files), ids.__getitem__), index, f"{index.path}.part-")
+    parts: list[Path] = []
     totals = [0] * len(COUNT_KEYS)
     try:
-        with index.transaction():
-            for item in map_chunks(_store_chunk, paths, state, jobs=jobs, progress=progress):
-                if isinstance(item, NoteRows):
-                    index.put_files([item], fresh=True)
-                    counts = row_counts(item)
-                else:
-                    parts.add(item[0])
-                    counts = item[1]
-                totals = [a + b for a, b in zip(totals, counts, strict=True)]
-        for part in sorted(parts):
-            index.merge_part(Path(part))
+        for _, (part, counts) in map_shares(_store_share, tasks, state, jobs=jobs, progress=progress):
+            if part is not None:
+                parts.append(Path(part))
+            totals = [a + b for a, b in zip(totals, counts, strict=True)]
+        for part in parts:
+            index.merge_part(part)
     finally:
         for part in parts:
-            Path(part).unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
     report.files_read = totals[0]
     with index.transaction():
         index.set_meta("ignore_filters", json.dumps(vault.app.user_ignore_filters))
@@ -133,28 +129,38 @@ def _cold(
 
 @dataclass(frozen=True, slots=True)
 class _ColdState:
-    table: NameTable
-    part_prefix: str  # worker parts are <prefix><pid>
-    main_pid: int
+    resolver: LinkResolver
+    index: Index  # share 0 writes into it; in a worker, through a connection of its own
+    part_prefix: str  # the other shares write <prefix><pid>, merged into the index afterwards
 
 
-_part: Index | None = None  # this worker's part of a cold scan
-
-
-def _store_chunk(chunk: list[tuple[int, str, str, FileStat, bool]]) -> list[NoteRows | tuple[str, list[int]]]:
-    """Parse a chunk; in a worker process, store its rows in the worker's own part database
-    (merged by the parent in SQLite) rather than send them back through a pipe."""
-    global _part
+def _store_share(
+    chunks: Iterator[list[tuple[int, str, str, FileStat, bool]]], tick: Tick, share: int
+) -> tuple[str | None, list[int]]:
+    """Parse one share of a cold scan and write its rows: share 0 into the index itself, the
+    others into a part database of their own that the parent merges (rather than send rows back
+    through a pipe). Returns the part's path (None for share 0) and the share's totals."""
     state: _ColdState = worker_state()
-    rows = [_parse_file(state.table, *item) for item in chunk]
-    if os.getpid() == state.main_pid:
-        return list(rows)
-    part_path = Path(f"{state.part_prefix}{os.getpid()}")
-    if _part is None or _part.path != part_path:
-        _part = Index.create_part(part_path)
-    with _part.transaction():
-        _part.put_files(rows, fresh=True)
-    return [(str(part_path), row_counts(r)) for r in rows]
+    in_worker = multiprocessing.parent_process() is not None
+    if share == 0:
+        target = Index.reopen_fresh(state.index.path) if in_worker else state.index
+    else:
+        target = Index.create_part(Path(f"{state.part_prefix}{os.getpid()}-{share}"))
+    writer = target.bulk_writer()
+    totals = [0] * len(COUNT_KEYS)
+    try:
+        with target.transaction():
+            for chunk in chunks:
+                rows = [_parse_file(state.resolver, *item) for item in chunk]
+                writer.put(rows)
+                for n in rows:
+                    totals = [a + b for a, b in zip(totals, row_counts(n), strict=True)]
+                tick(len(chunk))
+            writer.finish()
+    finally:
+        if target is not state.index:
+            target.close()
+    return None if share == 0 else str(target.path), totals
 
 
 def _warm(
@@ -198,14 +204,19 @@ def _apply(
     new_ids = {u: next_id + k for k, u in enumerate(new)}
     tasks = [(stored[u][0], u, files[u], vault.is_excluded(u)) for u in changed]
     tasks += [(new_ids[u], u, files[u], vault.is_excluded(u)) for u in new]
+
+    def file_id(uri: str) -> int:
+        return new_ids[uri] if uri in new_ids else stored[uri][0]
+
+    resolver = LinkResolver(table, file_id)
     with index.transaction():
         index.delete_files(stored[u][0] for u in gone)
-        for rows in _parse_all(vault, table, tasks, progress, jobs):
+        for rows in _parse_all(vault, resolver, tasks, progress, jobs):
             report.files_read += rows.is_note
             index.put_files([rows])
         renamed_keys = {k for u in (*gone, *new) for k in file_keys(u)}
         if renamed_keys:
-            report.relinked = _reresolve(index, table, renamed_keys)
+            report.relinked = index.relink(renamed_keys, table.resolve_memo)
     return report, new_ids
 
 
@@ -252,43 +263,60 @@ class Indexer:
         return report
 
 
-def _reresolve(index: Index, table: NameTable, keys: set[str]) -> int:
-    """Re-resolve stored links that look up one of ``keys``; return how many changed."""
-    updates = []
-    rows = index.links_with_keys(keys)
-    current = {
-        rowid: (dest, cands)
-        for rowid, dest, cands in index.conn.execute(
-            "SELECT rowid, dest, candidates FROM links WHERE rowid IN (%s)" % ",".join(str(r[0]) for r in rows)
-        )
-    } if rows else {}
-    for rowid, _src, src_uri, target in rows:
-        res = table.resolve(target, src_uri)
-        if current.get(rowid) != (res.dest, res.candidates):
-            updates.append((res.dest, res.candidates, rowid))
-    index.set_link_resolution(updates)
-    return len(updates)
-
-
 # -- parsing, in worker processes when there is much to do ---------------------------------------
+
+class LinkResolver:
+    """Link target -> (dest id, candidates, link key) for one update of the index, remembered per
+    source folder, or once for all folders where the folder cannot matter. The name table must
+    not change while this lives."""
+
+    def __init__(self, table: NameTable, file_id: Callable[[str], int]) -> None:
+        self.table = table
+        self.file_id = file_id
+        self.shared: dict[str, tuple[int | None, int, str]] = {}
+        self._memos: dict[str, dict[str, tuple[int | None, int, str]]] = {}
+
+    def memo(self, folder: str) -> dict[str, tuple[int | None, int, str]]:
+        """The remembered resolutions of links written in ``folder`` (besides :attr:`shared`)."""
+        found = self._memos.get(folder)
+        if found is None:
+            found = self._memos[folder] = {}
+        return found
+
+    def miss(self, target: str, uri: str, folder: str) -> tuple[int | None, int, str]:
+        """Resolve a non-empty target neither memo holds, and remember it."""
+        dest, candidates = self.table.lookup(target, uri)
+        found = None if dest is None else self.file_id(dest), candidates, link_key(target)
+        if candidates == 0 or (candidates == 1 and target[0] != "."):  # NameTable.same_from_every_folder
+            self.shared[target] = found
+        else:
+            self.memo(folder)[target] = found
+        return found
+
+    def resolve(self, target: str, uri: str, folder: str) -> tuple[int | None, int, str]:
+        if target == "":
+            return self.file_id(uri), 1, ""  # [[#Heading]] links to its own note
+        found = self.memo(folder).get(target) or self.shared.get(target)
+        return found if found is not None else self.miss(target, uri, folder)
+
 
 def _parse_all(
     vault: Vault,
-    table: NameTable,
+    resolver: LinkResolver,
     tasks: list[tuple[int, str, FileStat, bool]],
     progress: Progress | None,
     jobs: int | None,
 ) -> Iterator[NoteRows]:
     paths = [(i, u, vault.os_path_for(u), st, ex) for i, u, st, ex in tasks]
-    yield from map_chunks(_parse_chunk, paths, table, jobs=jobs, progress=progress)
+    yield from map_chunks(_parse_chunk, paths, resolver, jobs=jobs, progress=progress)
 
 
 def _parse_chunk(chunk: list[tuple[int, str, str, FileStat, bool]]) -> list[NoteRows]:
-    table = worker_state()
-    return [_parse_file(table, *item) for item in chunk]
+    resolver = worker_state()
+    return [_parse_file(resolver, *item) for item in chunk]
 
 
-def _parse_file(table: NameTable, file_id: int, uri: str, path: str, st: FileStat, excluded: bool) -> NoteRows:
+def _parse_file(resolver: LinkResolver, file_id: int, uri: str, path: str, st: FileStat, excluded: bool) -> NoteRows:
     if not is_note(uri):
         return NoteRows(file_id, uri, False, st, excluded)
     try:
@@ -302,27 +330,47 @@ def _parse_file(table: NameTable, file_id: int, uri: str, path: str, st: FileSta
     except NoteReadError as exc:
         return _bad_note(file_id, uri, st, excluded, "unreadable", exc.reason)
     fm = split_frontmatter(text)
+    head = note_head(uri, text, fm)
+    if not head.links:  # the common case: the C scanner can resolve and store the body's links
+        folder = dirname(uri)
+        found = index_note(text, fm.end, file_id, resolver.memo(folder), resolver.shared, resolver.miss, uri, folder)
+        if found is not None:
+            return NoteRows(
+                file_id, uri, True, st, excluded, head.title, head.video_id, _frontmatter_json(fm), None,
+                *found[:5], _frontmatter_tag_rows(file_id, fm), _diagnostic_rows(file_id, head), *found[5:],
+            )  # fmt: skip
     body = scan_for_index(text, fm.end)
     if body is None:
-        return note_rows(table, file_id, parse_note(uri, text), st, excluded)
-    head = note_head(uri, text, fm)
-    return _rows(table, file_id, uri, fm, head, body, (), None, st, excluded)
+        return note_rows(resolver, file_id, parse_note(uri, text), st, excluded)
+    return _rows(resolver, file_id, uri, fm, head, body, (), None, st, excluded)
+
+
+def _frontmatter_json(fm: Frontmatter) -> str | None:
+    return None if fm.data is None else json.dumps(fm.data, default=str, ensure_ascii=False)
+
+
+def _frontmatter_tag_rows(file_id: int, fm: Frontmatter) -> list[tuple[int, str, int, int]]:
+    return [(file_id, name, fm.start, fm.end) for name in frontmatter_tags(fm.data)]
+
+
+def _diagnostic_rows(file_id: int, head: NoteHead) -> list[tuple[int, str, str, str]]:
+    return [(file_id, d.code, d.message, d.severity.value) for d in head.diagnostics]
 
 
 def _bad_note(file_id: int, uri: str, st: FileStat, excluded: bool, code: str, reason: str) -> NoteRows:
     return NoteRows(file_id, uri, True, st, excluded, error=reason, diagnostics=[(file_id, code, reason, "warning")])
 
 
-def note_rows(table: NameTable, file_id: int, note: ParsedNote, st: FileStat, excluded: bool) -> NoteRows:
-    """Turn a parsed note into index rows, resolving every link against ``table``."""
+def note_rows(resolver: LinkResolver, file_id: int, note: ParsedNote, st: FileStat, excluded: bool) -> NoteRows:
+    """Turn a parsed note into index rows, resolving every link with ``resolver``."""
     scan = note.scan
     head = NoteHead([], note.title, note.video_id, note.diagnostics)  # scan.links holds the frontmatter's
     blocks = json.dumps(scan.blocks, ensure_ascii=False) if scan.blocks else None
-    return _rows(table, file_id, note.uri, note.frontmatter, head, index_scan(scan), scan.tags, blocks, st, excluded)
+    return _rows(resolver, file_id, note.uri, note.frontmatter, head, index_scan(scan), scan.tags, blocks, st, excluded)
 
 
 def _rows(
-    table: NameTable,
+    resolver: LinkResolver,
     file_id: int,
     uri: str,
     fm: Frontmatter,
@@ -333,19 +381,13 @@ def _rows(
     st: FileStat,
     excluded: bool,
 ) -> NoteRows:
-    links = []
     all_links = [(k.kind.value, k.span[0], k.span[1], k.target, k.subpath, k.display) for k in head.links]
     all_links += body.links
-    resolve = table.resolve_memo
+    resolve = resolver.resolve
     folder = dirname(uri)
-    for ordinal, (kind, start, end, target, subpath, display) in enumerate(all_links):
-        dest, candidates = resolve(target, uri, folder)
-        links.append(
-            (file_id, ordinal, kind, start, end, target, subpath, display, basename(target.lower()), dest, candidates)
-        )  # fmt: skip
+    links = [[*link, *resolve(link[3], uri, folder)[:2]] for link in all_links]
+    dests, keys, unresolved = link_facts(links)
     tags = [(file_id, t.name, t.span[0], t.span[1]) for t in body_tags]
-    tags += [(file_id, name, fm.start, fm.end) for name in frontmatter_tags(fm.data)]
-    data = fm.data
     return NoteRows(
         id=file_id,
         uri=uri,
@@ -354,11 +396,15 @@ def _rows(
         excluded=excluded,
         title=head.title,
         video_id=head.video_id,
-        frontmatter=None if data is None else json.dumps(data, default=str, ensure_ascii=False),
+        frontmatter=_frontmatter_json(fm),
         error=None,
-        links=links,
-        tags=tags,
-        diagnostics=[(file_id, d.code, d.message, d.severity.value) for d in head.diagnostics],
+        links=json.dumps(links, ensure_ascii=False) if links else None,
+        link_counts=link_counts_of(links),
+        dests=dests,
+        keys=keys,
+        unresolved=unresolved,
+        tags=tags + _frontmatter_tag_rows(file_id, fm),
+        diagnostics=_diagnostic_rows(file_id, head),
         n_timestamps=body.n_timestamps,
         timestamps=body.timestamps,
         headings=body.headings,

@@ -120,7 +120,7 @@ def relink_after_moves(
     old_table = indexer.table
     new_table = NameTable([moves.get(u, u) for u in _table_uris(old_table)])
     keys = {k for u in (*moves, *moves.values()) for k in file_keys(u)}
-    sources = {row[2] for row in index.links_with_keys(keys)}
+    sources = set(index.sources_with_keys(keys).values())
     sources |= {r["source"] for old in moves for r in index.backlinks(old)}
     sources |= set(moves)
     inverse = {new: old for old, new in moves.items()}

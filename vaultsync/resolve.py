@@ -87,6 +87,20 @@ class NameTable:
             found = self._memo[key] = (dests[0] if dests else None, count)
         return found
 
+    def lookup(self, linkpath: str, source: str) -> tuple[str | None, int]:
+        """:meth:`resolve_memo` without the memo, for callers that keep their own."""
+        if linkpath == "":
+            return source, 1
+        dests, count = self._linkpath_dests(linkpath, source)
+        return dests[0] if dests else None, count
+
+    @staticmethod
+    def same_from_every_folder(linkpath: str, candidates: int) -> bool:
+        """Whether a resolution with this many candidates is the same whichever folder the link is
+        written in: no file of the name (unresolved everywhere), or exactly one and a link path
+        that is not relative (``./``, ``../``), since the source folder only orders candidates."""
+        return candidates == 0 or (candidates == 1 and not linkpath.startswith("."))
+
     def linkpath_dests(self, linkpath: str, source: str) -> list[str]:
         """All matches in Obsidian's order (``getLinkpathDest``); the first is the one opened."""
         if linkpath == "":

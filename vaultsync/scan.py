@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from vaultsync.model import (
@@ -536,6 +537,28 @@ def scan_for_index(text: str, start: int = 0) -> IndexScan | None:
         return None
     found = _cscan.scan_index(text, start)
     return None if found is None else IndexScan(*found)
+
+
+def index_note(
+    text: str,
+    start: int,
+    src_id: int,
+    memo: dict[str, tuple[int | None, int, str]],
+    shared: dict[str, tuple[int | None, int, str]],
+    miss: Callable[[str, str, str], tuple[int | None, int, str]],
+    uri: str,
+    folder: str,
+) -> tuple[Any, ...] | None:
+    """:func:`scan_for_index` with the links resolved and laid out as the index stores them, in C:
+    ``(links_json, link_counts, dests, keys, unresolved, n_timestamps, timestamps, headings)`` as
+    ``indexing._rows`` makes them (see ``index.NoteRows``), or None where ``scan_for_index`` gives
+    None. A target is looked up in ``memo`` (the source folder's), then ``shared``, else
+    ``miss(target, uri, folder)`` resolves it; the empty target is the note itself.
+    """
+    if _cscan is None:
+        return None
+    found: tuple[Any, ...] | None = _cscan.index_note(text, start, src_id, memo, shared, miss, uri, folder)
+    return found
 
 
 try:  # built by setup.py; optional, so an install without a compiler still works
