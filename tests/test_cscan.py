@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from unittest import mock
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from hypothesis import strategies as st
 from vaultsync import indexing, scan
 from vaultsync.parse import split_frontmatter
 from vaultsync.scan import index_scan, scan_body, scan_body_python, scan_for_index
-from vaultsync.vault import Vault
+from vaultsync.resolve import NameTable
+from vaultsync.vault import FileStat, Vault
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "tubegraph-sample"
@@ -140,6 +142,7 @@ def test_index_is_the_same_with_and_without_the_c_scanner(tmp_path, monkeypatch)
     index, _ = indexing.rebuild_index(Vault(copies[0]), jobs=1)
     index.close()
     monkeypatch.setattr(indexing, "scan_for_index", lambda text, start: None)
+    monkeypatch.setattr(indexing, "index_note", lambda *args: None)
     index, _ = indexing.rebuild_index(Vault(copies[1]), jobs=1)
     index.close()
     fast, slow = (_dump(c / ".vaultsync" / "index.sqlite") for c in copies)
@@ -147,3 +150,22 @@ def test_index_is_the_same_with_and_without_the_c_scanner(tmp_path, monkeypatch)
         # stats (size, times, inode) differ between the copies; everything read from the notes must not
         strip = (lambda r: r[:3] + r[7:]) if table == "files" else (lambda r: r)
         assert [strip(r) for r in fast[table]] == [strip(r) for r in slow[table]], table
+
+
+LINKED = ["a.md", "x/a.md", "e.md", "é.md", "ü.md", "z.md", "chan.md", "y.md", "n/note.md", "x/y.md"]
+
+
+@needs_c
+@settings(max_examples=800, deadline=None)
+@given(fast_bodies, st.sampled_from(["n/note.md", "x/note.md", "note.md"]))
+def test_index_rows_are_the_same_from_c_and_python(body, uri):
+    """index_note (scan, resolution and the stored layout in one C pass) against the Python rows."""
+    text = "---\ntitle: t\n---\n" + body
+    files = sorted({*LINKED, uri})
+    rows = []
+    for fast in (True, False):
+        ids = {u: i for i, u in enumerate(files, 1)}
+        resolver = indexing.LinkResolver(NameTable(files), ids.__getitem__)
+        with mock.patch.object(indexing, "index_note", indexing.index_note if fast else lambda *args: None):
+            rows.append(indexing.text_rows(resolver, ids[uri], uri, text, FileStat(1, 2, 3, 4), False))
+    assert rows[0] == rows[1], text

@@ -69,8 +69,9 @@ class Running:
     def settle(self, quiet_s: float = 0.6) -> None:
         """Wait until no batch has run for ``quiet_s`` and the queue is empty."""
         def quiet() -> bool:
-            last = self.reports[-1].finished_at if self.reports else 0
-            return len(self.daemon.queue) == 0 and time.time() - last > quiet_s
+            with self.daemon.pause:  # not in the middle of a batch
+                last = self.reports[-1].finished_at if self.reports else 0
+                return len(self.daemon.queue) == 0 and time.time() - last > quiet_s
 
         wait_for(quiet, what="the daemon to settle")
 

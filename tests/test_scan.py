@@ -6,10 +6,13 @@ Rows marked ``fixed=`` are regression tests for library bugs these tests found.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from vaultsync import scan as scan_module
 from vaultsync.model import LinkKind, TimestampForm
 from vaultsync.scan import parse_clock, parse_wikilink_inner, scan_body, youtube_time
 
@@ -717,3 +720,20 @@ def test_property_deterministic(text):
 @example("\ufeff<a data-t='1'>x</a> [[y]]")
 def test_property_never_raises_on_any_text(text):
     _check_invariants(text)
+
+
+# _MDLINK as it was before its link-text repetitions became possessive; they must match the same.
+_MDLINK_BACKTRACKING = re.compile(
+    r"""\[((?:[^\[\]\n\\]|\\.|\n(?![ \t]*\r?\n)|\[[^\[\]\n]*\])*)\]"""
+    r"""\([ \t]*(<[^<>\n]*>|(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\))*)"""
+    r"""(?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'))?[ \t]*\)"""
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet="[]()\\\n\t <>\"'a!#", max_size=40))
+def test_markdown_link_pattern_matches_as_before(text):
+    def found(rx: re.Pattern[str]) -> list[tuple[object, ...]]:
+        return [(m.span(), m.groups()) for m in rx.finditer(text)]
+
+    assert found(scan_module._MDLINK) == found(_MDLINK_BACKTRACKING)

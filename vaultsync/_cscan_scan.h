@@ -257,41 +257,58 @@ static int FN(json_seconds)(Buf *b, PyObject *text, const CH *s, const Item *a) 
     return r == NULL ? -1 : buf_pyint(b, r);
 }
 
-/* parse_wikilink_inner for ASCII text: (path, subpath, display) or None. */
-static PyObject *FN(inner_ascii)(PyObject *text, const CH *s, Py_ssize_t a, Py_ssize_t z) {
+/* parse_wikilink_inner for ASCII text, as ranges: the path [*t0, *cut), the subpath [*cut, *t1)
+ * and the display [*d0, *d1), or *d0 = -1 without one; 0 when the inner text is blank (no link). */
+static int FN(inner_split)(const CH *s, Py_ssize_t a, Py_ssize_t z, Py_ssize_t *t0, Py_ssize_t *cut, Py_ssize_t *t1,
+                           Py_ssize_t *d0, Py_ssize_t *d1) {
     while (a < z && js_space(s[a]))
         a++;
     while (z > a && js_space(s[z - 1]))
         z--;
     if (z == a)
-        Py_RETURN_NONE;
-    Py_ssize_t t0 = a, t1 = z, d0 = -1, d1 = -1;
+        return 0;
+    *t0 = a, *t1 = z, *d0 = -1, *d1 = -1;
     for (Py_ssize_t i = a; i < z; i++) {
         if (s[i] == '|') {
             if (i > a) { /* cut > 0 */
-                t1 = i;
-                d0 = i + 1;
-                d1 = z;
+                *t1 = i;
+                *d0 = i + 1;
+                *d1 = z;
             }
             break;
         }
     }
-    while (t0 < t1 && js_space(s[t0]))
-        t0++;
-    while (t1 > t0 && js_space(s[t1 - 1]))
-        t1--;
-    if (d0 >= 0) {
-        while (d0 < d1 && js_space(s[d0]))
-            d0++;
-        while (d1 > d0 && js_space(s[d1 - 1]))
-            d1--;
+    while (*t0 < *t1 && js_space(s[*t0]))
+        (*t0)++;
+    while (*t1 > *t0 && js_space(s[*t1 - 1]))
+        (*t1)--;
+    if (*d0 >= 0) {
+        while (*d0 < *d1 && js_space(s[*d0]))
+            (*d0)++;
+        while (*d1 > *d0 && js_space(s[*d1 - 1]))
+            (*d1)--;
     }
-    Py_ssize_t cut = t1;
-    for (Py_ssize_t i = t0; i < t1; i++)
+    *cut = *t1;
+    for (Py_ssize_t i = *t0; i < *t1; i++)
         if (s[i] == '#') {
-            cut = i;
+            *cut = i;
             break;
         }
+    return 1;
+}
+
+static int FN(is_ascii)(const CH *s, Py_ssize_t a, Py_ssize_t z) {
+    for (Py_ssize_t i = a; i < z; i++)
+        if (s[i] >= 128)
+            return 0;
+    return 1;
+}
+
+/* parse_wikilink_inner for ASCII text: (path, subpath, display) or None. */
+static PyObject *FN(inner_ascii)(PyObject *text, const CH *s, Py_ssize_t a, Py_ssize_t z) {
+    Py_ssize_t t0, cut, t1, d0, d1;
+    if (!FN(inner_split)(s, a, z, &t0, &cut, &t1, &d0, &d1))
+        Py_RETURN_NONE;
     PyObject *path = PyUnicode_Substring(text, t0, cut);
     PyObject *sub = cut < t1 ? PyUnicode_Substring(text, cut, t1) : (Py_INCREF(s_empty), s_empty);
     PyObject *disp = d0 >= 0 ? PyUnicode_Substring(text, d0, d1) : (Py_INCREF(Py_None), Py_None);
@@ -314,14 +331,8 @@ static PyObject *FN(links)(PyObject *text, const CH *s, const Items *wikis, int 
         return NULL;
     for (Py_ssize_t k = 0; k < wikis->n; k++) {
         const Item *w = &wikis->v[k];
-        int ascii = 1;
-        for (Py_ssize_t i = w->a0; i < w->a1; i++)
-            if (s[i] >= 128) {
-                ascii = 0;
-                break;
-            }
         PyObject *parsed;
-        if (ascii) {
+        if (FN(is_ascii)(s, w->a0, w->a1)) {
             parsed = FN(inner_ascii)(text, s, w->a0, w->a1);
         } else {
             PyObject *inner = PyUnicode_Substring(text, w->a0, w->a1);
@@ -516,6 +527,13 @@ static int FN(collect)(const CH *s, Py_ssize_t n, Py_ssize_t start, Items *ancho
     return 1;
 }
 
+/* The timestamps and headings JSON of what collect found (None for none); -1 on an error. */
+static int FN(stamps_heads)(PyObject *text, const CH *s, const Found *f, PyObject **ts, PyObject **hs) {
+    *ts = f->anchors.n + f->stamps.n ? FN(timestamps_json)(text, s, &f->anchors, &f->stamps) : (Py_INCREF(Py_None), Py_None);
+    *hs = f->heads.n ? FN(headings_json)(s, &f->heads) : (Py_INCREF(Py_None), Py_None);
+    return *ts == NULL || *hs == NULL ? -1 : 0;
+}
+
 static PyObject *FN(scan)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t start) {
     Found f = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}};
     PyObject *links = NULL, *ts = NULL, *hs = NULL, *result = NULL;
@@ -527,27 +545,8 @@ static PyObject *FN(scan)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t 
         Py_INCREF(result);
         goto done;
     }
-    links = FN(links)(text, s, &f.wikis, 0);
-    if (links == NULL)
-        goto error;
-    if (f.anchors.n + f.stamps.n) {
-        ts = FN(timestamps_json)(text, s, &f.anchors, &f.stamps);
-        if (ts == NULL)
-            goto error;
-    } else {
-        ts = Py_None;
-        Py_INCREF(ts);
-    }
-    if (f.heads.n) {
-        hs = FN(headings_json)(s, &f.heads);
-        if (hs == NULL)
-            goto error;
-    } else {
-        hs = Py_None;
-        Py_INCREF(hs);
-    }
-    result = Py_BuildValue("(OnOO)", links, f.anchors.n + f.stamps.n, ts, hs);
-error:
+    if ((links = FN(links)(text, s, &f.wikis, 0)) != NULL && FN(stamps_heads)(text, s, &f, &ts, &hs) == 0)
+        result = Py_BuildValue("(OnOO)", links, f.anchors.n + f.stamps.n, ts, hs);
 done:
     Py_XDECREF(links);
     Py_XDECREF(ts);
@@ -557,18 +556,118 @@ done:
 }
 
 
-/* index_note: scan (as FN(scan)) and resolve; the tuple of link_rows's five and scan's last three. */
+/* A link part as a JSON string: the Python str `obj`, or s[a:z] when obj is NULL. */
+static int FN(json_part)(Buf *b, const CH *s, Py_ssize_t a, Py_ssize_t z, PyObject *obj) {
+    return obj != NULL ? buf_json_str(b, obj) : FN(json_range)(b, s, a, z);
+}
+
+/* The links part of indexing._rows for a body the fast path answers: (links JSON as stored in
+ * files.links, link counts, destinations, keys, keys of the unresolved); NULL on an error. An
+ * ASCII link is written from the text itself; only its path becomes a str (to look it up). */
+static PyObject *FN(index_links)(PyObject *text, const CH *s, const Items *wikis, Resolve *r) {
+    Buf b = {NULL, 0, 0};
+    PyObject *dests = PyList_New(0), *keys = PyList_New(0), *unresolved = PyList_New(0), *json = NULL;
+    PyObject *result = NULL;
+    Py_ssize_t count = 0, resolved = 0, ambiguous = 0, embeds = 0;
+    if (dests == NULL || keys == NULL || unresolved == NULL || buf_ascii(&b, "[") < 0)
+        goto done;
+    for (Py_ssize_t k = 0; k < wikis->n; k++) {
+        const Item *w = &wikis->v[k];
+        Py_ssize_t t0 = 0, cut = 0, t1 = 0, d0 = -1, d1 = -1;
+        PyObject *parsed = NULL, *path, *sub = NULL, *disp = NULL;
+        if (FN(is_ascii)(s, w->a0, w->a1)) {
+            if (!FN(inner_split)(s, w->a0, w->a1, &t0, &cut, &t1, &d0, &d1))
+                continue;
+            path = PyUnicode_Substring(text, t0, cut);
+        } else {
+            PyObject *inner = PyUnicode_Substring(text, w->a0, w->a1);
+            if (inner == NULL)
+                goto done;
+            parsed = PyObject_CallOneArg(parse_inner_cb, inner);
+            Py_DECREF(inner);
+            if (parsed == NULL)
+                goto done;
+            if (parsed == Py_None) {
+                Py_DECREF(parsed);
+                continue;
+            }
+            if (!PyTuple_Check(parsed) || PyTuple_GET_SIZE(parsed) != 3) {
+                Py_DECREF(parsed);
+                PyErr_SetString(PyExc_TypeError, "parse_wikilink_inner must return a 3-tuple or None");
+                goto done;
+            }
+            path = PyTuple_GET_ITEM(parsed, 0);
+            Py_INCREF(path);
+            sub = PyTuple_GET_ITEM(parsed, 1);
+            disp = PyTuple_GET_ITEM(parsed, 2);
+        }
+        PyObject *res = path == NULL ? NULL : resolve_target(r, path);
+        int bad = res == NULL;
+        if (!bad) {
+            PyObject *dest = PyTuple_GET_ITEM(res, 0), *key = PyTuple_GET_ITEM(res, 2);
+            long long cands = PyLong_AsLongLong(PyTuple_GET_ITEM(res, 1)), d = 0;
+            if (dest != Py_None)
+                d = PyLong_AsLongLong(dest);
+            int no_display = parsed != NULL ? disp == Py_None : d0 < 0;
+            bad = PyErr_Occurred() != NULL || (count && buf_ascii(&b, ", ") < 0) ||
+                  (w->t ? buf_ascii(&b, "[\"embed\", ") : buf_ascii(&b, "[\"wiki\", ")) < 0 || buf_int(&b, w->t ? w->s - 1 : w->s) < 0 ||
+                  buf_ascii(&b, ", ") < 0 || buf_int(&b, w->e) < 0 || buf_ascii(&b, ", ") < 0 ||
+                  buf_json_str(&b, path) < 0 || buf_ascii(&b, ", ") < 0 || FN(json_part)(&b, s, cut, t1, sub) < 0 ||
+                  buf_ascii(&b, ", ") < 0 || (no_display ? buf_ascii(&b, "null") : FN(json_part)(&b, s, d0, d1, disp)) < 0 ||
+                  buf_ascii(&b, ", ") < 0 || (dest == Py_None ? buf_ascii(&b, "null") : buf_int(&b, d)) < 0 ||
+                  buf_ascii(&b, ", ") < 0 || buf_int(&b, cands) < 0 || buf_ascii(&b, "]") < 0 ||
+                  PyList_Append(keys, key) < 0 || PyList_Append(dest == Py_None ? unresolved : dests, dest == Py_None ? key : dest) < 0;
+            count++;
+            resolved += dest != Py_None;
+            ambiguous += cands > 1;
+            embeds += w->t != 0;
+        }
+        Py_XDECREF(res);
+        Py_XDECREF(path);
+        Py_XDECREF(parsed);
+        if (bad)
+            goto done;
+    }
+    if (count) {
+        json = buf_take(&b, buf_ascii(&b, "]"));
+        b.v = NULL;
+        if (json == NULL)
+            goto done;
+    } else {
+        json = Py_None;
+        Py_INCREF(json);
+    }
+    result = Py_BuildValue("(O(nnnnn)OOO)", json, count, resolved, ambiguous, embeds, (Py_ssize_t)0, dests, keys, unresolved);
+done:
+    PyMem_Free(b.v);
+    Py_XDECREF(json);
+    Py_XDECREF(dests);
+    Py_XDECREF(keys);
+    Py_XDECREF(unresolved);
+    return result;
+}
+
+/* index_note: collect as FN(scan) does, then the links resolved and laid out for the index; the
+ * tuple of index_links's five, the timestamp count and the timestamps and headings JSON. */
 static PyObject *FN(index_note)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t start, Resolve *r) {
-    PyObject *scanned = FN(scan)(text, s, n, start), *rows = NULL, *result = NULL;
-    if (scanned == NULL || scanned == Py_None)
-        return scanned;
-    rows = link_rows(PyTuple_GET_ITEM(scanned, 0), r);
-    if (rows != NULL)
-        result = Py_BuildValue("(OOOOOOOO)", PyTuple_GET_ITEM(rows, 0), PyTuple_GET_ITEM(rows, 1), PyTuple_GET_ITEM(rows, 2),
-                               PyTuple_GET_ITEM(rows, 3), PyTuple_GET_ITEM(rows, 4), PyTuple_GET_ITEM(scanned, 1),
-                               PyTuple_GET_ITEM(scanned, 2), PyTuple_GET_ITEM(scanned, 3));
-    Py_DECREF(scanned);
-    Py_XDECREF(rows);
+    Found f = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}};
+    PyObject *links = NULL, *ts = NULL, *hs = NULL, *result = NULL;
+    int found = FN(collect)(s, n, start, &f.anchors, &f.stamps, &f.wikis, &f.heads);
+    if (found <= 0) {
+        if (found == 0) {
+            result = Py_None;
+            Py_INCREF(result);
+        }
+        goto done;
+    }
+    if ((links = FN(index_links)(text, s, &f.wikis, r)) != NULL && FN(stamps_heads)(text, s, &f, &ts, &hs) == 0)
+        result = Py_BuildValue("(OOOOOnOO)", PyTuple_GET_ITEM(links, 0), PyTuple_GET_ITEM(links, 1), PyTuple_GET_ITEM(links, 2),
+                               PyTuple_GET_ITEM(links, 3), PyTuple_GET_ITEM(links, 4), f.anchors.n + f.stamps.n, ts, hs);
+done:
+    Py_XDECREF(links);
+    Py_XDECREF(ts);
+    Py_XDECREF(hs);
+    found_free(&f);
     return result;
 }
 

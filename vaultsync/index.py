@@ -601,9 +601,11 @@ def _group_python(groups: dict[Any, list[int]], keys: Iterable[Any], value: int)
 
 
 try:  # the same in C, built by setup.py (see vaultsync.scan)
-    from vaultsync._cscan import group as _group  # type: ignore[attr-defined]
+    from vaultsync import _cscan  # type: ignore[attr-defined,unused-ignore]
 except ImportError:  # pragma: no cover - exercised only where the extension is missing
     _group = _group_python
+else:
+    _group = _cscan.group
 
 
 COUNT_KEYS = (

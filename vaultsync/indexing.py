@@ -110,9 +110,9 @@ def _cold(
     parts: list[Path] = []
     totals = [0] * len(COUNT_KEYS)
     try:
-        for _, (part, counts) in map_shares(_store_share, tasks, state, jobs=jobs, progress=progress):
-            if part is not None:
-                parts.append(Path(part))
+        for _, (written, counts) in map_shares(_store_share, tasks, state, jobs=jobs, progress=progress):
+            if written is not None:
+                parts.append(Path(written))
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
         for part in parts:
             index.merge_part(part)
@@ -329,15 +329,22 @@ def _parse_file(resolver: LinkResolver, file_id: int, uri: str, path: str, st: F
         return _bad_note(file_id, uri, st, excluded, "unreadable", f"cannot read: {exc.strerror}")
     except NoteReadError as exc:
         return _bad_note(file_id, uri, st, excluded, "unreadable", exc.reason)
+    return text_rows(resolver, file_id, uri, text, st, excluded)
+
+
+def text_rows(resolver: LinkResolver, file_id: int, uri: str, text: str, st: FileStat, excluded: bool) -> NoteRows:
+    """A note's index rows from its text: by the C fast path where it answers, else in Python."""
     fm = split_frontmatter(text)
     head = note_head(uri, text, fm)
     if not head.links:  # the common case: the C scanner can resolve and store the body's links
         folder = dirname(uri)
         found = index_note(text, fm.end, file_id, resolver.memo(folder), resolver.shared, resolver.miss, uri, folder)
         if found is not None:
+            links, counts, dests, keys, unresolved, n_timestamps, timestamps, headings = found
             return NoteRows(
                 file_id, uri, True, st, excluded, head.title, head.video_id, _frontmatter_json(fm), None,
-                *found[:5], _frontmatter_tag_rows(file_id, fm), _diagnostic_rows(file_id, head), *found[5:],
+                links, counts, dests, keys, unresolved, _frontmatter_tag_rows(file_id, fm),
+                _diagnostic_rows(file_id, head), n_timestamps, timestamps, headings,
             )  # fmt: skip
     body = scan_for_index(text, fm.end)
     if body is None:

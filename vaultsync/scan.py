@@ -55,8 +55,11 @@ _HTML_BLOCK6 = (
 # Each construct has its own regex with a literal first character, which Python's `re` finds with
 # a fast search; one alternation of them all would be several times slower on 200 MB of notes.
 _WIKI = re.compile(r"\[\[([^\[\]\n]*(?:\](?!\])[^\[\]\n]*|\[(?!\[)[^\[\]\n]*)*)\]\]")
+# The link text's repetitions are possessive (Python 3.11+): its alternatives start with different
+# characters and each matches in exactly one way, so giving back cannot find another match, and
+# a failed try at every `[` of a note full of wikilinks stays linear instead of backtracking.
 _MDLINK = re.compile(
-    r"""\[((?:[^\[\]\n\\]|\\.|\n(?![ \t]*\r?\n)|\[[^\[\]\n]*\])*)\]"""
+    r"""\[((?:[^\[\]\n\\]++|\\.|\n(?![ \t]*\r?\n)|\[[^\[\]\n]*+\])*+)\]"""
     r"""\([ \t]*(<[^<>\n]*>|(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\))*)"""
     r"""(?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'))?[ \t]*\)"""
 )
@@ -562,7 +565,7 @@ def index_note(
 
 
 try:  # built by setup.py; optional, so an install without a compiler still works
-    from vaultsync import _cscan  # type: ignore[attr-defined]
+    from vaultsync import _cscan  # type: ignore[attr-defined,unused-ignore]
 except ImportError:  # pragma: no cover - exercised only where the extension is missing
     _cscan = None
 else:
