@@ -899,3 +899,20 @@ def test_link_with_trailing_backslash_that_resolves_is_left_alone():
     uris = ["a.md", "note.md"]
     assert parse_note("note.md", "[[a\\]]").scan.links[0].target == "a"
     assert norm("[[a\\]]", uris).text == "[[a\\]]"
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=notes(), style=st.sampled_from(["markdown", "html"]), hours=st.sampled_from(["auto", "always"]))
+def test_property_canonical_timestamp_shortcut_changes_nothing(text, style, hours):
+    """normalize_text skips timestamps already in the canonical markdown form; with the shortcut
+    off (every timestamp through canonical_timestamp) the result must be the same."""
+    from unittest import mock
+
+    import vaultsync.normalize as normalize_module
+
+    ctx = ctx_for(VAULT_URIS, SOURCE, timestamp_style=style, timestamp_hours=hours)
+    once = normalize_text(text, ctx)
+    twice = normalize_text(once.text, ctx)
+    with mock.patch.object(normalize_module, "_MARKDOWN", object()):
+        assert normalize_text(text, ctx) == once
+        assert normalize_text(once.text, ctx) == twice

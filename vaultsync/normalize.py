@@ -15,6 +15,7 @@ touched. Every rule maps its own output to itself, so normalizing twice equals n
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from vaultsync.wikitext import Edit, apply_edits, build_wiki, linktext, parse_wi
 from vaultsync.parse import parse_note
 from vaultsync.resolve import NameTable
 
+_MARKDOWN = TimestampForm.MARKDOWN
 _TIME_LABEL = re.compile(r"\[?\s*(?:\d{1,3}:)?\d{1,2}:\d{2}\s*\]?|")
 _VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{6,20}")
 _VIDEO_URL = re.compile(
@@ -140,24 +142,44 @@ def normalize_text(text: str, ctx: NormalizeContext) -> Normalized:
     note = _Note(text, parsed, ctx, note_video_id(parsed), hours, [])
     counts = dict.fromkeys([*COUNTERS.values(), "links_unresolved"], 0)
     edits: list[Edit] = []
+    stamp_rules, link_rules = _enabled(TIMESTAMP_RULES, ctx.settings), _enabled(LINK_RULES, ctx.settings)
+    canonical_md = stamp_rules == [("timestamps", canonical_timestamp)] and ctx.settings.timestamp_style == "markdown"
     for stamp in stamps:
-        _run(TIMESTAMP_RULES, note, stamp, text[stamp.span[0] : stamp.span[1]], counts, edits)
+        start, end = stamp.span
+        raw = text[start:end]
+        if canonical_md and stamp.form is _MARKDOWN and stamp.video_id and stamp.seconds is not None:
+            # already the link canonical_timestamp would write (not after "!"): nothing to do
+            if raw == f"[{clock(stamp.seconds, hours)}]({video_url(stamp.video_id, stamp.seconds)})" and (
+                text[start - 1 : start] != "!"
+            ):
+                continue
+        _run(stamp_rules, note, stamp, raw, counts, edits)
     for link in parsed.scan.links:
         if link.kind not in (LinkKind.WIKI, LinkKind.EMBED):
             continue
-        final = _run(LINK_RULES, note, link, text[link.span[0] : link.span[1]], counts, edits)
+        final = _run(link_rules, note, link, text[link.span[0] : link.span[1]], counts, edits)
         target = clean_string(parse_wiki(final)[1])
-        if target and ctx.table.resolve(target, ctx.uri).dest is None:
+        if target and ctx.table.resolve_memo(target, ctx.uri)[0] is None:
             counts["links_unresolved"] += 1
     edits.sort(key=lambda e: e.span[0])
     return Normalized(apply_edits(text, edits), tuple(edits), tuple(note.diagnostics), counts)
 
 
-def _run(rules: Mapping[str, Any], note: _Note, item: Any, raw: str, counts: dict[str, int], edits: list[Edit]) -> str:
+def _enabled(rules: Mapping[str, Any], settings: NormalizeSettings) -> list[tuple[str, Any]]:
+    return [(name, rule) for name, rule in rules.items() if settings.enabled(name)]
+
+
+def _run(rules: list[tuple[str, Any]], note: _Note, item: Any, raw: str, counts: dict[str, int], edits: list[Edit]) -> str:
+    if len(rules) == 1:  # the usual case for timestamps: one rule, mostly leaving the text as it is
+        name, rule = rules[0]
+        new = rule(note, item, raw)
+        if new is None or new == raw:
+            return raw
+        counts[COUNTERS[name]] += 1
+        edits.append(Edit(item.span, new, (name,)))
+        return new  # type: ignore[no-any-return]
     current, applied = raw, []
-    for name, rule in rules.items():
-        if not note.ctx.settings.enabled(name):
-            continue
+    for name, rule in rules:
         new = rule(note, item, current)
         if new is not None and new != current:
             current = new
@@ -186,6 +208,7 @@ def note_video_id(parsed: ParsedNote) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def clock(seconds: int, hours: bool) -> str:
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)

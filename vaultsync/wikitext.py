@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from vaultsync.names import JS_WHITESPACE, basename, dirname, split_subpath
@@ -32,9 +33,11 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
     return "".join(parts)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def parse_wiki(raw: str) -> tuple[str, str, str, str | None, str]:
     """Split ``[[target#sub|display]]`` (or ``![[...]]``) as Obsidian does:
-    (prefix, linkpath, subpath, display, separator)."""
+    (prefix, linkpath, subpath, display, separator). Remembered: the normalizer's rules each
+    parse the same link text in turn."""
     prefix = "![[" if raw.startswith("!") else "[["
     inner = raw[len(prefix) : -2].strip(JS_WHITESPACE)
     cut = inner.find("|")
