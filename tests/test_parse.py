@@ -191,7 +191,9 @@ plain_values = st.text(alphabet=printable, min_size=1, max_size=15).filter(
     # values ending in ':' are a known fast-path bug, see test_fast_path_trailing_colon
     lambda v: not v.rstrip(" ").endswith(":")
 )
-values = st.one_of(st.sampled_from(SPECIAL_VALUES), plain_values)
+# values that start with a digit: numbers, dates and times to YAML, or text like a video id
+digit_values = st.from_regex(r"[0-9][0-9a-zA-Z:._+ -]{0,12}", fullmatch=True).filter(lambda v: not v.rstrip(" ").endswith(":"))
+values = st.one_of(st.sampled_from(SPECIAL_VALUES), plain_values, digit_values)
 
 
 def _same(a, b):
@@ -225,6 +227,8 @@ def _yaml_reading(inner):
 @example([("a", "#x")], "\n")
 @example([("a", "'quoted'"), ("b", '"dq"')], "\r\n")
 @example([("videoId", "0123")], "\n")
+@example([("videoId", "3kMgfWWinnd"), ("a", "1e5"), ("b", "0x1F"), ("c", "1_000")], "\n")
+@example([("a", "2024-01-01 10:00:00"), ("b", "12:30:00"), ("c", "1.5.2"), ("d", "0o17")], "\n")
 def test_fast_path_agrees_with_yaml(pairs, nl):
     inner = "".join(f"{k}: {v}{nl}" for k, v in pairs)
     fm = split_frontmatter(f"---{nl}{inner}---{nl}")

@@ -70,10 +70,12 @@ _CLOSE = re.compile(r"^---(?:\r?\n|\Z)", re.M)
 # then ends in ':' is no plain string (the YAML loader decides).
 _SIMPLE_LINE = re.compile(
     r"([A-Za-z_][A-Za-z0-9_-]*):[ ]+"
-    r"([^\s\-?:,\[\]{}#&*!|>'\"%@`0-9+.~<=\\\x00-\x1f\x7f]"
+    r"([^\s\-?:,\[\]{}#&*!|>'\"%@`+.~<=\\\x00-\x1f\x7f]"
     r"(?:[^\n\r:#\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+|:(?! |$)|(?<! )#)*)\r?"
 )
 _YAML_WORDS = frozenset("true True TRUE false False FALSE null Null NULL".split())
+# How the loader reads a plain scalar that starts with a digit: the first of these that matches.
+_DIGIT_RESOLVERS = {d: YamlLoader.yaml_implicit_resolvers.get(d, []) for d in "0123456789"}
 
 
 def split_frontmatter(text: str) -> Frontmatter:
@@ -131,6 +133,8 @@ def _load_simple(inner: str) -> dict[str, Any] | None:
         value = m.group(2).rstrip(" ")
         if value.endswith(":") or value in _YAML_WORDS or m.group(1) in _YAML_WORDS:
             return None
+        if "0" <= value[0] <= "9" and any(rx.match(value) for _, rx in _DIGIT_RESOLVERS[value[0]]):
+            return None  # a number or a date to the YAML loader (a video id like 3kMgfWWinnd is text)
         data[m.group(1)] = value
     return data
 
