@@ -5,7 +5,8 @@
 
 The synthetic vault (bench/synth.py, seed 1) is generated once and reused. The floor (bench/floor.py:
 walk, read, decode and one regex over every note) is measured in the same run, page cache warm,
-and every figure is printed with its ratio to it. Peak memory is the largest resident set of the
+and every figure is printed with its ratio to it; the cold scan's ratio is the median of its runs
+each divided by the floor run just before it. Peak memory is the largest resident set of the
 main process and of any worker. If ``obsidiantools`` is installed it is timed on the same vault.
 """
 
@@ -65,14 +66,17 @@ def main() -> int:
     size_mb = sum(p.stat().st_size for p in vault.rglob("*.md")) / 1e6
 
     floor_seconds(vault)  # warm the page cache
-    floor = statistics.median(floor_seconds(vault)[0] for _ in range(args.repeat))
-
-    colds = []
+    # Paired: each cold scan runs right after a floor run and is divided by it, so a change in the
+    # machine's speed during the run (a shared VM's neighbours) weighs on both sides of the ratio.
+    floors, colds = [], []
     for _ in range(args.repeat):
+        floors.append(floor_seconds(vault)[0])
         shutil.rmtree(vault / ".vaultsync", ignore_errors=True)
         seconds, cold = timed_scan(vault, args.jobs)
         colds.append(seconds)
+    floor = statistics.median(floors)
     cold_s = statistics.median(colds)
+    cold_ratio = statistics.median(c / f for f, c in zip(floors, colds, strict=True))
     cold_peak = peak_mb()
 
     warm = [timed_scan(vault, args.jobs) for _ in range(args.repeat)]
@@ -119,7 +123,9 @@ def main() -> int:
     ]
     print(f"{'measure':<38}{'seconds':>9}{'x floor':>9}{'files read':>12}  note")
     for name, seconds, read, note in rows:
-        print(f"{name:<38}{seconds:>9.3f}{seconds / floor:>9.2f}{read!s:>12}  {note}")
+        ratio = cold_ratio if seconds is cold_s else seconds / floor
+        print(f"{name:<38}{seconds:>9.3f}{ratio:>9.2f}{read!s:>12}  {note}")
+    print(f"cold scan / floor, each pair: {', '.join(f'{c / f:.2f}' for f, c in zip(floors, colds, strict=True))}")
     print(f"peak memory (largest process): {cold_peak:,.0f} MB (target <= 500 MB)")
 
     try:

@@ -126,7 +126,7 @@ def _dump(db: Path) -> dict[str, list[tuple[object, ...]]]:
     try:
         return {
             t: sorted(conn.execute(f"SELECT * FROM {t}"), key=repr)  # noqa: S608 - fixed names
-            for t in ("files", "backrefs", "linkkeys", "tags", "diagnostics")
+            for t in ("files", "occurrences", "backrefs", "linkkeys", "tags", "diagnostics")
         }
     finally:
         conn.close()

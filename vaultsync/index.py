@@ -19,7 +19,7 @@ from vaultsync.errors import StoreError
 from vaultsync.names import basename
 from vaultsync.vault import FileStat
 
-SCHEMA_VERSION = 3  # 3: links as one JSON array per note; backlinks and link keys one row per target
+SCHEMA_VERSION = 3  # 3: links as one JSON array per note, in `occurrences`; backlinks and link keys per target
 INDEX_NAME = "index.sqlite"
 
 _SCHEMA = """
@@ -31,15 +31,16 @@ CREATE TABLE files(
     size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL,
     excluded INTEGER NOT NULL DEFAULT 0,
     title TEXT, video_id TEXT, frontmatter TEXT, error TEXT,
-    -- per-note occurrence lists, as JSON arrays of arrays (scan.stored_timestamps; the fields of
-    -- model.Heading and model.BlockId): read per note, never joined, so rows would only cost time
-    n_timestamps INTEGER NOT NULL DEFAULT 0, timestamps TEXT, headings TEXT, blocks TEXT,
-    -- the note's links in order (LINK_FIELDS), the same way; dest is the id of the file it opens
-    links TEXT,
-    -- the note's share of the link totals (LINK_COUNT_KEYS)
+    -- the note's share of the totals (timestamps; LINK_COUNT_KEYS)
+    n_timestamps INTEGER NOT NULL DEFAULT 0,
     n_links INTEGER NOT NULL DEFAULT 0, n_resolved INTEGER NOT NULL DEFAULT 0,
     n_ambiguous INTEGER NOT NULL DEFAULT 0, n_embeds INTEGER NOT NULL DEFAULT 0, n_other INTEGER NOT NULL DEFAULT 0
 );
+-- A note's occurrence lists, as JSON arrays of arrays: its links in order (LINK_FIELDS; dest is
+-- the id of the file the link opens), timestamps (scan.stored_timestamps), headings and block ids
+-- (the fields of model.Heading and model.BlockId). Read per note, never joined, so rows would only
+-- cost time; kept out of `files`, whose rows a warm scan reads all of.
+CREATE TABLE occurrences(id INTEGER PRIMARY KEY, links TEXT, timestamps TEXT, headings TEXT, blocks TEXT);
 -- Who links to a file: the ids of the notes whose links open it, one per link (JSON; any order).
 -- A destination may have several rows (a cold scan writes one per worker); readers take them all.
 CREATE TABLE backrefs(dest INTEGER NOT NULL, n INTEGER NOT NULL, srcs TEXT NOT NULL);
@@ -58,7 +59,7 @@ CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS diagnostics_src ON diagnostics(src);
 """
 _CHILD_TABLES = ("tags", "diagnostics")
-_TABLES = {"meta", "files", "backrefs", "linkkeys", *_CHILD_TABLES}
+_TABLES = {"meta", "files", "occurrences", "backrefs", "linkkeys", *_CHILD_TABLES}
 
 LINK_FIELDS = ("kind", "start", "end", "target", "subpath", "display", "dest", "candidates")
 LINK_COUNT_KEYS = ("links", "resolved", "ambiguous", "embeds", "other_links")
@@ -216,11 +217,15 @@ class Index:
     def _insert_files(self, notes: Sequence[NoteRows]) -> None:
         c = self.conn
         c.executemany(
-            "INSERT OR REPLACE INTO files VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO files VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(n.id, n.uri, int(n.is_note), n.stat.size, n.stat.mtime_ns, n.stat.ctime_ns, n.stat.inode,
-              int(n.excluded), n.title, n.video_id, n.frontmatter, n.error, n.n_timestamps, n.timestamps,
-              n.headings, n.blocks, n.links, *n.link_counts) for n in notes],
+              int(n.excluded), n.title, n.video_id, n.frontmatter, n.error, n.n_timestamps, *n.link_counts)
+             for n in notes],
         )  # fmt: skip
+        c.executemany(
+            "INSERT OR REPLACE INTO occurrences VALUES(?,?,?,?,?)",
+            [(n.id, n.links, n.timestamps, n.headings, n.blocks) for n in notes if n.is_note],
+        )
         c.executemany("INSERT INTO tags VALUES(?,?,?,?)", [r for n in notes for r in n.tags])
         c.executemany("INSERT INTO diagnostics VALUES(?,?,?,?)", [r for n in notes for r in n.diagnostics])
 
@@ -251,10 +256,11 @@ class Index:
         refs.apply(self.conn)
 
     def _stored_links(self, file_id: int) -> list[StoredLink]:
-        row = self.conn.execute("SELECT links FROM files WHERE id=?", (file_id,)).fetchone()
+        row = self.conn.execute("SELECT links FROM occurrences WHERE id=?", (file_id,)).fetchone()
         return json.loads(row[0]) if row and row[0] else []
 
     def _delete_children(self, file_id: int) -> None:
+        self.conn.execute("DELETE FROM occurrences WHERE id=?", (file_id,))
         for table in _CHILD_TABLES:
             self.conn.execute(f"DELETE FROM {table} WHERE src=?", (file_id,))  # noqa: S608 - fixed names
 
@@ -278,7 +284,7 @@ class Index:
         c.execute("ATTACH DATABASE ? AS part", (str(part),))
         try:
             with self.transaction():
-                for table in ("files", "backrefs", "linkkeys", *_CHILD_TABLES):
+                for table in ("files", "occurrences", "backrefs", "linkkeys", *_CHILD_TABLES):
                     c.execute(f"INSERT INTO main.{table} SELECT * FROM part.{table}")  # noqa: S608 - fixed names
         finally:
             c.execute("DETACH DATABASE part")
@@ -320,10 +326,10 @@ class Index:
             if new != old:
                 refs.remove(src, *link_facts(old))
                 refs.add(src, *link_facts(new))
+                self.conn.execute("UPDATE occurrences SET links=? WHERE id=?", (json.dumps(new, ensure_ascii=False), src))
                 self.conn.execute(
-                    "UPDATE files SET links=?, n_links=?, n_resolved=?, n_ambiguous=?, n_embeds=?, n_other=? "
-                    "WHERE id=?",
-                    (json.dumps(new, ensure_ascii=False), *link_counts_of(new), src),
+                    "UPDATE files SET n_links=?, n_resolved=?, n_ambiguous=?, n_embeds=?, n_other=? WHERE id=?",
+                    (*link_counts_of(new), src),
                 )
         if changed:
             self._invalidate_counts()
@@ -351,8 +357,8 @@ class Index:
 
     def note(self, uri: str) -> dict[str, Any] | None:
         row = self.conn.execute(
-            "SELECT uri, title, video_id, excluded, error, frontmatter, timestamps, headings, blocks "
-            "FROM files WHERE uri=?",
+            "SELECT f.uri, f.title, f.video_id, f.excluded, f.error, f.frontmatter, o.timestamps, o.headings, "
+            "o.blocks FROM files f LEFT JOIN occurrences o ON o.id=f.id WHERE f.uri=?",
             (uri,),
         ).fetchone()
         if row is None:
@@ -378,7 +384,9 @@ class Index:
         }  # fmt: skip
 
     def links_from(self, uri: str) -> list[dict[str, Any]]:
-        row = self.conn.execute("SELECT links FROM files WHERE uri=?", (uri,)).fetchone()
+        row = self.conn.execute(
+            "SELECT o.links FROM files f JOIN occurrences o ON o.id=f.id WHERE f.uri=?", (uri,)
+        ).fetchone()
         links: list[StoredLink] = json.loads(row[0]) if row and row[0] else []
         dests = self._uris_of(link[6] for link in links if link[6] is not None)
         return [
@@ -403,7 +411,7 @@ class Index:
         ids = sorted(set(ids))
         for at in range(0, len(ids), 500):
             batch = ids[at : at + 500]
-            sql = "SELECT id, links FROM files WHERE id IN (%s)" % ",".join("?" * len(batch))  # noqa: S608 - placeholders
+            sql = "SELECT id, links FROM occurrences WHERE id IN (%s)" % ",".join("?" * len(batch))  # noqa: S608 - placeholders
             for file_id, links in self.conn.execute(sql, batch):
                 yield file_id, json.loads(links) if links else []
 
@@ -413,7 +421,9 @@ class Index:
         uris = dict(self.conn.execute("SELECT id, uri FROM files"))
         return [
             (uri, ordinal, k, t, sub, d, None if dest is None else uris.get(dest), cands)
-            for uri, links in self.conn.execute("SELECT uri, links FROM files WHERE links IS NOT NULL")
+            for uri, links in self.conn.execute(
+                "SELECT f.uri, o.links FROM files f JOIN occurrences o ON o.id=f.id WHERE o.links IS NOT NULL"
+            )
             for ordinal, (k, _s, _e, t, sub, d, dest, cands) in enumerate(json.loads(links))
         ]
 

@@ -320,7 +320,7 @@ def _parse_file(resolver: LinkResolver, file_id: int, uri: str, path: str, st: F
     if not is_note(uri):
         return NoteRows(file_id, uri, False, st, excluded)
     try:
-        with open(path, "rb") as fh:
+        with open(path, "rb", buffering=0) as fh:  # one read of the whole file: no buffer object needed
             data = fh.read()
         text = decode_note(data, uri)
     except FileNotFoundError:

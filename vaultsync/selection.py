@@ -131,7 +131,9 @@ def _channel_index(index: Index, folder: str, members: list[str]) -> str | None:
     """The folder's channel index note: it has video headings (``### [title](youtube...)``)."""
     candidates = []
     for uri in members:
-        row = index.conn.execute("SELECT headings FROM files WHERE uri=?", (uri,)).fetchone()
+        row = index.conn.execute(
+            "SELECT o.headings FROM files f JOIN occurrences o ON o.id=f.id WHERE f.uri=?", (uri,)
+        ).fetchone()
         headings = json.loads(row[0]) if row and row[0] else []
         videos = sum(1 for h in headings if "youtube.com/watch" in h[1] or "youtu.be/" in h[1])
         if videos:
