@@ -280,9 +280,48 @@ def test_parallel_cold_scan_equals_in_process_scan(make_vault, tmp_path):
     files["f2/pic.png"] = b"\x89PNG\r\n\x1a\n"
     roots = [make_vault(files), tmp_path / "copy"]
     shutil.copytree(roots[0], roots[1])
-    parallel, _ = rebuild_index(Vault(roots[0]), jobs=2)
+    seen: list[tuple[int, int]] = []
+    parallel, _ = rebuild_index(Vault(roots[0]), jobs=2, progress=lambda done, total: seen.append((done, total)))
     alone, _ = rebuild_index(Vault(roots[1]), jobs=1)
+    assert seen[-1] == (len(files), len(files)) and len(seen) > 2
     assert link_table(parallel) == link_table(alone)
+    assert _link_views(parallel) == _link_views(alone)
     assert parallel.counts() == alone.counts() == parallel._count()
     assert parallel.counts()["ambiguous"] == 300 and parallel.counts()["unreadable"] == 1
     assert not list(roots[0].joinpath(".vaultsync").glob("*.part-*"))
+
+
+def _link_views(index) -> tuple[object, ...]:
+    """Everything the index answers about links, in a comparable form."""
+    uris = index.uris()
+    backlinks = {u: sorted(map(repr, index.backlinks(u))) for u in uris}
+    return backlinks, index.unresolved(), index.most_linked(50), {u: index.links_from(u) for u in uris}
+
+
+def test_warm_updates_answer_like_a_fresh_index(make_vault, tmp_path):
+    """Edits, creations that resolve links, deletions of linked notes and a rename, applied by a
+    warm scan, must leave backlinks, unresolved links and counts as a rebuild finds them."""
+    root = make_vault({
+        "a.md": "[[b]] [[b]] [[c]] [[missing]] ![[pic.png]] [[#Top]]\n# Top\n",
+        "b.md": "[[a]] [[later]] [[x/dup]] [[dup]]\n",
+        "c.md": "[[b|Bee]] [[gone]]\n",
+        "gone.md": "[[a]]\n",
+        "x/dup.md": "[[a]]\n",
+        "pic.png": b"\x89PNG\r\n\x1a\n",
+    })  # fmt: skip
+    update_index(Vault(root), jobs=1)[0].close()
+    (root / "later.md").write_text("[[missing]] [[c]]\n")  # resolves b's [[later]]
+    (root / "gone.md").unlink()  # c's [[gone]] becomes unresolved
+    (root / "y").mkdir()
+    (root / "y" / "dup.md").write_text("[[b]]\n")  # [[dup]] becomes ambiguous
+    (root / "c.md").write_text("[[a]] [[b]] [[nowhere]]\n")
+    os.rename(root / "x" / "dup.md", root / "x" / "dup2.md")
+    warm, report = update_index(Vault(root), jobs=1)
+    assert report.files_read == 4 and report.relinked > 0
+    fresh_root = tmp_path / "fresh"
+    shutil.copytree(root, fresh_root, ignore=shutil.ignore_patterns(".vaultsync"))
+    fresh, _ = rebuild_index(Vault(fresh_root), jobs=1)
+    assert link_table(warm) == link_table(fresh)
+    assert _link_views(warm) == _link_views(fresh)
+    assert warm.counts() == fresh.counts() == warm._count()
+    assert [b["source"] for b in warm.backlinks("b.md")] == ["a.md", "a.md", "c.md", "y/dup.md"]

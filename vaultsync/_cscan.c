@@ -224,6 +224,30 @@ static PyObject *resolve_target(Resolve *r, PyObject *target) {
     return got;
 }
 
+/* What an entry point returns when collect() found nothing to answer with: None when the fast
+ * path declined the body (found == 0), NULL when an error is set (found < 0). */
+static PyObject *declined(int found) {
+    if (found < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* parse_wikilink_inner(text[a:z]) in Python, for a link that is not ASCII: a new reference to
+ * a (path, subpath, display) tuple or to None, or NULL on an error. */
+static PyObject *parsed_inner(PyObject *text, Py_ssize_t a, Py_ssize_t z) {
+    PyObject *inner = PyUnicode_Substring(text, a, z);
+    if (inner == NULL)
+        return NULL;
+    PyObject *parsed = PyObject_CallOneArg(parse_inner_cb, inner);
+    Py_DECREF(inner);
+    if (parsed != NULL && parsed != Py_None && (!PyTuple_Check(parsed) || PyTuple_GET_SIZE(parsed) != 3)) {
+        Py_DECREF(parsed);
+        PyErr_SetString(PyExc_TypeError, "parse_wikilink_inner must return a 3-tuple or None");
+        return NULL;
+    }
+    return parsed;
+}
+
 /* Characters of JavaScript's trim() below 128: \t \n \v \f \r and space. */
 static inline int js_space(Py_UCS4 c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
@@ -288,20 +312,25 @@ enum { LANES_4 = 0 };
 
 typedef PyObject *(*scanner)(PyObject *, const void *, Py_ssize_t, Py_ssize_t);
 
+/* The checks every entry point makes: configured, and start within the text; 0 or -1. */
+static int check_text(PyObject *text, Py_ssize_t start) {
+    if (t_link == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_cscan.configure() was not called");
+        return -1;
+    }
+    if (start < 0 || start > PyUnicode_GET_LENGTH(text)) {
+        PyErr_SetString(PyExc_ValueError, "start out of range");
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *dispatch(PyObject *args, const char *fmt, scanner f1, scanner f2, scanner f4) {
     PyObject *text;
     Py_ssize_t start;
-    if (!PyArg_ParseTuple(args, fmt, &text, &start))
+    if (!PyArg_ParseTuple(args, fmt, &text, &start) || check_text(text, start) < 0)
         return NULL;
-    if (t_link == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "_cscan.configure() was not called");
-        return NULL;
-    }
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    if (start < 0 || start > n) {
-        PyErr_SetString(PyExc_ValueError, "start out of range");
-        return NULL;
-    }
     void *data = PyUnicode_DATA(text);
     switch (PyUnicode_KIND(text)) {
     case PyUnicode_1BYTE_KIND:
@@ -322,17 +351,10 @@ static PyObject *index_note(PyObject *self, PyObject *args) {
     Py_ssize_t start;
     Resolve r;
     if (!PyArg_ParseTuple(args, "UnO!O!O!OUU:index_note", &text, &start, &PyLong_Type, &r.src_id, &PyDict_Type, &r.memo,
-                          &PyDict_Type, &r.shared, &r.miss, &r.uri, &r.folder))
+                          &PyDict_Type, &r.shared, &r.miss, &r.uri, &r.folder) ||
+        check_text(text, start) < 0)
         return NULL;
-    if (t_link == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "_cscan.configure() was not called");
-        return NULL;
-    }
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    if (start < 0 || start > n) {
-        PyErr_SetString(PyExc_ValueError, "start out of range");
-        return NULL;
-    }
     void *data = PyUnicode_DATA(text);
     switch (PyUnicode_KIND(text)) {
     case PyUnicode_1BYTE_KIND:

@@ -332,25 +332,12 @@ static PyObject *FN(links)(PyObject *text, const CH *s, const Items *wikis, int 
     for (Py_ssize_t k = 0; k < wikis->n; k++) {
         const Item *w = &wikis->v[k];
         PyObject *parsed;
-        if (FN(is_ascii)(s, w->a0, w->a1)) {
-            parsed = FN(inner_ascii)(text, s, w->a0, w->a1);
-        } else {
-            PyObject *inner = PyUnicode_Substring(text, w->a0, w->a1);
-            if (inner == NULL)
-                goto fail;
-            parsed = PyObject_CallOneArg(parse_inner_cb, inner);
-            Py_DECREF(inner);
-        }
+        parsed = FN(is_ascii)(s, w->a0, w->a1) ? FN(inner_ascii)(text, s, w->a0, w->a1) : parsed_inner(text, w->a0, w->a1);
         if (parsed == NULL)
             goto fail;
         if (parsed == Py_None) {
             Py_DECREF(parsed);
             continue;
-        }
-        if (!PyTuple_Check(parsed) || PyTuple_GET_SIZE(parsed) != 3) {
-            Py_DECREF(parsed);
-            PyErr_SetString(PyExc_TypeError, "parse_wikilink_inner must return a 3-tuple or None");
-            goto fail;
         }
         PyObject *link;
         if (objects) {
@@ -538,11 +525,8 @@ static PyObject *FN(scan)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t 
     Found f = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}};
     PyObject *links = NULL, *ts = NULL, *hs = NULL, *result = NULL;
     int found = FN(collect)(s, n, start, &f.anchors, &f.stamps, &f.wikis, &f.heads);
-    if (found < 0)
-        goto done;
-    if (found == 0) {
-        result = Py_None;
-        Py_INCREF(result);
+    if (found <= 0) {
+        result = declined(found);
         goto done;
     }
     if ((links = FN(links)(text, s, &f.wikis, 0)) != NULL && FN(stamps_heads)(text, s, &f, &ts, &hs) == 0)
@@ -580,21 +564,11 @@ static PyObject *FN(index_links)(PyObject *text, const CH *s, const Items *wikis
                 continue;
             path = PyUnicode_Substring(text, t0, cut);
         } else {
-            PyObject *inner = PyUnicode_Substring(text, w->a0, w->a1);
-            if (inner == NULL)
-                goto done;
-            parsed = PyObject_CallOneArg(parse_inner_cb, inner);
-            Py_DECREF(inner);
-            if (parsed == NULL)
+            if ((parsed = parsed_inner(text, w->a0, w->a1)) == NULL)
                 goto done;
             if (parsed == Py_None) {
                 Py_DECREF(parsed);
                 continue;
-            }
-            if (!PyTuple_Check(parsed) || PyTuple_GET_SIZE(parsed) != 3) {
-                Py_DECREF(parsed);
-                PyErr_SetString(PyExc_TypeError, "parse_wikilink_inner must return a 3-tuple or None");
-                goto done;
             }
             path = PyTuple_GET_ITEM(parsed, 0);
             Py_INCREF(path);
@@ -654,10 +628,7 @@ static PyObject *FN(index_note)(PyObject *text, const CH *s, Py_ssize_t n, Py_ss
     PyObject *links = NULL, *ts = NULL, *hs = NULL, *result = NULL;
     int found = FN(collect)(s, n, start, &f.anchors, &f.stamps, &f.wikis, &f.heads);
     if (found <= 0) {
-        if (found == 0) {
-            result = Py_None;
-            Py_INCREF(result);
-        }
+        result = declined(found);
         goto done;
     }
     if ((links = FN(index_links)(text, s, &f.wikis, r)) != NULL && FN(stamps_heads)(text, s, &f, &ts, &hs) == 0)
@@ -730,10 +701,7 @@ static PyObject *FN(scan_objects)(PyObject *text, const CH *s, Py_ssize_t n, Py_
     PyObject *links = NULL, *ts = NULL, *hs = NULL, *result = NULL;
     int found = FN(collect)(s, n, start, &f.anchors, &f.stamps, &f.wikis, &f.heads);
     if (found <= 0) {
-        if (found == 0) {
-            result = Py_None;
-            Py_INCREF(result);
-        }
+        result = declined(found);
         goto done;
     }
     if ((links = FN(links)(text, s, &f.wikis, 1)) != NULL && (ts = FN(stamp_objects)(text, s, &f.anchors, &f.stamps)) != NULL &&

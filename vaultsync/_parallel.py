@@ -29,6 +29,16 @@ def _init(state: Any) -> None:
         _state = state
 
 
+def _chunked(items: list[T], chunk: int) -> list[list[T]]:
+    return [items[i : i + chunk] for i in range(0, len(items), chunk)]
+
+
+def _context() -> tuple[Any, bool]:
+    """The multiprocessing context (fork where available: state is inherited, not pickled)."""
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    return multiprocessing.get_context(method), method == "fork"
+
+
 def map_chunks(
     fn: Callable[[list[T]], list[R]],
     items: list[T],
@@ -45,15 +55,15 @@ def map_chunks(
     """
     global _state
     _state = state
-    chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
+    chunks = _chunked(items, chunk)
     jobs = jobs or os.cpu_count() or 1
     done = 0
     if len(items) < threshold or jobs < 2:
         results: Iterator[list[R]] = map(fn, chunks)
         pool = None
     else:
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        pool = multiprocessing.get_context(method).Pool(jobs, initializer=_init, initargs=(None if method == "fork" else state,))
+        ctx, forked = _context()
+        pool = ctx.Pool(jobs, initializer=_init, initargs=(None if forked else state,))
         results = pool.imap_unordered(fn, chunks)
     try:
         for result in results:
@@ -106,16 +116,16 @@ def map_shares(
     chunk: int = 64,
     threshold: int = 256,
     progress: Callable[[int, int], None] | None = None,
-) -> list[tuple[bool, R]]:
+) -> list[R]:
     """Call ``fn(chunks, tick, share)`` once in each of one worker process per core (``share`` is
     0, 1, ...), for work that keeps per-worker state from its first chunk to its last. The workers
     take chunks of ``items`` in turn from a shared counter as they go, so a faster worker takes
-    more; ``tick(n)`` reports ``n`` items done. Returns ``(in_worker, result)`` per share, in share
-    order; a small job runs in this process, as share 0.
+    more; ``tick(n)`` reports ``n`` items done. Returns the results in share order; a small job
+    runs in this process, as share 0.
     """
     global _state, _ticks, _claim
     _state = state
-    chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
+    chunks = _chunked(items, chunk)
     jobs = min(jobs or os.cpu_count() or 1, max(1, len(chunks)))
     done = 0
 
@@ -126,12 +136,10 @@ def map_shares(
             progress(done, len(items))
 
     if len(items) < threshold or jobs < 2:
-        return [(False, fn(iter(chunks), tick, 0))]
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    ctx = multiprocessing.get_context(method)
+        return [fn(iter(chunks), tick, 0)]
+    ctx, forked = _context()
     _ticks = ctx.SimpleQueue() if progress is not None else None
     _claim = (ctx.Value("i", 0), chunks)
-    forked = method == "fork"
     pool = ctx.Pool(jobs, initializer=_init_share, initargs=(None, None, None) if forked else (state, _ticks, _claim))
     try:
         pending = pool.map_async(_run_share, [(fn, k) for k in range(jobs)], chunksize=1)
@@ -143,12 +151,12 @@ def map_shares(
                     finished += 1
                 else:
                     tick(n)
-        results = pending.get()
+        results: list[R] = pending.get()
     finally:
         pool.close()
         pool.join()
         _ticks = _claim = None
-    return [(True, r) for r in results]
+    return results
 
 
 def _init_share(state: Any, ticks: Any, claim: Any) -> None:

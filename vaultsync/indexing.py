@@ -110,7 +110,7 @@ def _cold(
     parts: list[Path] = []
     totals = [0] * len(COUNT_KEYS)
     try:
-        for _, (written, counts) in map_shares(_store_share, tasks, state, jobs=jobs, progress=progress):
+        for written, counts in map_shares(_store_share, tasks, state, jobs=jobs, progress=progress):
             if written is not None:
                 parts.append(Path(written))
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
