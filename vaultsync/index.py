@@ -235,11 +235,12 @@ class Index:
         self._invalidate_counts()
         refs = _RefChanges()
         for n in notes:
-            old = self._stored_links(n.id)
-            if old:
-                refs.remove(n.id, *link_facts(old))
+            before = link_facts(self._stored_links(n.id))
+            after = (n.dests, n.keys, n.unresolved)
+            if any(sorted(b) != sorted(a) for b, a in zip(before, after, strict=True)):  # a save seldom changes links
+                refs.remove(n.id, *before)
+                refs.add(n.id, *after)
             self._delete_children(n.id)
-            refs.add(n.id, n.dests, n.keys, n.unresolved)
         self._insert_files(notes)
         refs.apply(self.conn)
 
