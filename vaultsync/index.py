@@ -236,8 +236,11 @@ class Index:
         refs = _RefChanges()
         for n in notes:
             before = link_facts(self._stored_links(n.id))
-            after = (n.dests, n.keys, n.unresolved)
-            if any(sorted(b) != sorted(a) for b, a in zip(before, after, strict=True)):  # a save seldom changes links
+            after = (list(n.dests), list(n.keys), list(n.unresolved))
+            # a save seldom changes where a note links: then backrefs and linkkeys stay as they are
+            if sorted(before[0]) != sorted(after[0]) or sorted(before[1]) != sorted(after[1]) or (
+                sorted(before[2]) != sorted(after[2])
+            ):
                 refs.remove(n.id, *before)
                 refs.add(n.id, *after)
             self._delete_children(n.id)

@@ -104,9 +104,9 @@ def _cold(
     index = Index.create_fresh(final)
     items = sorted(files.items())
     ids = {uri: i for i, (uri, _) in enumerate(items, 1)}
-    tasks = [(i, u, vault.os_path_for(u), st, vault.is_excluded(u)) for i, (u, st) in enumerate(items, 1)]
+    tasks = [(i, u, st) for i, (u, st) in enumerate(items, 1)]  # paths and exclusion: in the workers
     report = ScanReport(rebuilt=True, added=len(tasks))
-    state = _ColdState(LinkResolver(NameTable(files), ids.__getitem__), index, f"{index.path}.part-")
+    state = _ColdState(vault, LinkResolver(NameTable(files), ids.__getitem__), index, f"{index.path}.part-")
     parts: list[Path] = []
     totals = [0] * len(COUNT_KEYS)
     try:
@@ -129,18 +129,20 @@ def _cold(
 
 @dataclass(frozen=True, slots=True)
 class _ColdState:
+    vault: Vault
     resolver: LinkResolver
     index: Index  # share 0 writes into it; in a worker, through a connection of its own
     part_prefix: str  # the other shares write <prefix><pid>, merged into the index afterwards
 
 
 def _store_share(
-    chunks: Iterator[list[tuple[int, str, str, FileStat, bool]]], tick: Tick, share: int
+    chunks: Iterator[list[tuple[int, str, FileStat]]], tick: Tick, share: int
 ) -> tuple[str | None, list[int]]:
     """Parse one share of a cold scan and write its rows: share 0 into the index itself, the
     others into a part database of their own that the parent merges (rather than send rows back
     through a pipe). Returns the part's path (None for share 0) and the share's totals."""
     state: _ColdState = worker_state()
+    vault, resolver = state.vault, state.resolver
     in_worker = multiprocessing.parent_process() is not None
     if share == 0:
         target = Index.reopen_fresh(state.index.path) if in_worker else state.index
@@ -151,7 +153,7 @@ def _store_share(
     try:
         with target.transaction():
             for chunk in chunks:
-                rows = [_parse_file(state.resolver, *item) for item in chunk]
+                rows = [_parse_file(resolver, i, u, vault.os_path_for(u), st, vault.is_excluded(u)) for i, u, st in chunk]
                 writer.put(rows)
                 for n in rows:
                     totals = [a + b for a, b in zip(totals, row_counts(n), strict=True)]
