@@ -169,3 +169,20 @@ def test_index_rows_are_the_same_from_c_and_python(body, uri):
         with mock.patch.object(indexing, "index_note", indexing.index_note if fast else lambda *args: None):
             rows.append(indexing.text_rows(resolver, ids[uri], uri, text, FileStat(1, 2, 3, 4), False))
     assert rows[0] == rows[1], text
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=-(2**62), max_value=2**62), max_size=40), st.lists(st.sampled_from("abcde"), max_size=12))
+def test_c_helpers_of_the_bulk_writer_agree_with_python(ids, keys):
+    import json
+
+    from vaultsync import index
+
+    assert scan._cscan.json_ids(ids) == index._json_ids_python(ids) == json.dumps(ids)
+    fast: dict[str, list[int]] = {"a": [0]}
+    slow: dict[str, list[int]] = {"a": [0]}
+    for value, some in enumerate([keys, keys[::-1], keys[1:]], 1):
+        scan._cscan.group(fast, some, value)
+        index._group_python(slow, some, value)
+    assert fast == slow

@@ -404,6 +404,38 @@ fail:
     return NULL;
 }
 
+/* json_ids(ints): the JSON array of a sequence of ints, as json.dumps writes it ("[1, 2]"). */
+static PyObject *json_ids(PyObject *self, PyObject *ints) {
+    PyObject *seq = PySequence_Fast(ints, "json_ids takes a sequence of ints");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    char *buf = PyMem_Malloc((size_t)n * 22 + 2), *w = buf;
+    PyObject *result = NULL;
+    if (buf == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    *w++ = '[';
+    for (Py_ssize_t k = 0; k < n; k++) {
+        long long x = PyLong_AsLongLong(items[k]);
+        if (x == -1 && PyErr_Occurred())
+            goto done;
+        if (k) {
+            *w++ = ',';
+            *w++ = ' ';
+        }
+        w += sprintf(w, "%lld", x);
+    }
+    *w++ = ']';
+    result = PyUnicode_FromStringAndSize(buf, w - buf);
+done:
+    PyMem_Free(buf);
+    Py_DECREF(seq);
+    return result;
+}
+
 static PyObject *configure(PyObject *self, PyObject *args) {
     PyObject *o[9];
     if (!PyArg_ParseTuple(args, "OOOOOOOOO:configure", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8]))
@@ -431,6 +463,7 @@ static PyMethodDef methods[] = {
     {"scan_objects", scan_objects, METH_VARARGS,
      "scan_objects(text, start) -> (links, timestamps, headings) as model records | None"},
     {"group", group, METH_VARARGS, "group(groups, keys, value): groups.setdefault(key, []).append(value) for each key"},
+    {"json_ids", json_ids, METH_O, "json_ids(ints) -> the JSON array of the ints, as json.dumps writes it"},
     {"configure", configure, METH_VARARGS,
      "configure(parse_wikilink_inner, parse_clock, Link, Timestamp, Heading, WIKI, EMBED, HTML, MARKDOWN)"},
     {NULL, NULL, 0, NULL},

@@ -520,7 +520,8 @@ class Index:
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-def _json_ids(ids: Iterable[int]) -> str:
+def _json_ids_python(ids: Iterable[int]) -> str:
+    """A list of ids as JSON text, as json.dumps writes it."""
     return "[" + ", ".join(map(str, ids)) + "]"
 
 
@@ -614,12 +615,12 @@ def _group_python(groups: dict[Any, list[int]], keys: Iterable[Any], value: int)
             got.append(value)
 
 
-try:  # the same in C, built by setup.py (see vaultsync.scan)
+try:  # the same two in C, built by setup.py (see vaultsync.scan)
     from vaultsync import _cscan  # type: ignore[attr-defined,unused-ignore]
 except ImportError:  # pragma: no cover - exercised only where the extension is missing
-    _group = _group_python
+    _group, _json_ids = _group_python, _json_ids_python
 else:
-    _group = _cscan.group
+    _group, _json_ids = _cscan.group, _cscan.json_ids
 
 
 COUNT_KEYS = (
