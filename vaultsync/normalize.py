@@ -145,11 +145,11 @@ def normalize_text(text: str, ctx: NormalizeContext) -> Normalized:
     stamp_rules, link_rules = _enabled(TIMESTAMP_RULES, ctx.settings), _enabled(LINK_RULES, ctx.settings)
     canonical_md = stamp_rules == [("timestamps", canonical_timestamp)] and ctx.settings.timestamp_style == "markdown"
     for stamp in stamps:
-        start, end = stamp.span
+        form, (start, end), seconds, _, _, video_id = stamp
         raw = text[start:end]
-        if canonical_md and stamp.form is _MARKDOWN and stamp.video_id and stamp.seconds is not None:
+        if canonical_md and form is _MARKDOWN and video_id and seconds is not None:
             # already the link canonical_timestamp would write (not after "!"): nothing to do
-            if raw == f"[{clock(stamp.seconds, hours)}]({video_url(stamp.video_id, stamp.seconds)})" and (
+            if raw == f"[{clock(seconds, hours)}]({_WATCH}{video_id}&t={seconds}s)" and (
                 text[start - 1 : start] != "!"
             ):
                 continue
@@ -215,8 +215,11 @@ def clock(seconds: int, hours: bool) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}" if hours else f"{h * 60 + m:02d}:{s:02d}"
 
 
+_WATCH = "https://www.youtube.com/watch?v="
+
+
 def video_url(video_id: str, seconds: int) -> str:
-    return f"https://www.youtube.com/watch?v={video_id}&t={seconds}s"
+    return f"{_WATCH}{video_id}&t={seconds}s"
 
 
 @timestamp_rule("timestamps")
@@ -249,6 +252,8 @@ def canonical_timestamp(note: _Note, stamp: Timestamp, raw: str) -> str | None:
 
 
 def _subpath_trimmed(subpath: str) -> str:
+    if not subpath:  # most links
+        return subpath
     return "#".join(part.strip(JS_WHITESPACE) for part in subpath.split("#"))
 
 
@@ -266,7 +271,7 @@ def repair_link(note: _Note, link: Link, raw: str) -> str | None:
     prefix, path, subpath, display, sep = parse_wiki(raw)
     ctx = note.ctx
     # Obsidian drops one trailing backslash from a target ([[a\]] links to a)
-    if not path or ctx.table.resolve(clean_string(path.removesuffix("\\")), ctx.uri).dest is not None:
+    if not path or ctx.table.resolve_memo(clean_string(path.removesuffix("\\")), ctx.uri)[0] is not None:
         return None
     name = basename(path)
     if "." in name and not name.lower().endswith(".md"):

@@ -62,6 +62,9 @@ class _Outcome:
     diagnostics: tuple[Diagnostic, ...]
     diff: str | None = None
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # see Diagnostic.__reduce__
+        return _Outcome, (self.uri, self.changed, self.written, self.counts, self.diagnostics, self.diff)
+
 
 def normalize_vault(
     vault: Vault,
