@@ -116,8 +116,8 @@ def _cold(
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
         for part in parts:
             index.merge_part(part)
-    finally:
-        for part in parts:
+    finally:  # every part, also those of a worker that failed before it could report its file
+        for part in index.path.parent.glob(f"{index.path.name}.part-*"):
             part.unlink(missing_ok=True)
     report.files_read = totals[0]
     with index.transaction():
