@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from conftest import write_file
-from vaultsync.index import SCHEMA_VERSION
+from vaultsync.index import SCHEMA_VERSION, Index
 from vaultsync.indexing import rebuild_index, update_index
 from vaultsync.vault import Vault
 
@@ -325,3 +325,17 @@ def test_warm_updates_answer_like_a_fresh_index(make_vault, tmp_path):
     assert _link_views(warm) == _link_views(fresh)
     assert warm.counts() == fresh.counts() == warm._count()
     assert [b["source"] for b in warm.backlinks("b.md")] == ["a.md", "a.md", "c.md", "y/dup.md"]
+
+
+def test_a_read_only_reader_gets_totals_without_writing(make_vault):
+    """The API's readers are query_only: when the daemon has just cleared the cached totals, a
+    reader computes them and must not try to store them."""
+    root = make_vault({"a.md": "[[b]] [[missing]]\n", "b.md": "x\n"})
+    writer, _ = update_index(Vault(root), jobs=1)
+    expected = writer.counts()
+    reader = Index.open_existing(writer.path)
+    assert reader is not None
+    reader.conn.execute("PRAGMA query_only=1")
+    writer.conn.execute("DELETE FROM meta WHERE key='counts'")
+    assert reader.read_counts() == expected
+    assert reader.get_meta("counts") is None

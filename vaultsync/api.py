@@ -237,7 +237,7 @@ class ApiService:
 
     def status(self) -> dict[str, Any]:
         with self.pool.reader() as index:
-            counts = index.counts() if index.get_meta("counts") is not None else index._count()
+            counts = index.read_counts()
         with self._jobs_lock:
             running = sum(j.state in ("queued", "running") for j in self.jobs.values())
         return {

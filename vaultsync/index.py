@@ -482,6 +482,13 @@ class Index:
         self.set_meta("counts", json.dumps(counts))
         return counts
 
+    def read_counts(self) -> dict[str, int]:
+        """:meth:`counts` for a reader that must not write: the cached totals if there are any,
+        else computed and not stored. One read of the cache, so a writer that clears it meanwhile
+        (the daemon's next batch) cannot make this write."""
+        cached = self.get_meta("counts")
+        return dict(json.loads(cached)) if cached is not None else self._count()
+
     def _count(self) -> dict[str, int]:
         files = self.conn.execute(
             "SELECT SUM(is_note=1), SUM(is_note=0), SUM(excluded=1), SUM(error IS NOT NULL), "
