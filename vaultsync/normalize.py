@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,23 +137,16 @@ def link_rule(name: str) -> Callable[[LinkRule], LinkRule]:
 def normalize_text(text: str, ctx: NormalizeContext) -> Normalized:
     """Apply every enabled rule to one note's text."""
     parsed = parse_note(ctx.uri, text)
-    stamps = parsed.scan.timestamps
+    stamps: Sequence[Timestamp] = parsed.scan.timestamps
     hours = ctx.settings.timestamp_hours == "always" or any((t.seconds or 0) >= 3600 for t in stamps)
     note = _Note(text, parsed, ctx, note_video_id(parsed), hours, [])
     counts = dict.fromkeys([*COUNTERS.values(), "links_unresolved"], 0)
     edits: list[Edit] = []
     stamp_rules, link_rules = _enabled(TIMESTAMP_RULES, ctx.settings), _enabled(LINK_RULES, ctx.settings)
-    canonical_md = stamp_rules == [("timestamps", canonical_timestamp)] and ctx.settings.timestamp_style == "markdown"
+    if stamp_rules == [("timestamps", canonical_timestamp)] and ctx.settings.timestamp_style == "markdown":
+        stamps = _not_canonical(text, stamps, hours)
     for stamp in stamps:
-        form, (start, end), seconds, _, _, video_id = stamp
-        raw = text[start:end]
-        if canonical_md and form is _MARKDOWN and video_id and seconds is not None:
-            # already the link canonical_timestamp would write (not after "!"): nothing to do
-            if raw == f"[{clock(seconds, hours)}]({_WATCH}{video_id}&t={seconds}s)" and (
-                text[start - 1 : start] != "!"
-            ):
-                continue
-        _run(stamp_rules, note, stamp, raw, counts, edits)
+        _run(stamp_rules, note, stamp, text[stamp.span[0] : stamp.span[1]], counts, edits)
     for link in parsed.scan.links:
         if link.kind not in (LinkKind.WIKI, LinkKind.EMBED):
             continue
@@ -163,6 +156,22 @@ def normalize_text(text: str, ctx: NormalizeContext) -> Normalized:
             counts["links_unresolved"] += 1
     edits.sort(key=lambda e: e.span[0])
     return Normalized(apply_edits(text, edits), tuple(edits), tuple(note.diagnostics), counts)
+
+
+def _not_canonical(text: str, stamps: Sequence[Timestamp], hours: bool) -> list[Timestamp]:
+    """The timestamps that are not already the markdown link canonical_timestamp would write (on
+    a normalized note, none): one pass, as a comprehension, since a note holds dozens."""
+    return [
+        s
+        for s in stamps
+        if not (
+            s.form is _MARKDOWN
+            and s.video_id
+            and s.seconds is not None
+            and text[s.span[0] : s.span[1]] == f"[{clock(s.seconds, hours)}]({_WATCH}{s.video_id}&t={s.seconds}s)"
+            and text[s.span[0] - 1 : s.span[0]] != "!"
+        )
+    ]
 
 
 def _enabled(rules: Mapping[str, Any], settings: NormalizeSettings) -> list[tuple[str, Any]]:
