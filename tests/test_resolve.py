@@ -746,3 +746,19 @@ def test_split_subpath_keeps_hash():
 
 def test_link_model_default_fields():
     assert Link(LinkKind.WIKI, (0, 1), "x") == Link(LinkKind.WIKI, (0, 1), "x", "", None)
+
+
+FILES = ["a.md", "x/a.md", "x/y/a.md", "b.md", "x/b.png", "c.png", "x/y/c.md", "ab/d.md", "a/d.md", "e.MD"]
+TARGETS = ["a", "A", "a.md", "x/a", "y/a", "/a", "/x/a", "./a", "../a", "./../a", "b", "b.png", "c", "c.png",
+           "d", "ab/d", "e", "e.md", "missing", "x/missing", "./missing", "./b", "../c", "./x/y/c", "/c", "y/c"]  # fmt: skip
+FOLDERS = ["", "x", "x/y", "ab", "a", "z"]
+
+
+@given(st.sampled_from(TARGETS))
+def test_a_resolution_said_to_be_the_same_from_every_folder_is(target):
+    """LinkResolver shares one memo entry across folders when same_from_every_folder says so."""
+    table = NameTable(FILES)
+    answers = {table.lookup(target, f"{folder}/n.md" if folder else "n.md") for folder in FOLDERS}
+    dest, count = next(iter(answers))
+    if NameTable.same_from_every_folder(target, count):
+        assert len(answers) == 1, answers

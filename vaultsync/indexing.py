@@ -289,7 +289,7 @@ class LinkResolver:
         """Resolve a non-empty target neither memo holds, and remember it."""
         dest, candidates = self.table.lookup(target, uri)
         found = None if dest is None else self.file_id(dest), candidates, link_key(target)
-        if candidates == 0 or (candidates == 1 and target[0] != "."):  # NameTable.same_from_every_folder
+        if self.table.same_from_every_folder(target, candidates):
             self.shared[target] = found
         else:
             self.memo(folder)[target] = found
