@@ -339,3 +339,33 @@ def test_a_read_only_reader_gets_totals_without_writing(make_vault):
     writer.conn.execute("DELETE FROM meta WHERE key='counts'")
     assert reader.read_counts() == expected
     assert reader.get_meta("counts") is None
+
+
+def test_parsing_notes_leaves_no_cyclic_garbage():
+    """A cold scan's workers parse with the cyclic collector off (indexing._store_share): that is
+    only safe while parsing, the YAML loader included, makes nothing that needs it."""
+    import gc
+
+    from vaultsync.indexing import LinkResolver, text_rows
+    from vaultsync.resolve import NameTable
+    from vaultsync.vault import FileStat
+
+    root = Path(__file__).resolve().parent.parent
+    paths = [p for d in (root / "vault", root / "tests" / "testdata") for p in sorted(d.rglob("*.md"))]
+    texts = []
+    for path in paths:
+        try:
+            texts.append((path.relative_to(root).as_posix(), path.read_bytes().decode("utf-8")))
+        except UnicodeDecodeError:
+            continue
+    uris = [u for u, _ in texts]
+    resolver = LinkResolver(NameTable(uris), {u: i for i, u in enumerate(uris, 1)}.__getitem__)
+    gc.collect()
+    gc.disable()
+    try:
+        for i, (uri, text) in enumerate(texts, 1):
+            text_rows(resolver, i, uri, text, FileStat(1, 2, 3, 4), False)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+    assert len(texts) > 50
