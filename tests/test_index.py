@@ -369,3 +369,27 @@ def test_parsing_notes_leaves_no_cyclic_garbage():
     finally:
         gc.enable()
     assert len(texts) > 50
+
+
+def test_scans_work_with_spawned_workers(make_vault, tmp_path, monkeypatch):
+    """Where fork is missing (macOS, Windows), workers are spawned and get their state pickled:
+    the cold scan's and a large warm update's state must survive that."""
+    import multiprocessing
+
+    from vaultsync import _parallel
+
+    monkeypatch.setattr(_parallel, "_context", lambda: (multiprocessing.get_context("spawn"), False))
+    files: dict[str, str | bytes] = {f"f{i % 3}/n{i}.md": f"[[n{(i + 1) % 300}]] [[gone{i % 4}]]\n" for i in range(300)}
+    root = make_vault(files)
+    spawned, _ = rebuild_index(Vault(root), jobs=2, progress=lambda done, total: None)
+    for i in range(300):  # over the threshold: the warm update parses in workers too
+        (root / f"f{i % 3}" / f"n{i}.md").write_text(f"[[n{(i + 7) % 300}]] [[gone{i % 5}]] [[new]]\n")
+    (root / "new.md").write_text("[[n1]]\n")
+    warm, report = update_index(Vault(root), jobs=2)
+    assert report.files_read == 301
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".vaultsync"))
+    alone, _ = rebuild_index(Vault(copy), jobs=1)
+    assert link_table(warm) == link_table(alone)
+    assert _link_views(warm) == _link_views(alone)
+    spawned.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import multiprocessing
 import os
 import sqlite3
 import time
@@ -107,7 +106,7 @@ def _cold(
     ids = {uri: i for i, (uri, _) in enumerate(items, 1)}
     tasks = [(i, u, st) for i, (u, st) in enumerate(items, 1)]  # paths and exclusion: in the workers
     report = ScanReport(rebuilt=True, added=len(tasks))
-    state = _ColdState(vault, LinkResolver(NameTable(files), ids.__getitem__), index, f"{index.path}.part-")
+    state = _ColdState(vault, LinkResolver(NameTable(files), ids.__getitem__), index.path, f"{index.path}.part-")
     parts: list[Path] = []
     totals = [0] * len(COUNT_KEYS)
     try:
@@ -132,8 +131,8 @@ def _cold(
 class _ColdState:
     vault: Vault
     resolver: LinkResolver
-    index: Index  # share 0 writes into it; in a worker, through a connection of its own
-    part_prefix: str  # the other shares write <prefix><pid>, merged into the index afterwards
+    index_path: Path  # the fresh index, which share 0 writes into through a connection of its own
+    part_prefix: str  # the other shares write <prefix><pid>-<share>, merged into the index afterwards
 
 
 def _store_share(
@@ -144,9 +143,8 @@ def _store_share(
     through a pipe). Returns the part's path (None for share 0) and the share's totals."""
     state: _ColdState = worker_state()
     vault, resolver = state.vault, state.resolver
-    in_worker = multiprocessing.parent_process() is not None
     if share == 0:
-        target = Index.reopen_fresh(state.index.path) if in_worker else state.index
+        target = Index.reopen_fresh(state.index_path)
     else:
         target = Index.create_part(Path(f"{state.part_prefix}{os.getpid()}-{share}"))
     writer = target.bulk_writer()
@@ -168,8 +166,7 @@ def _store_share(
     finally:
         if collecting:
             gc.enable()
-        if target is not state.index:
-            target.close()
+        target.close()
     return None if share == 0 else str(target.path), totals
 
 
@@ -214,11 +211,7 @@ def _apply(
     new_ids = {u: next_id + k for k, u in enumerate(new)}
     tasks = [(stored[u][0], u, files[u], vault.is_excluded(u)) for u in changed]
     tasks += [(new_ids[u], u, files[u], vault.is_excluded(u)) for u in new]
-
-    def file_id(uri: str) -> int:
-        return new_ids[uri] if uri in new_ids else stored[uri][0]
-
-    resolver = LinkResolver(table, file_id)
+    resolver = LinkResolver(table, _FileIds(new_ids, stored))
     with index.transaction():
         index.delete_files(stored[u][0] for u in gone)
         for rows in _parse_all(vault, resolver, tasks, progress, jobs):
@@ -274,6 +267,18 @@ class Indexer:
 
 
 # -- parsing, in worker processes when there is much to do ---------------------------------------
+
+class _FileIds:
+    """uri -> file id during a warm update: a new file's id, else the stored one (a class, not a
+    closure, so that the resolver holding it can be sent to workers that are spawned)."""
+
+    def __init__(self, new: dict[str, int], stored: dict[str, tuple[int, FileStat]]) -> None:
+        self.new = new
+        self.stored = stored
+
+    def __call__(self, uri: str) -> int:
+        return self.new[uri] if uri in self.new else self.stored[uri][0]
+
 
 class LinkResolver:
     """Link target -> (dest id, candidates, link key) for one update of the index, remembered per
