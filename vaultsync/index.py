@@ -536,7 +536,7 @@ class _RefChanges:
     """Edits to backrefs and linkkeys for a few notes, applied row by row (warm updates)."""
 
     def __init__(self) -> None:
-        self.dests: dict[int, list[int]] = {}  # dest -> sources to add (negative: remove that source)
+        self.dests: dict[int, list[int]] = {}  # dest -> sources to add; every row touched is listed
         self.keys: dict[str, list[int]] = {}
         self.unresolved: dict[str, list[int]] = {}
         self.removed: set[int] = set()
@@ -551,12 +551,9 @@ class _RefChanges:
 
     def add(self, src: int, dests: Sequence[int], keys: Sequence[str], unresolved: Sequence[str]) -> None:
         self.removed.add(src)  # a source's old rows always go first
-        for d in dests:
-            self.dests.setdefault(d, []).append(src)
-        for k in keys:
-            self.keys.setdefault(k, []).append(src)
-        for k in unresolved:
-            self.unresolved.setdefault(k, []).append(src)
+        _group(self.dests, dests, src)
+        _group(self.keys, keys, src)
+        _group(self.unresolved, unresolved, src)
 
     def drop_dest(self, dest: int) -> None:
         self.dropped.add(dest)
