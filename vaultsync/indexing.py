@@ -21,11 +21,11 @@ from typing import Any
 from vaultsync._parallel import Tick, map_chunks, map_shares, worker_state
 from vaultsync.errors import NoteReadError, StoreError
 from vaultsync.index import COUNT_KEYS, INDEX_NAME, Index, NoteRows, link_counts_of, link_facts, link_key, row_counts
-from vaultsync.model import Diagnostic, Frontmatter, ParsedNote, Tag
+from vaultsync.model import Diagnostic, Frontmatter, Tag
 from vaultsync.names import dirname, file_keys
-from vaultsync.parse import NoteHead, frontmatter_tags, note_head, parse_note, split_frontmatter
+from vaultsync.parse import NoteHead, frontmatter_tags, note_head, split_frontmatter
 from vaultsync.resolve import NameTable
-from vaultsync.scan import IndexScan, index_note, index_scan, scan_for_index
+from vaultsync.scan import IndexScan, index_note, index_scan, scan_body_python, scan_for_index
 from vaultsync.vault import FileStat, Vault, decode_note, is_note
 
 log = logging.getLogger(__name__)
@@ -361,10 +361,14 @@ def text_rows(resolver: LinkResolver, file_id: int, uri: str, text: str, st: Fil
                 links, counts, dests, keys, unresolved, _frontmatter_tag_rows(file_id, fm),
                 _diagnostic_rows(file_id, head), n_timestamps, timestamps, headings,
             )  # fmt: skip
-    body = scan_for_index(text, fm.end)
-    if body is None:
-        return note_rows(resolver, file_id, parse_note(uri, text), st, excluded)
-    return _rows(resolver, file_id, uri, fm, head, body, (), None, st, excluded)
+        body = None  # declined: scan_for_index runs the same C pass and would decline too
+    else:
+        body = scan_for_index(text, fm.end)  # frontmatter links come first: rows built in Python
+    if body is not None:
+        return _rows(resolver, file_id, uri, fm, head, body, (), None, st, excluded)
+    scan = scan_body_python(text, fm.end)  # a body the C pass declines (or no C extension)
+    blocks = json.dumps(scan.blocks, ensure_ascii=False) if scan.blocks else None
+    return _rows(resolver, file_id, uri, fm, head, index_scan(scan), scan.tags, blocks, st, excluded)
 
 
 def _frontmatter_json(fm: Frontmatter) -> str | None:
@@ -381,14 +385,6 @@ def _diagnostic_rows(file_id: int, head: NoteHead) -> list[tuple[int, str, str, 
 
 def _bad_note(file_id: int, uri: str, st: FileStat, excluded: bool, code: str, reason: str) -> NoteRows:
     return NoteRows(file_id, uri, True, st, excluded, error=reason, diagnostics=[(file_id, code, reason, "warning")])
-
-
-def note_rows(resolver: LinkResolver, file_id: int, note: ParsedNote, st: FileStat, excluded: bool) -> NoteRows:
-    """Turn a parsed note into index rows, resolving every link with ``resolver``."""
-    scan = note.scan
-    head = NoteHead([], note.title, note.video_id, note.diagnostics)  # scan.links holds the frontmatter's
-    blocks = json.dumps(scan.blocks, ensure_ascii=False) if scan.blocks else None
-    return _rows(resolver, file_id, note.uri, note.frontmatter, head, index_scan(scan), scan.tags, blocks, st, excluded)
 
 
 def _rows(
