@@ -141,8 +141,7 @@ def test_index_is_the_same_with_and_without_the_c_scanner(tmp_path, monkeypatch)
         copies.append(dest)
     index, _ = indexing.rebuild_index(Vault(copies[0]), jobs=1)
     index.close()
-    monkeypatch.setattr(indexing, "scan_for_index", lambda text, start: None)
-    monkeypatch.setattr(indexing, "index_note", lambda *args: None)
+    _python_only(monkeypatch)
     index, _ = indexing.rebuild_index(Vault(copies[1]), jobs=1)
     index.close()
     fast, slow = (_dump(c / ".vaultsync" / "index.sqlite") for c in copies)
@@ -155,20 +154,102 @@ def test_index_is_the_same_with_and_without_the_c_scanner(tmp_path, monkeypatch)
 LINKED = ["a.md", "x/a.md", "e.md", "é.md", "ü.md", "z.md", "chan.md", "y.md", "n/note.md", "x/y.md"]
 
 
+def _python_only(patcher) -> None:
+    """Switch the indexer's C passes off (a monkeypatch or a mock.patch.object)."""
+    set_ = patcher.setattr if hasattr(patcher, "setattr") else None
+    for name, off in (("scan_for_index", lambda text, start: None), ("index_note", lambda *a: None), ("index_text", lambda *a: None)):
+        set_(indexing, name, off)
+
+
+def _rows_both_ways(text: str, uri: str) -> list[object]:
+    """text_rows with the C passes and without them."""
+    files = sorted({*LINKED, uri})
+    rows = []
+    for fast in (True, False):
+        ids = {u: i for i, u in enumerate(files, 1)}
+        resolver = indexing.LinkResolver(NameTable(files), ids.__getitem__)
+        with pytest.MonkeyPatch.context() as mp:
+            if not fast:
+                _python_only(mp)
+            rows.append(indexing.text_rows(resolver, ids[uri], uri, text, FileStat(1, 2, 3, 4), False))
+    return rows
+
+
 @needs_c
 @settings(max_examples=800, deadline=None)
 @given(fast_bodies, st.sampled_from(["n/note.md", "x/note.md", "note.md"]))
 def test_index_rows_are_the_same_from_c_and_python(body, uri):
     """index_note (scan, resolution and the stored layout in one C pass) against the Python rows."""
     text = "---\ntitle: t\n---\n" + body
-    files = sorted({*LINKED, uri})
-    rows = []
-    for fast in (True, False):
-        ids = {u: i for i, u in enumerate(files, 1)}
-        resolver = indexing.LinkResolver(NameTable(files), ids.__getitem__)
-        with mock.patch.object(indexing, "index_note", indexing.index_note if fast else lambda *args: None):
-            rows.append(indexing.text_rows(resolver, ids[uri], uri, text, FileStat(1, 2, 3, 4), False))
-    assert rows[0] == rows[1], text
+    fast, slow = _rows_both_ways(text, uri)
+    assert fast == slow, text
+
+
+FM_KEYS = ["title", "videoId", "tags", "TAGS", "aliases", "a", "_x-1", "true", "Null", "1a", "k", "vid_e-o"]
+FM_VALUES = [
+    "Plain title", "3kMgfWWinnd", "2020-01-01", "12", "1.5", "0x1F", "1_000", "1:20", "0o17", "1e3", ".5", "true",
+    "NULL", "[[a]]", "x :", "x: y", "x:y", "x #c", "x#c", "a - b", "- a", "? q", "'q'", '"q"', "é clair", "\u00e9",
+    "«guillemets»", "x\xa0", "\xa0x", "\u2028x", "x\x85", "😀 face", "tab\tin", "quote \" in", "back\\slash",
+    "a ~b", "%x", "@x", "`x`", "x  ", "&a", "*a", "!a", "|", ">", "{a}", "a,b", "x\u200fy",
+]
+FM_CHARS = "ab1:#- é\t\"\\\xa0\u2028\x85€\r.'[%"
+fm_value = st.one_of(
+    st.sampled_from(FM_VALUES),
+    st.text(alphabet=FM_CHARS, min_size=1, max_size=8),
+    st.text(alphabet="ab1 :#-é€\"", min_size=1, max_size=8),
+)
+fm_plain = st.builds(
+    "{}: {}".format, st.sampled_from(FM_KEYS[:2] + FM_KEYS[4:7] + FM_KEYS[10:]),
+    st.sampled_from(["Plain title", "3kMgfWWinnd", "é clair", "x#c", "x:y", "😀 face", "a - b", 'quote " in']),
+)
+fm_line = st.one_of(
+    fm_plain,
+    fm_plain,
+    st.builds("{}{}{}".format, st.sampled_from(FM_KEYS), st.sampled_from([": ", ":  ", ":", ":\t", " : "]), fm_value),
+    st.sampled_from(["", "\r", "  ", "# comment", "- item", "key:", "a: [1, 2]", "a:\n  - x"]),
+)
+
+
+@needs_c
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(FM_KEYS), st.sampled_from([": ", ":  ", ":", " : "]), fm_value, st.sampled_from(["\n", "\r\n"]))
+def test_one_frontmatter_line_reads_the_same_in_c_and_python(key, sep, value, eol):
+    """Each rule of parse._SIMPLE_LINE and parse._load_simple, one line at a time."""
+    text = f"---{eol}{key}{sep}{value}{eol}---{eol}body"
+    fast, slow = _rows_both_ways(text, "n/note.md")
+    assert fast == slow, text
+
+
+@needs_c
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.lists(fm_line, max_size=4),
+    st.sampled_from(["\n", "\r\n"]),
+    st.sampled_from(["---\n"] * 4 + ["---\r\n", "---", "--- \n", "----\n", "", "---\r"]),
+    st.sampled_from([""] * 4 + ["\ufeff", "x"]),
+    st.sampled_from(["", "From: [[chan]] <br/>\n", "# h\n[[e|E]]", "`code`"]),
+)
+@example(["title: T", "videoId: 3kMgfWWinnd"], "\n", "---\n", "", "")
+@example(["title: T", "title: U"], "\n", "---\n", "", "")
+@example(["Tags: a"], "\n", "---\n", "", "")
+def test_whole_note_rows_are_the_same_from_c_and_python(lines, eol, close, lead, body):
+    """index_text (the frontmatter too, in C) against split_frontmatter, note_head and the Python rows."""
+    text = lead + "---" + eol + "".join(line + eol for line in lines) + close + body
+    fast, slow = _rows_both_ways(text, "n/note.md")
+    assert fast == slow, text
+
+
+@needs_c
+def test_whole_note_pass_takes_the_common_note():
+    from vaultsync.parse import index_text
+
+    text = "---\ntitle: Café chemistry, part 2\nvideoId: 3kMgfWWinnd\n---\nFrom: [[chan]] <br/>\n## Part\n"
+    found = index_text(text, 1, {}, {}, lambda t, u, f: (None, 0, t), "n.md", "")
+    assert found and found[:3] == (
+        "Café chemistry, part 2", "3kMgfWWinnd", '{"title": "Café chemistry, part 2", "videoId": "3kMgfWWinnd"}'
+    )
+    assert index_text("---\nvideoId: 12345\n---\n", 1, {}, {}, None, "n.md", "") is None  # a number to YAML
+    assert index_text("---\ntitle: t\n---\n`code`", 1, {}, {}, None, "n.md", "") is False  # the body needs Python
 
 
 @needs_c

@@ -13,6 +13,8 @@
 
 static PyObject *parse_inner_cb = NULL; /* scan.parse_wikilink_inner */
 static PyObject *parse_clock_cb = NULL; /* scan.parse_clock */
+/* for index_text: parse._digit_plain, names.clean_string and str.strip */
+static PyObject *digit_plain_cb = NULL, *clean_string_cb = NULL, *strip_cb = NULL;
 static PyObject *s_wiki, *s_embed, *s_empty;
 /* for scan_objects: model.Link, model.Timestamp, model.Heading and the enum members it uses */
 static PyObject *t_link, *t_timestamp, *t_heading, *k_wiki, *k_embed, *k_html, *k_markdown;
@@ -88,46 +90,88 @@ static int items_push(Items *it, Item x) {
     return 0;
 }
 
-/* -- a UCS4 text buffer for the JSON we write ------------------------------------------------- */
+/* -- a text buffer for the JSON we write ------------------------------------------------------
+ * One byte per character until a character above U+00FF must go in (a link or heading in such a
+ * script), then four: most JSON here is ASCII, and its str is then one copy of the bytes. */
 
 typedef struct {
-    Py_UCS4 *v;
-    Py_ssize_t n, cap;
+    void *v;           /* Py_UCS1 units, or Py_UCS4 units once wide */
+    Py_ssize_t n, cap; /* in units */
+    int wide;
 } Buf;
 
+#define BUF_INIT {NULL, 0, 0, 0}
+
 static int buf_reserve(Buf *b, Py_ssize_t extra) {
-    return grow((void **)&b->v, &b->cap, b->n + extra, 1024, sizeof(Py_UCS4));
+    return grow(&b->v, &b->cap, b->n + extra, 1024, b->wide ? sizeof(Py_UCS4) : sizeof(Py_UCS1));
 }
 
-static int buf_chars(Buf *b, const char *s, Py_ssize_t len) {
+/* Switch to four bytes a character, keeping the text and the capacity. */
+static int buf_widen(Buf *b) {
+    Py_ssize_t cap = b->cap ? b->cap : 1024;
+    Py_UCS4 *w = PyMem_Malloc((size_t)cap * sizeof(Py_UCS4));
+    if (w == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    const Py_UCS1 *v = b->v;
+    for (Py_ssize_t i = 0; i < b->n; i++)
+        w[i] = v[i];
+    PyMem_Free(b->v);
+    b->v = w;
+    b->cap = cap;
+    b->wide = 1;
+    return 0;
+}
+
+/* One character; the caller has reserved room, and widened the buffer for one above U+00FF. */
+static inline void buf_unit(Buf *b, Py_UCS4 c) {
+    if (b->wide)
+        ((Py_UCS4 *)b->v)[b->n++] = c;
+    else
+        ((Py_UCS1 *)b->v)[b->n++] = (Py_UCS1)c;
+}
+
+static inline int buf_chars(Buf *b, const char *s, Py_ssize_t len) {
     if (buf_reserve(b, len) < 0)
         return -1;
+    if (!b->wide) {
+        memcpy((Py_UCS1 *)b->v + b->n, s, (size_t)len);
+        b->n += len;
+        return 0;
+    }
     for (Py_ssize_t i = 0; i < len; i++)
-        b->v[b->n++] = (Py_UCS4)(unsigned char)s[i];
+        buf_unit(b, (unsigned char)s[i]);
     return 0;
 }
 
 #define buf_ascii(b, lit) buf_chars((b), (lit), (Py_ssize_t)sizeof(lit) - 1)
 
-static int buf_int(Buf *b, long long x) {
-    char tmp[24];
-    int k = 0, neg = x < 0;
-    unsigned long long u = neg ? 0ULL - (unsigned long long)x : (unsigned long long)x;
+/* x in decimal at out (room for 20 characters); returns the length. */
+static inline int decimal(char *out, long long x) {
+    char tmp[24], *e = tmp + sizeof tmp, *p = e;
+    unsigned long long u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
     do {
-        tmp[k++] = (char)('0' + u % 10);
+        *--p = (char)('0' + u % 10);
         u /= 10;
     } while (u);
-    if (buf_reserve(b, k + neg) < 0)
-        return -1;
-    if (neg)
-        b->v[b->n++] = '-';
-    while (k)
-        b->v[b->n++] = (Py_UCS4)tmp[--k];
+    if (x < 0)
+        *--p = '-';
+    memcpy(out, p, (size_t)(e - p));
+    return (int)(e - p);
+}
+
+static inline int buf_int(Buf *b, long long x) {
+    if (b->wide || buf_reserve(b, 24) < 0) {
+        char tmp[24];
+        return b->wide ? buf_chars(b, tmp, decimal(tmp, x)) : -1;
+    }
+    b->n += decimal((char *)b->v + b->n, x);
     return 0;
 }
 
 /* One character of a JSON string, escaped as json.dumps(ensure_ascii=False) does; the caller
- * has reserved 6 slots. */
+ * has reserved 6 slots (and widened the buffer for a character above U+00FF). */
 static inline void buf_json_char(Buf *b, Py_UCS4 c) {
     const char *esc = NULL;
     switch (c) {
@@ -141,25 +185,35 @@ static inline void buf_json_char(Buf *b, Py_UCS4 c) {
     default:
         if (c < 0x20) {
             static const char hex[] = "0123456789abcdef";
-            b->v[b->n++] = '\\';
-            b->v[b->n++] = 'u';
-            b->v[b->n++] = '0';
-            b->v[b->n++] = '0';
-            b->v[b->n++] = (Py_UCS4)hex[c >> 4];
-            b->v[b->n++] = (Py_UCS4)hex[c & 15];
+            buf_unit(b, '\\');
+            buf_unit(b, 'u');
+            buf_unit(b, '0');
+            buf_unit(b, '0');
+            buf_unit(b, (Py_UCS4)hex[c >> 4]);
+            buf_unit(b, (Py_UCS4)hex[c & 15]);
             return;
         }
-        b->v[b->n++] = c;
+        buf_unit(b, c);
         return;
     }
-    b->v[b->n++] = (Py_UCS4)esc[0];
-    b->v[b->n++] = (Py_UCS4)esc[1];
+    buf_unit(b, (Py_UCS4)esc[0]);
+    buf_unit(b, (Py_UCS4)esc[1]);
+}
+
+/* Room for a JSON string of n characters of at most `max`: reserved, and widened if needed. */
+static int buf_room(Buf *b, Py_ssize_t n, Py_UCS4 max) {
+    if (max > 0xFF && !b->wide && buf_widen(b) < 0)
+        return -1;
+    return buf_reserve(b, 2 + 6 * n);
 }
 
 /* The buffer's text as a str, or NULL when writing it failed (ok < 0); frees the buffer. */
 static PyObject *buf_take(Buf *b, int ok) {
-    PyObject *r = ok < 0 ? NULL : PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, b->v, b->n);
+    PyObject *r = NULL;
+    if (ok >= 0)
+        r = PyUnicode_FromKindAndData(b->wide ? PyUnicode_4BYTE_KIND : PyUnicode_1BYTE_KIND, b->v, b->n);
     PyMem_Free(b->v);
+    b->v = NULL;
     return r;
 }
 
@@ -181,12 +235,12 @@ static int buf_json_str(Buf *b, PyObject *str) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(str);
     int kind = PyUnicode_KIND(str);
     const void *d = PyUnicode_DATA(str);
-    if (buf_reserve(b, 2 + 6 * n) < 0)
+    if (buf_room(b, n, kind == PyUnicode_1BYTE_KIND ? 0xFF : 0x10FFFF) < 0)
         return -1;
-    b->v[b->n++] = '"';
+    buf_unit(b, '"');
     for (Py_ssize_t i = 0; i < n; i++)
         buf_json_char(b, PyUnicode_READ(kind, d, i));
-    b->v[b->n++] = '"';
+    buf_unit(b, '"');
     return 0;
 }
 
@@ -292,6 +346,23 @@ enum { LANES_1 = 0, LANES_2 = 0 };
 static inline unsigned block_mask_4(const Py_UCS4 *p) { (void)p; return 1; }
 enum { LANES_4 = 0 };
 
+/* -- the frontmatter, for index_text ------------------------------------------------------------ */
+
+/* A `key: value` line of a frontmatter: the key s[k0:k1], the value s[v0:v1]. */
+typedef struct {
+    Py_ssize_t k0, k1, v0, v1;
+} FmLine;
+
+enum { FM_MAX_LINES = 32 }; /* a longer frontmatter goes to the Python parser */
+
+/* ASCII characters that may start a plain value (parse._SIMPLE_LINE), set up by PyInit. */
+static char fm_first_ascii[128];
+
+static inline int fm_first_char(Py_UCS4 c) { return c < 128 ? fm_first_ascii[c] : !Py_UNICODE_ISSPACE(c); }
+
+/* The string literal lit at s[i:] (s of n code units), in the scanner of the width being compiled. */
+#define AT(s, n, i, lit) FN(at)((s), (n), (i), (lit), (Py_ssize_t)sizeof(lit) - 1)
+
 #define CH Py_UCS1
 #define FN(name) name##_1
 #include "_cscan_scan.h"
@@ -366,6 +437,41 @@ static PyObject *index_note(PyObject *self, PyObject *args) {
     }
 }
 
+static PyObject *index_text(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Resolve r;
+    if (!PyArg_ParseTuple(args, "UO!O!O!OUU:index_text", &text, &PyLong_Type, &r.src_id, &PyDict_Type, &r.memo,
+                          &PyDict_Type, &r.shared, &r.miss, &r.uri, &r.folder) ||
+        check_text(text, 0) < 0)
+        return NULL;
+    if (digit_plain_cb == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_cscan.configure_frontmatter() was not called");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    void *data = PyUnicode_DATA(text);
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        return index_text_1(text, data, n, &r);
+    case PyUnicode_2BYTE_KIND:
+        return index_text_2(text, data, n, &r);
+    default:
+        return index_text_4(text, data, n, &r);
+    }
+}
+
+static PyObject *configure_frontmatter(PyObject *self, PyObject *args) {
+    PyObject *o[3];
+    if (!PyArg_ParseTuple(args, "OOO:configure_frontmatter", &o[0], &o[1], &o[2]))
+        return NULL;
+    PyObject **slots[3] = {&digit_plain_cb, &clean_string_cb, &strip_cb};
+    for (int k = 0; k < 3; k++) {
+        Py_INCREF(o[k]);
+        Py_XSETREF(*slots[k], o[k]);
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *scan_objects(PyObject *self, PyObject *args) {
     return dispatch(args, "Un:scan_objects", (scanner)scan_objects_1, (scanner)scan_objects_2, (scanner)scan_objects_4);
 }
@@ -426,7 +532,7 @@ static PyObject *json_ids(PyObject *self, PyObject *ints) {
             *w++ = ',';
             *w++ = ' ';
         }
-        w += sprintf(w, "%lld", x);
+        w += decimal(w, x);
     }
     *w++ = ']';
     result = PyUnicode_FromStringAndSize(buf, w - buf);
@@ -460,6 +566,11 @@ static PyMethodDef methods[] = {
     {"index_note", index_note, METH_VARARGS,
      "index_note(text, start, src_id, memo, shared, miss, uri, folder) -> (links_json, link_counts, dests, keys, "
      "unresolved, n_timestamps, timestamps_json, headings_json) | None"},
+    {"index_text", index_text, METH_VARARGS,
+     "index_text(text, src_id, memo, shared, miss, uri, folder) -> (title, video_id, frontmatter_json, *index_note's "
+     "eight) | None (the frontmatter needs the Python parser) | False (the body does)"},
+    {"configure_frontmatter", configure_frontmatter, METH_VARARGS,
+     "configure_frontmatter(digit_plain, clean_string, strip): the Python helpers index_text calls"},
     {"scan_objects", scan_objects, METH_VARARGS,
      "scan_objects(text, start) -> (links, timestamps, headings) as model records | None"},
     {"group", group, METH_VARARGS, "group(groups, keys, value): groups.setdefault(key, []).append(value) for each key"},
@@ -475,6 +586,8 @@ PyMODINIT_FUNC PyInit__cscan(void) {
 #define SET(ch) special[(unsigned char)(ch)] = 1;
     SPECIAL_CHARS(SET)
 #undef SET
+    for (int c = 0x21; c < 0x7f; c++)
+        fm_first_ascii[c] = strchr("-?:,[]{}#&*!|>'\"%@`+.~<=\\", c) == NULL;
     s_wiki = PyUnicode_InternFromString("wiki");
     s_embed = PyUnicode_InternFromString("embed");
     s_empty = PyUnicode_InternFromString("");

@@ -2,28 +2,34 @@
  * FN (a name suffixer) defined. Each function mirrors one regex or helper of vaultsync/scan.py;
  * the comments name it. */
 
-/* `literal` at s[i:], within n. */
-static inline int FN(at)(const CH *s, Py_ssize_t n, Py_ssize_t i, const char *lit) {
-    for (; *lit; lit++, i++)
-        if (i >= n || s[i] != (CH)(unsigned char)*lit)
+/* The literal lit (len characters) at s[i:], within n; see AT. */
+static inline int FN(at)(const CH *s, Py_ssize_t n, Py_ssize_t i, const char *lit, Py_ssize_t len) {
+    if (len > n - i)
+        return 0;
+    for (Py_ssize_t k = 0; k < len; k++)
+        if (s[i + k] != (CH)(unsigned char)lit[k])
             return 0;
     return 1;
 }
 
 static int FN(json_range)(Buf *b, const CH *s, Py_ssize_t a, Py_ssize_t z) {
-    if (buf_reserve(b, 2 + 6 * (z - a)) < 0)
+    Py_UCS4 max = 0;
+    if (sizeof(CH) > 1 && !b->wide)
+        for (Py_ssize_t i = a; i < z; i++)
+            max |= s[i];
+    if (buf_room(b, z - a, max) < 0)
         return -1;
-    b->v[b->n++] = '"';
+    buf_unit(b, '"');
     for (Py_ssize_t i = a; i < z; i++)
         buf_json_char(b, s[i]);
-    b->v[b->n++] = '"';
+    buf_unit(b, '"');
     return 0;
 }
 
 /* _MAYBE_INDENTED_CODE / _FIRST_LINE_INDENTED at r: `(?: {4}|[ ]{0,3}\t)[^\n]*\S`. */
 static int FN(indented_at)(const CH *s, Py_ssize_t n, Py_ssize_t r) {
     Py_ssize_t k;
-    if (FN(at)(s, n, r, "    ")) {
+    if (AT(s, n, r, "    ")) {
         k = r + 4;
     } else {
         k = r;
@@ -109,7 +115,7 @@ static int FN(anchor_at)(const CH *s, Py_ssize_t n, Py_ssize_t i, Py_ssize_t pre
     Py_ssize_t a0 = j;
     while (j < n && s[j] != '"' && s[j] != '<' && s[j] != '>')
         j++;
-    if (!FN(at)(s, n, j, "\">"))
+    if (!AT(s, n, j, "\">"))
         return 0;
     Py_ssize_t a1 = j;
     j += 2;
@@ -118,7 +124,7 @@ static int FN(anchor_at)(const CH *s, Py_ssize_t n, Py_ssize_t i, Py_ssize_t pre
         j++;
     while (j < n && s[j] != '<' && s[j] != '[')
         j++;
-    if (!FN(at)(s, n, j, "</a>"))
+    if (!AT(s, n, j, "</a>"))
         return 0;
     Item it = {i, j + 4, a0, a1, b0, j, 0};
     *x = it;
@@ -164,19 +170,19 @@ static int FN(stamp_at)(const CH *s, Py_ssize_t n, Py_ssize_t i, Item *x) {
     if (j + 3 < n && s[j] == ':' && FN(digits)(s, n, j + 1) >= 2 && s[j + 3] == ']')
         j += 3;
     Py_ssize_t a1 = j;
-    if (!FN(at)(s, n, j, "](https://www.youtube.com/watch?v="))
+    if (!AT(s, n, j, "](https://www.youtube.com/watch?v="))
         return 0;
     j += 34;
     Py_ssize_t b0 = j;
     while (j < n && ((s[j] >= 'A' && s[j] <= 'Z') || (s[j] >= 'a' && s[j] <= 'z') ||
                      (s[j] >= '0' && s[j] <= '9') || s[j] == '_' || s[j] == '-'))
         j++;
-    if (j == b0 || !FN(at)(s, n, j, "&t="))
+    if (j == b0 || !AT(s, n, j, "&t="))
         return 0;
     Py_ssize_t b1 = j;
     j += 3;
     d = FN(digits)(s, n, j);
-    if (d < 1 || !FN(at)(s, n, j + d, "s)"))
+    if (d < 1 || !AT(s, n, j + d, "s)"))
         return 0;
     if (d > 15)
         return -1;
@@ -366,7 +372,7 @@ fail:
 }
 
 static PyObject *FN(timestamps_json)(PyObject *text, const CH *s, const Items *anchors, const Items *stamps) {
-    Buf b = {NULL, 0, 0};
+    Buf b = BUF_INIT;
     Py_ssize_t i = 0, j = 0;
     if (buf_ascii(&b, "[") < 0)
         goto fail;
@@ -392,7 +398,7 @@ fail:
 }
 
 static PyObject *FN(headings_json)(const CH *s, const Items *heads) {
-    Buf b = {NULL, 0, 0};
+    Buf b = BUF_INIT;
     if (buf_ascii(&b, "[") < 0)
         goto fail;
     for (Py_ssize_t k = 0; k < heads->n; k++) {
@@ -453,14 +459,14 @@ static int FN(collect)(const CH *s, Py_ssize_t n, Py_ssize_t start, Items *ancho
                 j--;
             if (j == start || s[j - 1] == '\n')
                 return 0;
-            if (FN(at)(s, n, i, anchor_prefix)) {
+            if (AT(s, n, i, anchor_prefix)) {
                 Item x;
                 if (!FN(anchor_at)(s, n, i, prefix, &x))
                     return 0; /* a generic anchor: the Python scanner's slower path */
                 if (items_push(anchors, x) < 0)
                     return -1;
-            } else if (!(FN(at)(s, n, i + 1, "/a>") || FN(at)(s, n, i + 1, "br>") || FN(at)(s, n, i + 1, "br/>") ||
-                         FN(at)(s, n, i + 1, "br >") || FN(at)(s, n, i + 1, "br />"))) {
+            } else if (!(AT(s, n, i + 1, "/a>") || AT(s, n, i + 1, "br>") || AT(s, n, i + 1, "br/>") ||
+                         AT(s, n, i + 1, "br >") || AT(s, n, i + 1, "br />"))) {
                 return 0; /* other HTML (_OTHER_HTML) */
             }
             break;
@@ -496,7 +502,7 @@ static int FN(collect)(const CH *s, Py_ssize_t n, Py_ssize_t start, Items *ancho
                 return 0; /* a tag */
             break;
         case '~':
-            if (FN(at)(s, n, i, "~~~"))
+            if (AT(s, n, i, "~~~"))
                 return 0;
             break;
         case '`':
@@ -549,7 +555,7 @@ static int FN(json_part)(Buf *b, const CH *s, Py_ssize_t a, Py_ssize_t z, PyObje
  * files.links, link counts, destinations, keys, keys of the unresolved); NULL on an error. An
  * ASCII link is written from the text itself; only its path becomes a str (to look it up). */
 static PyObject *FN(index_links)(PyObject *text, const CH *s, const Items *wikis, Resolve *r) {
-    Buf b = {NULL, 0, 0};
+    Buf b = BUF_INIT;
     PyObject *dests = PyList_New(0), *keys = PyList_New(0), *unresolved = PyList_New(0), *json = NULL;
     PyObject *result = NULL;
     Py_ssize_t count = 0, resolved = 0, ambiguous = 0, embeds = 0;
@@ -712,5 +718,167 @@ done:
     Py_XDECREF(ts);
     Py_XDECREF(hs);
     found_free(&f);
+    return result;
+}
+
+/* -- the frontmatter, for index_text -------------------------------------------------------- */
+
+/* One of the YAML loader's words for true, false and null (parse._YAML_WORDS) in s[a:z]. */
+static int FN(yaml_word)(const CH *s, Py_ssize_t a, Py_ssize_t z) {
+    static const char *const words[] = {"true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL"};
+    for (size_t w = 0; w < sizeof words / sizeof *words; w++)
+        if ((Py_ssize_t)strlen(words[w]) == z - a && FN(at)(s, z, a, words[w], z - a))
+            return 1;
+    return 0;
+}
+
+/* One frontmatter line s[p:q] (no newline) as parse._SIMPLE_LINE and parse._load_simple take it:
+ * 1 with the key and the value (spaces at its end cut), 0 when only the YAML loader can say. */
+static int FN(simple_line)(const CH *s, Py_ssize_t p, Py_ssize_t q, FmLine *line) {
+    Py_ssize_t k = p;
+    if (!(s[k] < 128 && (Py_ISALPHA(s[k]) || s[k] == '_')))
+        return 0;
+    for (k++; k < q && s[k] < 128 && (Py_ISALNUM(s[k]) || s[k] == '_' || s[k] == '-'); k++)
+        ;
+    line->k0 = p, line->k1 = k;
+    if (k >= q || s[k] != ':' || k + 1 >= q || s[k + 1] != ' ')
+        return 0;
+    for (k++; k < q && s[k] == ' '; k++)
+        ;
+    if (k >= q || !fm_first_char(s[k]))
+        return 0;
+    Py_ssize_t v0 = k, end = s[q - 1] == '\r' ? q - 1 : q; /* a final \r is _SIMPLE_LINE's \r? */
+    for (k++; k < end; k++) {
+        CH c = s[k];
+        if (c == ':') {
+            if (k + 1 >= q || s[k + 1] == ' ')
+                return 0; /* :(?! |$) */
+        } else if (c == '#') {
+            if (s[k - 1] == ' ')
+                return 0; /* (?<! )# */
+        } else if (c < 0x20 || c == 0x7f) {
+            return 0;
+        }
+    }
+    while (end > v0 && s[end - 1] == ' ')
+        end--;
+    if (s[end - 1] == ':' || FN(yaml_word)(s, v0, end) || FN(yaml_word)(s, p, line->k1))
+        return 0;
+    line->v0 = v0, line->v1 = end;
+    return 1;
+}
+
+/* s[a:z] equals the ASCII literal lit. */
+static inline int FN(is)(const CH *s, Py_ssize_t a, Py_ssize_t z, const char *lit) {
+    return (Py_ssize_t)strlen(lit) == z - a && FN(at)(s, z, a, lit, z - a);
+}
+
+/* A value as a str: as written when it is ASCII, else through `finish` (a Python callable). */
+static PyObject *FN(fm_value)(PyObject *text, const CH *s, const FmLine *line, PyObject *finish) {
+    PyObject *v = PyUnicode_Substring(text, line->v0, line->v1);
+    if (v == NULL || FN(is_ascii)(s, line->v0, line->v1))
+        return v;
+    PyObject *r = PyObject_CallOneArg(finish, v);
+    Py_DECREF(v);
+    return r;
+}
+
+/* split_frontmatter and note_head for a frontmatter of plain `key: text` lines (or none): 1 with
+ * the body's start and out[] = the title, the video id and the JSON of the mapping (each NULL
+ * where absent); 0 when the Python parser must look (any other YAML, a BOM, tags, a key twice);
+ * -1 on an error. */
+static int FN(frontmatter)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t *body, PyObject **out) {
+    FmLine lines[FM_MAX_LINES];
+    int count = 0;
+    *body = 0;
+    if (n > 0 && s[0] == 0xFEFF)
+        return 0;
+    if (!(AT(s, n, 0, "---\n") || AT(s, n, 0, "---\r\n")))
+        return 1; /* no frontmatter */
+    Py_ssize_t p = s[3] == '\n' ? 4 : 5;
+    for (;;) {
+        if (p >= n)
+            return 1; /* never closed: no frontmatter, all body */
+        Py_ssize_t eol = p;
+        while (eol < n && s[eol] != '\n')
+            eol++;
+        if (AT(s, n, p, "---") && (p + 3 == n || s[p + 3] == '\n' || (s[p + 3] == '\r' && p + 4 < n && s[p + 4] == '\n'))) {
+            *body = p + 3 == n ? n : p + (s[p + 3] == '\n' ? 4 : 5);
+            break;
+        }
+        if (!(eol == p || (eol == p + 1 && s[p] == '\r'))) {
+            if (count == FM_MAX_LINES || !FN(simple_line)(s, p, eol, &lines[count]))
+                return 0;
+            FmLine *l = &lines[count];
+            if (l->k1 - l->k0 == 4 && (s[l->k0] | 0x20) == 't' && (s[l->k0 + 1] | 0x20) == 'a' &&
+                (s[l->k0 + 2] | 0x20) == 'g' && (s[l->k0 + 3] | 0x20) == 's')
+                return 0; /* tags, in any case: rows the Python parser writes */
+            for (int k = 0; k < count; k++)
+                if (lines[k].k1 - lines[k].k0 == l->k1 - l->k0 &&
+                    memcmp(s + lines[k].k0, s + l->k0, (size_t)(l->k1 - l->k0) * sizeof(CH)) == 0)
+                    return 0; /* a key twice */
+            if (s[l->v0] >= '0' && s[l->v0] <= '9') {
+                PyObject *v = PyUnicode_Substring(text, l->v0, l->v1);
+                PyObject *plain = v == NULL ? NULL : PyObject_CallOneArg(digit_plain_cb, v);
+                Py_XDECREF(v);
+                if (plain == NULL)
+                    return -1;
+                int yes = PyObject_IsTrue(plain);
+                Py_DECREF(plain);
+                if (yes <= 0)
+                    return yes; /* a number or a date to the loader */
+            }
+            count++;
+        }
+        p = eol + 1;
+    }
+    Buf b = BUF_INIT;
+    int bad = buf_ascii(&b, "{") < 0;
+    for (int k = 0; k < count && !bad; k++)
+        bad = (k && buf_ascii(&b, ", ") < 0) || FN(json_range)(&b, s, lines[k].k0, lines[k].k1) < 0 ||
+              buf_ascii(&b, ": ") < 0 || FN(json_range)(&b, s, lines[k].v0, lines[k].v1) < 0;
+    if ((out[2] = buf_take(&b, bad ? -1 : buf_ascii(&b, "}"))) == NULL)
+        return -1;
+    for (int k = 0; k < count; k++) {
+        int title = FN(is)(s, lines[k].k0, lines[k].k1, "title");
+        if ((title || FN(is)(s, lines[k].k0, lines[k].k1, "videoId")) &&
+            (out[!title] = FN(fm_value)(text, s, &lines[k], title ? clean_string_cb : strip_cb)) == NULL)
+            return -1;
+    }
+    return 1;
+}
+
+/* index_text: the frontmatter as FN(frontmatter) reads it, then the body as FN(index_note) does;
+ * None when the frontmatter needs the Python parser, False when only the body does. */
+static PyObject *FN(index_text)(PyObject *text, const CH *s, Py_ssize_t n, Resolve *r) {
+    PyObject *head[3] = {NULL, NULL, NULL}, *result = NULL;
+    Py_ssize_t body;
+    int ok = FN(frontmatter)(text, s, n, &body, head);
+    if (ok <= 0) {
+        result = ok < 0 ? NULL : (Py_INCREF(Py_None), Py_None);
+        goto done;
+    }
+    PyObject *rows = FN(index_note)(text, s, n, body, r);
+    if (rows == NULL || rows == Py_None) {
+        result = rows == NULL ? NULL : (Py_DECREF(rows), Py_INCREF(Py_False), Py_False);
+        goto done;
+    }
+    Py_ssize_t m = PyTuple_GET_SIZE(rows);
+    if ((result = PyTuple_New(3 + m)) != NULL) {
+        for (int k = 0; k < 3; k++) {
+            PyObject *v = head[k] != NULL ? head[k] : Py_None;
+            Py_INCREF(v);
+            PyTuple_SET_ITEM(result, k, v);
+        }
+        for (Py_ssize_t k = 0; k < m; k++) {
+            PyObject *v = PyTuple_GET_ITEM(rows, k);
+            Py_INCREF(v);
+            PyTuple_SET_ITEM(result, 3 + k, v);
+        }
+    }
+    Py_DECREF(rows);
+done:
+    for (int k = 0; k < 3; k++)
+        Py_XDECREF(head[k]);
     return result;
 }

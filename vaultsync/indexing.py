@@ -23,7 +23,7 @@ from vaultsync.errors import NoteReadError, StoreError
 from vaultsync.index import COUNT_KEYS, INDEX_NAME, Index, NoteRows, link_counts_of, link_facts, link_key, row_counts
 from vaultsync.model import Diagnostic, Frontmatter, Tag
 from vaultsync.names import dirname, file_keys
-from vaultsync.parse import NoteHead, frontmatter_tags, note_head, split_frontmatter
+from vaultsync.parse import NoteHead, frontmatter_tags, index_text, note_head, split_frontmatter
 from vaultsync.resolve import NameTable
 from vaultsync.scan import IndexScan, index_note, index_scan, scan_body_python, scan_for_index
 from vaultsync.vault import FileStat, Vault, decode_note, is_note
@@ -349,11 +349,22 @@ def _parse_file(resolver: LinkResolver, file_id: int, uri: str, path: str, st: F
 
 def text_rows(resolver: LinkResolver, file_id: int, uri: str, text: str, st: FileStat, excluded: bool) -> NoteRows:
     """A note's index rows from its text: by the C fast path where it answers, else in Python."""
+    folder = dirname(uri)
+    memo = resolver.memo(folder)
+    whole = index_text(text, file_id, memo, resolver.shared, resolver.miss, uri, folder)
+    if whole:  # the common case: plain frontmatter, and a body the C scanner can resolve and store
+        title, video_id, fm_json, links, counts, dests, keys, unresolved, n_timestamps, timestamps, headings = whole
+        return NoteRows(
+            file_id, uri, True, st, excluded, title, video_id, fm_json, None, links, counts, dests, keys,
+            unresolved, [], [], n_timestamps, timestamps, headings,
+        )  # fmt: skip
     fm = split_frontmatter(text)
     head = note_head(uri, text, fm)
-    if not head.links:  # the common case: the C scanner can resolve and store the body's links
-        folder = dirname(uri)
-        found = index_note(text, fm.end, file_id, resolver.memo(folder), resolver.shared, resolver.miss, uri, folder)
+    body: IndexScan | None = None
+    if head.links:
+        body = scan_for_index(text, fm.end)  # frontmatter links come first: rows built in Python
+    elif whole is None:  # the frontmatter needs Python; the C pass may still do the body
+        found = index_note(text, fm.end, file_id, memo, resolver.shared, resolver.miss, uri, folder)
         if found is not None:
             links, counts, dests, keys, unresolved, n_timestamps, timestamps, headings = found
             return NoteRows(
@@ -361,9 +372,6 @@ def text_rows(resolver: LinkResolver, file_id: int, uri: str, text: str, st: Fil
                 links, counts, dests, keys, unresolved, _frontmatter_tag_rows(file_id, fm),
                 _diagnostic_rows(file_id, head), n_timestamps, timestamps, headings,
             )  # fmt: skip
-        body = None  # declined: scan_for_index runs the same C pass and would decline too
-    else:
-        body = scan_for_index(text, fm.end)  # frontmatter links come first: rows built in Python
     if body is not None:
         return _rows(resolver, file_id, uri, fm, head, body, (), None, st, excluded)
     scan = scan_body_python(text, fm.end)  # a body the C pass declines (or no C extension)

@@ -15,7 +15,7 @@ import yaml  # type: ignore[import-untyped]
 
 from vaultsync.model import Diagnostic, Frontmatter, Link, LinkKind, ParsedNote, Scan
 from vaultsync.names import clean_string, split_subpath
-from vaultsync.scan import parse_wikilink_inner, scan_body
+from vaultsync.scan import _cscan, parse_wikilink_inner, scan_body
 
 try:  # the C parser is ~10x faster; fall back where libyaml is missing
     _BaseLoader: Any = yaml.CSafeLoader
@@ -133,10 +133,16 @@ def _load_simple(inner: str) -> dict[str, Any] | None:
         value = m.group(2).rstrip(" ")
         if value.endswith(":") or value in _YAML_WORDS or m.group(1) in _YAML_WORDS:
             return None
-        if "0" <= value[0] <= "9" and any(rx.match(value) for _, rx in _DIGIT_RESOLVERS[value[0]]):
-            return None  # a number or a date to the YAML loader (a video id like 3kMgfWWinnd is text)
+        if "0" <= value[0] <= "9" and not _digit_plain(value):
+            return None
         data[m.group(1)] = value
     return data
+
+
+def _digit_plain(value: str) -> bool:
+    """Whether the YAML loader reads a plain scalar that starts with a digit as text (a video id
+    like 3kMgfWWinnd) rather than as a number or a date."""
+    return not any(rx.match(value) for _, rx in _DIGIT_RESOLVERS[value[0]])
 
 
 def frontmatter_links(text: str, fm: Frontmatter) -> list[Link]:
@@ -262,10 +268,28 @@ def _property_values(data: dict[str, Any] | None, name: str) -> list[Any]:
     return values
 
 
+def index_text(
+    text: str, src_id: int, memo: dict[str, Any], shared: dict[str, Any], miss: Any, uri: str, folder: str
+) -> tuple[Any, ...] | None | bool:
+    """A whole note's index rows in one C pass, for a note whose frontmatter holds only plain
+    ``key: text`` lines (no tags, no key twice) or none: ``(title, video_id, frontmatter_json)``
+    followed by :func:`vaultsync.scan.index_note`'s eight. None when the frontmatter needs the
+    Python parser (or the C extension is missing); False when only the body does."""
+    if _cscan is None:
+        return None
+    found: tuple[Any, ...] | None | bool = _cscan.index_text(text, src_id, memo, shared, miss, uri, folder)
+    return found
+
+
+if _cscan is not None:
+    _cscan.configure_frontmatter(_digit_plain, clean_string, str.strip)
+
+
 __all__ = [
     "frontmatter_aliases",
     "frontmatter_links",
     "frontmatter_tags",
+    "index_text",
     "parse_note",
     "split_frontmatter",
     "split_subpath",
