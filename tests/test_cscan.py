@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from unittest import mock
 from pathlib import Path
 
 import pytest

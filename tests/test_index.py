@@ -6,6 +6,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -393,3 +395,35 @@ def test_scans_work_with_spawned_workers(make_vault, tmp_path, monkeypatch):
     assert link_table(warm) == link_table(alone)
     assert _link_views(warm) == _link_views(alone)
     spawned.close()
+
+
+def _taken(chunks, tick, share):
+    """A map_shares function: the chunks one share took, in the order it took them."""
+    import time
+
+    taken = []
+    for chunk in chunks:
+        taken.append(chunk[0])
+        time.sleep(0.01 if share == 0 else 0.0)  # share 0 is the slow one: the others help it
+        tick(len(chunk))
+    return taken
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_map_shares_gives_every_chunk_once_and_keeps_runs_together(jobs):
+    """Each worker takes its own consecutive run of chunks front to back, then takes from the back
+    of the run with most left: every chunk once, and a worker's files stay neighbours."""
+    from vaultsync._parallel import _segments, map_shares
+
+    items = list(range(40 * 8))
+    taken = map_shares(_taken, items, None, jobs=jobs, chunk=8, threshold=1)
+    assert sorted(x for share in taken for x in share) == items[::8]
+    bounds = _segments(40, jobs)
+    for share, got in enumerate(taken):
+        own = list(range(bounds[2 * share] * 8, bounds[2 * share + 1] * 8, 8))
+        assert got[: len(own)] == own[: len(got)]  # its own run first, in order
+        for run in range(jobs):  # then from the back of the others' runs
+            lo, hi = bounds[2 * run] * 8, bounds[2 * run + 1] * 8
+            stolen = [x for x in got[len(own) :] if lo <= x < hi]
+            assert stolen == sorted(stolen, reverse=True)
+    assert len(taken[0]) < 40 // jobs  # the slow share was helped

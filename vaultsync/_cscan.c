@@ -66,10 +66,14 @@ static void found_free(Found *f) {
     PyMem_Free(f->heads.v);
 }
 
+static int grow_to(void **v, Py_ssize_t *cap, Py_ssize_t need, Py_ssize_t first, size_t size);
+
 /* Make room for `need` elements of `size` bytes in *v (capacity *cap, doubling from `first`). */
-static int grow(void **v, Py_ssize_t *cap, Py_ssize_t need, Py_ssize_t first, size_t size) {
-    if (need <= *cap)
-        return 0;
+static inline int grow(void **v, Py_ssize_t *cap, Py_ssize_t need, Py_ssize_t first, size_t size) {
+    return need <= *cap ? 0 : grow_to(v, cap, need, first, size);
+}
+
+static int grow_to(void **v, Py_ssize_t *cap, Py_ssize_t need, Py_ssize_t first, size_t size) {
     Py_ssize_t n = *cap ? *cap : first;
     while (n < need)
         n *= 2;
@@ -83,7 +87,7 @@ static int grow(void **v, Py_ssize_t *cap, Py_ssize_t need, Py_ssize_t first, si
     return 0;
 }
 
-static int items_push(Items *it, Item x) {
+static inline int items_push(Items *it, Item x) {
     if (grow((void **)&it->v, &it->cap, it->n + 1, 64, sizeof(Item)) < 0)
         return -1;
     it->v[it->n++] = x;
@@ -102,7 +106,7 @@ typedef struct {
 
 #define BUF_INIT {NULL, 0, 0, 0}
 
-static int buf_reserve(Buf *b, Py_ssize_t extra) {
+static inline int buf_reserve(Buf *b, Py_ssize_t extra) {
     return grow(&b->v, &b->cap, b->n + extra, 1024, b->wide ? sizeof(Py_UCS4) : sizeof(Py_UCS1));
 }
 
@@ -318,8 +322,8 @@ static inline int tag_excluded(Py_UCS4 c) {
 /* ASCII characters the scanner's main loop stops at. */
 static char special[128];
 
-/* Which of the next 16 bytes of text hold one of the special characters: a bit per byte, so a
- * 2-byte character sets two. The main loop skips whole blocks without any. */
+/* Which of the next 16 characters of text are one of the special characters, a bit each. The main
+ * loop skips whole blocks without any. */
 #define SPECIAL_CHARS(X) X('\n') X('<') X('[') X(']') X('#') X('~') X('`') X('$') X('\\') X('^')
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -330,14 +334,17 @@ static inline unsigned block_mask_1(const Py_UCS1 *p) {
 #undef CMP
     return (unsigned)_mm_movemask_epi8(m);
 }
+/* 16 characters of 2 bytes, packed to bytes first: one above 255 becomes 255 (or 0 above 0x7FFF),
+ * neither of them special; a bit per character. */
 static inline unsigned block_mask_2(const Py_UCS2 *p) {
-    __m128i v = _mm_loadu_si128((const __m128i *)p), m = _mm_setzero_si128();
-#define CMP(ch) m = _mm_or_si128(m, _mm_cmpeq_epi16(v, _mm_set1_epi16(ch)));
+    __m128i v = _mm_packus_epi16(_mm_loadu_si128((const __m128i *)p), _mm_loadu_si128((const __m128i *)(p + 8)));
+    __m128i m = _mm_setzero_si128();
+#define CMP(ch) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(ch)));
     SPECIAL_CHARS(CMP)
 #undef CMP
     return (unsigned)_mm_movemask_epi8(m);
 }
-enum { LANES_1 = 16, LANES_2 = 8 };
+enum { LANES_1 = 16, LANES_2 = 16 };
 #else
 static inline unsigned block_mask_1(const Py_UCS1 *p) { (void)p; return 1; }
 static inline unsigned block_mask_2(const Py_UCS2 *p) { (void)p; return 1; }
@@ -359,6 +366,10 @@ enum { FM_MAX_LINES = 32 }; /* a longer frontmatter goes to the Python parser */
 static char fm_first_ascii[128];
 
 static inline int fm_first_char(Py_UCS4 c) { return c < 128 ? fm_first_ascii[c] : !Py_UNICODE_ISSPACE(c); }
+
+/* How every timestamp anchor of the fixtures' notes starts (vaultsync.scan._ANCHOR_FAST). */
+static const char ANCHOR_PREFIX[] = "<a class=\"yt-timestamp\" data-t=\"";
+enum { ANCHOR_PREFIX_LEN = sizeof ANCHOR_PREFIX - 1 };
 
 /* The string literal lit at s[i:] (s of n code units), in the scanner of the width being compiled. */
 #define AT(s, n, i, lit) FN(at)((s), (n), (i), (lit), (Py_ssize_t)sizeof(lit) - 1)
@@ -586,6 +597,9 @@ PyMODINIT_FUNC PyInit__cscan(void) {
 #define SET(ch) special[(unsigned char)(ch)] = 1;
     SPECIAL_CHARS(SET)
 #undef SET
+    init_units_1();
+    init_units_2();
+    init_units_4();
     for (int c = 0x21; c < 0x7f; c++)
         fm_first_ascii[c] = strchr("-?:,[]{}#&*!|>'\"%@`+.~<=\\", c) == NULL;
     s_wiki = PyUnicode_InternFromString("wiki");

@@ -413,13 +413,99 @@ fail:
     return buf_take(&b, -1);
 }
 
+/* ANCHOR_PREFIX in code units of this width, for memcmp; filled by PyInit. */
+static CH FN(anchor_units)[ANCHOR_PREFIX_LEN];
+
+static void FN(init_units)(void) {
+    for (int k = 0; k < ANCHOR_PREFIX_LEN; k++)
+        FN(anchor_units)[k] = (CH)(unsigned char)ANCHOR_PREFIX[k];
+}
+
+/* What collect's pass carries from one special character to the next. */
+typedef struct {
+    Py_ssize_t start, wiki_next, stamp_next, parens;
+    Items *anchors, *stamps, *wikis, *heads;
+} FN(Pass);
+
+/* One of the special characters, at s[i]: 1 to go on, 0 to decline the body, -1 on an error. */
+static inline int FN(visit)(const CH *s, Py_ssize_t n, Py_ssize_t i, FN(Pass) *ps) {
+    const Py_ssize_t start = ps->start, prefix = ANCHOR_PREFIX_LEN;
+    switch (s[i]) {
+    case '\n':
+        if (FN(indented_after_blank)(s, n, i))
+            return 0;
+        if (FN(heading_at)(ps->heads, s, n, i + 1) < 0)
+            return -1;
+        break;
+    case '<': {
+        /* an HTML block start (_FIRST_LINE_HTML, _HTML_BLOCK_START) */
+        Py_ssize_t j = i;
+        while (j > start && i - j < 3 && s[j - 1] == ' ')
+            j--;
+        if (j == start || s[j - 1] == '\n')
+            return 0;
+        if (prefix <= n - i && memcmp(s + i, FN(anchor_units), sizeof FN(anchor_units)) == 0) {
+            Item x;
+            if (!FN(anchor_at)(s, n, i, prefix, &x))
+                return 0; /* a generic anchor: the Python scanner's slower path */
+            if (items_push(ps->anchors, x) < 0)
+                return -1;
+        } else if (!(AT(s, n, i + 1, "/a>") || AT(s, n, i + 1, "br>") || AT(s, n, i + 1, "br/>") ||
+                     AT(s, n, i + 1, "br >") || AT(s, n, i + 1, "br />"))) {
+            return 0; /* other HTML (_OTHER_HTML) */
+        }
+        break;
+    }
+    case '[':
+        if (i >= ps->wiki_next && i + 1 < n && s[i + 1] == '[') {
+            Py_ssize_t e = FN(wiki_end)(s, n, i);
+            if (e > 0) {
+                Item x = {i, e, i + 2, e - 2, 0, 0, i > 0 && s[i - 1] == '!'};
+                if (items_push(ps->wikis, x) < 0)
+                    return -1;
+                ps->wiki_next = e;
+            }
+        }
+        if (i >= ps->stamp_next) {
+            Item x;
+            int found = FN(stamp_at)(s, n, i, &x);
+            if (found < 0)
+                return 0;
+            if (found) {
+                ps->stamp_next = x.e;
+                if (!(i > 0 && s[i - 1] == '!') && items_push(ps->stamps, x) < 0)
+                    return -1;
+            }
+        }
+        break;
+    case ']':
+        if (i + 1 < n && s[i + 1] == '(')
+            ps->parens++;
+        break;
+    case '#':
+        if ((i == 0 || Py_UNICODE_ISSPACE(s[i - 1])) && i + 1 < n && !tag_excluded(s[i + 1]))
+            return 0; /* a tag */
+        break;
+    case '~':
+        if (AT(s, n, i, "~~~"))
+            return 0;
+        break;
+    case '`':
+    case '$':
+    case '\\':
+    case '^':
+        return 0; /* code, math, escapes, block ids */
+    default:
+        break;
+    }
+    return 1;
+}
+
 /* Run every finder over the body; 1 when the fast path can answer, 0 when it declines, -1 on an
- * error. */
+ * error. Blocks of LANES characters are tested at once; each special character in one is visited. */
 static int FN(collect)(const CH *s, Py_ssize_t n, Py_ssize_t start, Items *anchors, Items *stamps, Items *wikis,
                        Items *heads) {
-    static const char anchor_prefix[] = "<a class=\"yt-timestamp\" data-t=\"";
-    const Py_ssize_t prefix = (Py_ssize_t)sizeof anchor_prefix - 1;
-    Py_ssize_t wiki_next = start, stamp_next = start, parens = 0;
+    FN(Pass) ps = {start, start, start, 0, anchors, stamps, wikis, heads};
 
     if (start == 0 && n > 0 && s[0] == 0xFEFF)
         return 0;
@@ -433,88 +519,24 @@ static int FN(collect)(const CH *s, Py_ssize_t n, Py_ssize_t start, Items *ancho
     if (FN(heading_at)(heads, s, n, start) < 0)
         return -1;
 
-    for (Py_ssize_t i = start; i < n; i++) {
-        if (FN(LANES) && i + FN(LANES) <= n) {
-            unsigned m = FN(block_mask)(s + i);
-            if (m == 0) {
-                i += FN(LANES) - 1;
-                continue;
+    Py_ssize_t i = start;
+    if (FN(LANES)) {
+        for (; i + FN(LANES) <= n; i += FN(LANES)) {
+            for (unsigned m = FN(block_mask)(s + i); m; m &= m - 1) {
+                int r = FN(visit)(s, n, i + __builtin_ctz(m), &ps);
+                if (r <= 0)
+                    return r;
             }
-            i += __builtin_ctz(m) / (int)sizeof(CH);
-        }
-        CH c = s[i];
-        if (c >= 128 || !special[c])
-            continue;
-        switch (c) {
-        case '\n':
-            if (FN(indented_after_blank)(s, n, i))
-                return 0;
-            if (FN(heading_at)(heads, s, n, i + 1) < 0)
-                return -1;
-            break;
-        case '<': {
-            /* an HTML block start (_FIRST_LINE_HTML, _HTML_BLOCK_START) */
-            Py_ssize_t j = i;
-            while (j > start && i - j < 3 && s[j - 1] == ' ')
-                j--;
-            if (j == start || s[j - 1] == '\n')
-                return 0;
-            if (AT(s, n, i, anchor_prefix)) {
-                Item x;
-                if (!FN(anchor_at)(s, n, i, prefix, &x))
-                    return 0; /* a generic anchor: the Python scanner's slower path */
-                if (items_push(anchors, x) < 0)
-                    return -1;
-            } else if (!(AT(s, n, i + 1, "/a>") || AT(s, n, i + 1, "br>") || AT(s, n, i + 1, "br/>") ||
-                         AT(s, n, i + 1, "br >") || AT(s, n, i + 1, "br />"))) {
-                return 0; /* other HTML (_OTHER_HTML) */
-            }
-            break;
-        }
-        case '[':
-            if (i >= wiki_next && i + 1 < n && s[i + 1] == '[') {
-                Py_ssize_t e = FN(wiki_end)(s, n, i);
-                if (e > 0) {
-                    Item x = {i, e, i + 2, e - 2, 0, 0, i > 0 && s[i - 1] == '!'};
-                    if (items_push(wikis, x) < 0)
-                        return -1;
-                    wiki_next = e;
-                }
-            }
-            if (i >= stamp_next) {
-                Item x;
-                int found = FN(stamp_at)(s, n, i, &x);
-                if (found < 0)
-                    return 0;
-                if (found) {
-                    stamp_next = x.e;
-                    if (!(i > 0 && s[i - 1] == '!') && items_push(stamps, x) < 0)
-                        return -1;
-                }
-            }
-            break;
-        case ']':
-            if (i + 1 < n && s[i + 1] == '(')
-                parens++;
-            break;
-        case '#':
-            if ((i == 0 || Py_UNICODE_ISSPACE(s[i - 1])) && i + 1 < n && !tag_excluded(s[i + 1]))
-                return 0; /* a tag */
-            break;
-        case '~':
-            if (AT(s, n, i, "~~~"))
-                return 0;
-            break;
-        case '`':
-        case '$':
-        case '\\':
-        case '^':
-            return 0; /* code, math, escapes, block ids */
-        default:
-            break;
         }
     }
-    if (parens > stamps->n)
+    for (; i < n; i++) {
+        if (s[i] < 128 && special[s[i]]) {
+            int r = FN(visit)(s, n, i, &ps);
+            if (r <= 0)
+                return r;
+        }
+    }
+    if (ps.parens > stamps->n)
         return 0; /* markdown links */
 
     return 1;

@@ -79,26 +79,42 @@ def map_chunks(
 
 Tick = Callable[[int], None]
 _ticks: Any = None  # the queue workers report progress on, inherited like the state
-_claim: Any = None  # (shared counter, chunks): workers of map_shares take the next chunk from it
+_claim: Any = None  # (shared bounds, chunks): where workers of map_shares take their chunks
 
 
-def _claimed() -> Iterator[list[Any]]:
-    counter, chunks = _claim
+def _segments(chunks: int, jobs: int) -> list[int]:
+    """[lo, hi) of each worker's own run of chunks, flattened: the chunks split in ``jobs``
+    consecutive runs."""
+    return [b for k in range(jobs) for b in (k * chunks // jobs, (k + 1) * chunks // jobs)]
+
+
+def _claimed(share: int) -> Iterator[list[Any]]:
+    """The chunks of one share: its own run from the front, then, once that is done, chunks
+    taken from the back of whichever run has most left. Neighbouring chunks (the same folders,
+    when the items are sorted by path) mostly stay in one worker, and so do its memos' entries."""
+    bounds, chunks = _claim
+    jobs = len(bounds) // 2
     while True:
-        with counter.get_lock():
-            k = counter.value
-            counter.value = k + 1
-        if k >= len(chunks):
-            return
+        with bounds.get_lock():
+            b = bounds.get_obj()
+            if b[2 * share] < b[2 * share + 1]:
+                k = b[2 * share]
+                b[2 * share] = k + 1
+            else:
+                most = max(range(jobs), key=lambda j: b[2 * j + 1] - b[2 * j])
+                if b[2 * most] >= b[2 * most + 1]:
+                    return
+                k = b[2 * most + 1] - 1
+                b[2 * most + 1] = k
         yield chunks[k]
 
 
 def _run_share(args: tuple[Callable[[Iterator[list[T]], Tick, int], R], int]) -> R:
     fn, share = args
     if _ticks is None:
-        return fn(_claimed(), _no_tick, share)
+        return fn(_claimed(share), _no_tick, share)
     try:
-        return fn(_claimed(), _ticks.put, share)
+        return fn(_claimed(share), _ticks.put, share)
     finally:  # the parent listens until every worker has said it is done, failed ones included
         _ticks.put(None)
 
@@ -118,9 +134,10 @@ def map_shares(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[R]:
     """Call ``fn(chunks, tick, share)`` once in each of one worker process per core (``share`` is
-    0, 1, ...), for work that keeps per-worker state from its first chunk to its last. The workers
-    take chunks of ``items`` in turn from a shared counter as they go, so a faster worker takes
-    more; ``tick(n)`` reports ``n`` items done. Returns the results in share order; a small job
+    0, 1, ...), for work that keeps per-worker state from its first chunk to its last. Each worker
+    takes the chunks of its own consecutive run of ``items`` in order, then helps with the others'
+    (see :func:`_claimed`), so a faster worker takes more; ``tick(n)`` reports ``n`` items done.
+    Returns the results in share order; a small job
     runs in this process, as share 0.
     """
     global _state, _ticks, _claim
@@ -139,7 +156,7 @@ def map_shares(
         return [fn(iter(chunks), tick, 0)]
     ctx, forked = _context()
     _ticks = ctx.SimpleQueue() if progress is not None else None
-    _claim = (ctx.Value("i", 0), chunks)
+    _claim = (ctx.Array("q", _segments(len(chunks), jobs)), chunks)
     pool = ctx.Pool(jobs, initializer=_init_share, initargs=(None, None, None) if forked else (state, _ticks, _claim))
     try:
         pending = pool.map_async(_run_share, [(fn, k) for k in range(jobs)], chunksize=1)

@@ -466,10 +466,6 @@ class Index:
             "other_links": other,
         }
 
-    def set_counts(self, counts: dict[str, int]) -> None:
-        """Store totals computed while writing (see :func:`row_counts`), sparing :meth:`counts` a pass."""
-        self.set_meta("counts", json.dumps(counts))
-
     def _invalidate_counts(self) -> None:
         self.conn.execute("DELETE FROM meta WHERE key='counts'")
 
@@ -583,13 +579,15 @@ class _RefChanges:
 class BulkWriter:
     """Fills a fresh index: files go in as they come; backrefs and linkkeys are gathered in memory
     and written once by :meth:`finish`, one row per target rather than one per link. Source ids
-    are kept in the order the files are put (ascending, as a cold scan puts them)."""
+    are written in ascending order."""
 
     def __init__(self, index: Index) -> None:
         self.index = index
         self.dests: dict[int, list[int]] = {}
         self.keys: dict[str, list[int]] = {}
         self.unresolved: dict[str, list[int]] = {}
+        self._last = 0  # the largest id put so far
+        self._ascending = True  # whether files came in ascending id order (else finish sorts)
 
     def put(self, notes: Sequence[NoteRows]) -> None:
         dests, keys, unresolved = self.dests, self.keys, self.unresolved
@@ -597,10 +595,17 @@ class BulkWriter:
             _group(dests, n.dests, n.id)
             _group(keys, n.keys, n.id)
             _group(unresolved, n.unresolved, n.id)
+        if notes:
+            self._ascending = self._ascending and notes[0].id > self._last
+            self._last = max(self._last, notes[-1].id)
         self.index._insert_files(notes)
 
     def finish(self) -> None:
         c = self.index.conn
+        if not self._ascending:
+            for groups in (self.dests, self.keys, self.unresolved):
+                for ids in groups.values():
+                    ids.sort()
         c.executemany("INSERT INTO backrefs VALUES(?,?,?)", [(d, len(s), _json_ids(s)) for d, s in self.dests.items()])
         missing = self.unresolved
         c.executemany(
@@ -625,21 +630,6 @@ except ImportError:  # pragma: no cover - exercised only where the extension is 
     _group, _json_ids = _group_python, _json_ids_python
 else:
     _group, _json_ids = _cscan.group, _cscan.json_ids
-
-
-COUNT_KEYS = (
-    "notes", "attachments", "excluded", "unreadable", "timestamps",
-    "links", "resolved", "unresolved", "ambiguous", "embeds", "other_links",
-)  # fmt: skip
-
-
-def row_counts(n: NoteRows) -> list[int]:
-    """One file's share of :meth:`Index.counts`, in ``COUNT_KEYS`` order."""
-    links, resolved, ambiguous, embeds, other = n.link_counts
-    return [
-        int(n.is_note), int(not n.is_note), int(n.excluded), int(n.error is not None), n.n_timestamps,
-        links, resolved, links - resolved, ambiguous, embeds, other,
-    ]  # fmt: skip
 
 
 def _connect(path: Path) -> sqlite3.Connection:

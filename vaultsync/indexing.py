@@ -20,7 +20,7 @@ from typing import Any
 
 from vaultsync._parallel import Tick, map_chunks, map_shares, worker_state
 from vaultsync.errors import NoteReadError, StoreError
-from vaultsync.index import COUNT_KEYS, INDEX_NAME, Index, NoteRows, link_counts_of, link_facts, link_key, row_counts
+from vaultsync.index import INDEX_NAME, Index, NoteRows, link_counts_of, link_facts, link_key
 from vaultsync.model import Diagnostic, Frontmatter, Tag
 from vaultsync.names import dirname, file_keys
 from vaultsync.parse import NoteHead, frontmatter_tags, index_text, note_head, split_frontmatter
@@ -108,21 +108,17 @@ def _cold(
     report = ScanReport(rebuilt=True, added=len(tasks))
     state = _ColdState(vault, LinkResolver(NameTable(files), ids.__getitem__), index.path, f"{index.path}.part-")
     parts: list[Path] = []
-    totals = [0] * len(COUNT_KEYS)
     try:
-        for written, counts in map_shares(_store_share, tasks, state, jobs=jobs, progress=progress):
+        for written in map_shares(_store_share, tasks, state, jobs=jobs, progress=progress):
             if written is not None:
                 parts.append(Path(written))
-            totals = [a + b for a, b in zip(totals, counts, strict=True)]
         for part in parts:
             index.merge_part(part)
     finally:  # every part, also those of a worker that failed before it could report its file
         for part in index.path.parent.glob(f"{index.path.name}.part-*"):
             part.unlink(missing_ok=True)
-    report.files_read = totals[0]
-    with index.transaction():
-        index.set_meta("ignore_filters", json.dumps(vault.app.user_ignore_filters))
-        index.set_counts(dict(zip(COUNT_KEYS, totals, strict=True)))
+    report.files_read = index.counts()["notes"]  # one pass over the files rows, each with its note's share
+    index.set_meta("ignore_filters", json.dumps(vault.app.user_ignore_filters))
     index.publish(final)
     return index, report
 
@@ -135,12 +131,10 @@ class _ColdState:
     part_prefix: str  # the other shares write <prefix><pid>-<share>, merged into the index afterwards
 
 
-def _store_share(
-    chunks: Iterator[list[tuple[int, str, FileStat]]], tick: Tick, share: int
-) -> tuple[str | None, list[int]]:
+def _store_share(chunks: Iterator[list[tuple[int, str, FileStat]]], tick: Tick, share: int) -> str | None:
     """Parse one share of a cold scan and write its rows: share 0 into the index itself, the
     others into a part database of their own that the parent merges (rather than send rows back
-    through a pipe). Returns the part's path (None for share 0) and the share's totals."""
+    through a pipe). Returns the part's path (None for share 0)."""
     state: _ColdState = worker_state()
     vault, resolver = state.vault, state.resolver
     if share == 0:
@@ -148,7 +142,6 @@ def _store_share(
     else:
         target = Index.create_part(Path(f"{state.part_prefix}{os.getpid()}-{share}"))
     writer = target.bulk_writer()
-    totals = [0] * len(COUNT_KEYS)
     # No cyclic garbage collection meanwhile: the rows, memos and groups are acyclic (reference
     # counting frees them), so collections would only walk the ever larger memos and groups again
     # (about a tenth of a share's time). Switched back on at the end.
@@ -159,15 +152,13 @@ def _store_share(
             for chunk in chunks:
                 rows = [_parse_file(resolver, i, u, vault.os_path_for(u), st, vault.is_excluded(u)) for i, u, st in chunk]
                 writer.put(rows)
-                for n in rows:
-                    totals = [a + b for a, b in zip(totals, row_counts(n), strict=True)]
                 tick(len(chunk))
             writer.finish()
     finally:
         if collecting:
             gc.enable()
         target.close()
-    return None if share == 0 else str(target.path), totals
+    return None if share == 0 else str(target.path)
 
 
 def _warm(

@@ -9,13 +9,18 @@ The original text is never re-serialised: callers keep ``text[fm.start:fm.end]``
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import yaml  # type: ignore[import-untyped]
 
 from vaultsync.model import Diagnostic, Frontmatter, Link, LinkKind, ParsedNote, Scan
 from vaultsync.names import clean_string, split_subpath
-from vaultsync.scan import _cscan, parse_wikilink_inner, scan_body
+from vaultsync.scan import parse_wikilink_inner, scan_body
+
+try:  # the C pass of index_text, built by setup.py (see vaultsync.scan)
+    from vaultsync import _cscan  # type: ignore[attr-defined,unused-ignore]
+except ImportError:  # pragma: no cover - exercised only where the extension is missing
+    _cscan = None
 
 try:  # the C parser is ~10x faster; fall back where libyaml is missing
     _BaseLoader: Any = yaml.CSafeLoader
@@ -270,14 +275,14 @@ def _property_values(data: dict[str, Any] | None, name: str) -> list[Any]:
 
 def index_text(
     text: str, src_id: int, memo: dict[str, Any], shared: dict[str, Any], miss: Any, uri: str, folder: str
-) -> tuple[Any, ...] | None | bool:
+) -> tuple[Any, ...] | None | Literal[False]:
     """A whole note's index rows in one C pass, for a note whose frontmatter holds only plain
     ``key: text`` lines (no tags, no key twice) or none: ``(title, video_id, frontmatter_json)``
     followed by :func:`vaultsync.scan.index_note`'s eight. None when the frontmatter needs the
     Python parser (or the C extension is missing); False when only the body does."""
     if _cscan is None:
         return None
-    found: tuple[Any, ...] | None | bool = _cscan.index_text(text, src_id, memo, shared, miss, uri, folder)
+    found: tuple[Any, ...] | None | Literal[False] = _cscan.index_text(text, src_id, memo, shared, miss, uri, folder)
     return found
 
 
