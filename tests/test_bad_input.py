@@ -82,8 +82,8 @@ def test_symlink_loop_is_reported_once_and_skipped(make_vault):
 class VanishingVault(Vault):
     """A real race: a note is deleted after the walk saw it and before it is read."""
 
-    def walk(self) -> WalkResult:
-        result = super().walk()
+    def walk(self, stat_files: bool = True) -> WalkResult:
+        result = super().walk(stat_files)
         (self.root / "gone.md").unlink()
         return result
 

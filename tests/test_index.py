@@ -427,3 +427,23 @@ def test_map_shares_gives_every_chunk_once_and_keeps_runs_together(jobs):
             stolen = [x for x in got[len(own) :] if lo <= x < hi]
             assert stolen == sorted(stolen, reverse=True)
     assert len(taken[0]) < 40 // jobs  # the slow share was helped
+
+
+def test_cold_scan_stores_the_stat_the_workers_take(make_vault):
+    """A cold scan's walk does not stat files (the workers fstat what they read): the stored stats
+    must be the files' own, so that the next warm scan reads nothing, for notes and attachments,
+    in-process and in parallel."""
+    files: dict[str, str | bytes] = {f"f{i % 4}/n{i}.md": f"[[n{i + 1}]]\n" for i in range(300)}
+    files["f0/pic.png"] = b"\x89PNG\r\n\x1a\n"
+    root = make_vault(files)
+    os.symlink(root / "f0" / "n0.md", root / "f1" / "link.md")
+    for jobs in (1, 2):
+        index, report = rebuild_index(Vault(root), jobs=jobs)
+        stats = index.file_stats()
+        index.close()
+        assert report.files_read == 301
+        walked = Vault(root).walk().files
+        assert {u: st for u, (_, st) in stats.items()} == walked
+        index, report = update_index(Vault(root), jobs=jobs)
+        index.close()
+        assert report.files_read == 0

@@ -22,7 +22,10 @@ from vaultsync.vault import FileStat
 SCHEMA_VERSION = 3  # 3: links as one JSON array per note, in `occurrences`; backlinks and link keys per target
 INDEX_NAME = "index.sqlite"
 
+# 16 KiB pages: a note's occurrences row (about 3 KB of JSON) packs better than in 4 KiB ones, so
+# the index is smaller and a cold scan writes, merges and fsyncs less.
 _SCHEMA = """
+PRAGMA page_size=16384;
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE files(
     id INTEGER PRIMARY KEY,

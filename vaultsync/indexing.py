@@ -26,7 +26,7 @@ from vaultsync.names import dirname, file_keys
 from vaultsync.parse import NoteHead, frontmatter_tags, index_text, note_head, split_frontmatter
 from vaultsync.resolve import NameTable
 from vaultsync.scan import IndexScan, index_note, index_scan, scan_body_python, scan_for_index
-from vaultsync.vault import FileStat, Vault, decode_note, is_note
+from vaultsync.vault import UNSTATED, FileStat, Vault, decode_note, is_note
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,8 @@ def open_index(vault: Vault) -> Index | None:
 def update_index(vault: Vault, *, progress: Progress | None = None, jobs: int | None = None) -> tuple[Index, ScanReport]:
     """Update (or build) the vault's index and return it open, with a report."""
     started = time.perf_counter()
-    walk = vault.walk()
     index = open_index(vault)
+    walk = vault.walk(stat_files=index is not None)  # a cold scan's workers stat what they read
     report: ScanReport
     if index is not None:
         try:
@@ -323,10 +323,19 @@ def _parse_chunk(chunk: list[tuple[int, str, str, FileStat, bool]]) -> list[Note
 
 
 def _parse_file(resolver: LinkResolver, file_id: int, uri: str, path: str, st: FileStat, excluded: bool) -> NoteRows:
+    """A file's rows; a file the walk did not stat (UNSTATED) is stat'ed here, before it is read,
+    so that a change made meanwhile shows at the next warm scan."""
     if not is_note(uri):
+        if st is UNSTATED:
+            try:
+                st = FileStat.of(os.stat(path))
+            except OSError:
+                pass  # gone: the next walk drops it
         return NoteRows(file_id, uri, False, st, excluded)
     try:
         with open(path, "rb", buffering=0) as fh:  # one read of the whole file: no buffer object needed
+            if st is UNSTATED:
+                st = FileStat.of(os.fstat(fh.fileno()))
             data = fh.read()
         text = decode_note(data, uri)
     except FileNotFoundError:
@@ -432,7 +441,7 @@ def _rows(
 def rebuild_index(vault: Vault, *, progress: Progress | None = None, jobs: int | None = None) -> tuple[Index, ScanReport]:
     """Throw the index away and build it again from the vault."""
     started = time.perf_counter()
-    walk = vault.walk()
+    walk = vault.walk(stat_files=False)
     index, report = _cold(vault, walk.files, progress, jobs)
     report.diagnostics[:0] = walk.diagnostics
     report.diagnostics.extend(_stored_warnings(index))

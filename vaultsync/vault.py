@@ -38,6 +38,13 @@ class FileStat:
     ctime_ns: int
     inode: int
 
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileStat:
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+UNSTATED = FileStat(-1, -1, -1, -1)  # a file a walk did not stat (see Vault.walk)
+
 
 @dataclass(frozen=True, slots=True)
 class AppConfig:
@@ -52,7 +59,8 @@ class AppConfig:
 
 @dataclass(slots=True)
 class WalkResult:
-    """Every file of the vault, with its stat, and the problems met on the way."""
+    """Every file of the vault, with its stat (:data:`UNSTATED` from a walk told not to stat
+    files), and the problems met on the way."""
 
     files: dict[str, FileStat] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -94,8 +102,10 @@ class Vault:
         """True for files matched by ``userIgnoreFilters`` (still indexed and resolved, as in Obsidian)."""
         return any(p.search(uri) for p in self._ignore)
 
-    def walk(self) -> WalkResult:
-        """Stat every non-hidden file of the vault."""
+    def walk(self, stat_files: bool = True) -> WalkResult:
+        """Every non-hidden file of the vault, with its stat; without ``stat_files``, each file's
+        stat is :data:`UNSTATED`, sparing a system call per file (folders and symlinks are still
+        stat'ed: for symlink loops and broken links)."""
         result = WalkResult()
         seen_dirs: set[tuple[int, int]] = set()
         try:
@@ -103,16 +113,16 @@ class Vault:
         except OSError as exc:
             raise ConfigError(f"cannot read the vault folder {self.root}: {exc.strerror}") from exc
         seen_dirs.add((root_stat.st_dev, root_stat.st_ino))
-        for rel, st in self._walk_dir(self.root, "", seen_dirs, result.diagnostics):
+        for rel, st in self._walk_dir(self.root, "", seen_dirs, result.diagnostics, stat_files):
             uri = unicodedata.normalize("NFC", rel)
             if uri != rel:
                 self._paths[uri] = rel
-            result.files[uri] = FileStat(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            result.files[uri] = UNSTATED if st is None else FileStat.of(st)
         return result
 
     def _walk_dir(
-        self, folder: Path, rel: str, seen: set[tuple[int, int]], diags: list[Diagnostic]
-    ) -> Iterator[tuple[str, os.stat_result]]:
+        self, folder: Path, rel: str, seen: set[tuple[int, int]], diags: list[Diagnostic], stat_files: bool
+    ) -> Iterator[tuple[str, os.stat_result | None]]:
         try:
             entries = list(os.scandir(folder))
         except OSError as exc:
@@ -122,6 +132,14 @@ class Vault:
             if entry.name.startswith("."):
                 continue
             child = f"{rel}{entry.name}"
+            if not stat_files:
+                try:
+                    plain_file = entry.is_file(follow_symlinks=False)  # the kind from the listing
+                except OSError:
+                    plain_file = False
+                if plain_file:
+                    yield child, None
+                    continue
             try:
                 st = entry.stat()  # follows symlinks
             except FileNotFoundError:
@@ -137,7 +155,7 @@ class Vault:
                     diags.append(Diagnostic(child, "symlink-loop", "folder already visited (symlink loop); skipped"))
                     continue
                 seen.add(key)
-                yield from self._walk_dir(Path(entry.path), child + "/", seen, diags)
+                yield from self._walk_dir(Path(entry.path), child + "/", seen, diags, stat_files)
             elif stat.S_ISREG(st.st_mode):
                 yield child, st
 
@@ -146,7 +164,7 @@ class Vault:
             st = self.path_for(uri).stat()
         except OSError:
             return None
-        return FileStat(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        return FileStat.of(st)
 
     def read_text(self, uri: str) -> str:
         """Read a note as text, refusing huge, binary and non-UTF-8 files with a NoteReadError."""
