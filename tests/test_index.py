@@ -447,3 +447,18 @@ def test_cold_scan_stores_the_stat_the_workers_take(make_vault):
         index, report = update_index(Vault(root), jobs=jobs)
         index.close()
         assert report.files_read == 0
+
+
+@pytest.mark.parametrize("stated", [0, 5, 10, 11, 4096])
+def test_read_all_reads_to_the_end_whatever_the_stat_said(tmp_path, stated):
+    """The worker reads a note in one call sized by its stat; a file that grew since must still be
+    read whole."""
+    from vaultsync.indexing import _read_all
+
+    path = tmp_path / "n.md"
+    path.write_bytes(b"0123456789" * 300)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert _read_all(fd, stated) == path.read_bytes()
+    finally:
+        os.close(fd)

@@ -381,9 +381,24 @@ static PyObject *FN(timestamps_json)(PyObject *text, const CH *s, const Items *a
             goto fail;
         if (j >= stamps->n || (i < anchors->n && anchors->v[i].s < stamps->v[j].s)) {
             const Item *a = &anchors->v[i++];
-            if (buf_ascii(&b, "[") < 0 || buf_int(&b, a->s) < 0 || buf_ascii(&b, ", ") < 0 || buf_int(&b, a->e) < 0 ||
-                buf_ascii(&b, ", ") < 0 || FN(json_seconds)(&b, text, s, a) < 0 || buf_ascii(&b, "]") < 0)
+            long long v = FN(clock)(s, a->a0, a->a1);
+            if (v >= 0 && !b.wide) { /* the common anchor, written in one go: "[start, end, seconds]" */
+                if (buf_reserve(&b, 80) < 0)
+                    goto fail;
+                char *w = (char *)b.v + b.n;
+                *w++ = '[';
+                w += decimal(w, a->s);
+                *w++ = ',', *w++ = ' ';
+                w += decimal(w, a->e);
+                *w++ = ',', *w++ = ' ';
+                w += decimal(w, v);
+                *w++ = ']';
+                b.n = w - (char *)b.v;
+            } else if (buf_ascii(&b, "[") < 0 || buf_int(&b, a->s) < 0 || buf_ascii(&b, ", ") < 0 ||
+                       buf_int(&b, a->e) < 0 || buf_ascii(&b, ", ") < 0 || FN(json_seconds)(&b, text, s, a) < 0 ||
+                       buf_ascii(&b, "]") < 0) {
                 goto fail;
+            }
         } else {
             const Item *m = &stamps->v[j++];
             if (buf_ascii(&b, "[") < 0 || buf_int(&b, m->s) < 0 || buf_ascii(&b, ", ") < 0 || buf_int(&b, m->e) < 0 ||
