@@ -916,3 +916,40 @@ def test_property_canonical_timestamp_shortcut_changes_nothing(text, style, hour
     with mock.patch.object(normalize_module, "_not_canonical", lambda text, stamps, hours: stamps):
         assert normalize_text(text, ctx) == once
         assert normalize_text(once.text, ctx) == twice
+
+
+LINK_ATOMS = [
+    "[[a]]", "[[ a ]]", "[[a|A]]", "[[a | A]]", "[[b]]", "[[B]]", "[[dup]]", "[[x/dup]]", "[[gone]]", "[[Gone Note]]",
+    "[[a#h]]", "[[a # h]]", "![[a]]", "[[./a]]", "[[../a]]", "[[some title]]", "[[a\\|A]]", "| [[gone note]] |",
+]
+NOTE_URIS = ["x/n1.md", "x/n2.md", "y/n3.md", "n4.md"]
+VAULT_URIS = ["x/a.md", "b.md", "x/dup.md", "y/dup.md", "gone_note.md", "y/some_title.md", *NOTE_URIS]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.sampled_from(LINK_ATOMS), max_size=8).map("\n".join), min_size=1, max_size=4))
+def test_remembered_link_outcomes_change_nothing(bodies):
+    """A run's notes share the outcomes of links the rules left as they were: every note's result
+    (text, edits, diagnostics, counts) must be what a fresh context gives."""
+    shared = NormalizeContext.for_vault(VAULT_URIS, "")
+    for uri, body in zip(NOTE_URIS, bodies):  # the same folder twice, then others
+        text = "---\nvideoId: abcdefghijk\n---\n" + body
+        fresh = normalize_text(text, NormalizeContext.for_vault(VAULT_URIS, uri))
+        assert normalize_text(text, shared.for_note(uri)) == fresh, (uri, text)
+        assert normalize_text(text, shared.for_note(uri)) == fresh, (uri, text)  # now all remembered
+
+
+def test_remembered_link_outcomes_are_not_used_with_other_rules(monkeypatch):
+    """A rule put in from outside may read the whole note: then nothing is remembered."""
+    from vaultsync import normalize
+
+    repair = normalize.LINK_RULES["wikilink-repair"]
+
+    def repair_but_the_first(note, link, raw):
+        return None if link.span[0] == note.text.index("[[") else repair(note, link, raw)
+
+    monkeypatch.setitem(normalize.LINK_RULES, "wikilink-repair", repair_but_the_first)
+    shared = NormalizeContext.for_vault(VAULT_URIS, "")
+    for uri in NOTE_URIS:
+        normalize_text("[[gone]] [[a]]", shared.for_note(uri))
+    assert shared.unchanged_links == {}

@@ -46,6 +46,12 @@ class NormalizeContext:
     forgiving: Mapping[str, list[str]]  # forgiving_key(stem) -> note uris
     settings: NormalizeSettings = field(default_factory=NormalizeSettings)
     link_format: str = "shortest"  # .obsidian/app.json newLinkFormat
+    # (link text, source folder) -> what the built-in link rules made of a link they left as it was
+    # (its diagnostics, whether it is unresolved); shared by the notes of one run (see for_note),
+    # while the table and the settings stay as they are
+    unchanged_links: dict[tuple[str, str], tuple[tuple[tuple[str, str, Severity], ...], bool]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def for_vault(
@@ -59,7 +65,8 @@ class NormalizeContext:
         return cls(uri, NameTable(uris), forgiving_index(uris), settings or NormalizeSettings(), link_format)
 
     def for_note(self, uri: str) -> NormalizeContext:
-        return NormalizeContext(uri, self.table, self.forgiving, self.settings, self.link_format)
+        """This context for another note of the same run (the same vault, names and settings)."""
+        return NormalizeContext(uri, self.table, self.forgiving, self.settings, self.link_format, self.unchanged_links)
 
 
 def forgiving_index(uris: Iterable[str]) -> dict[str, list[str]]:
@@ -147,13 +154,27 @@ def normalize_text(text: str, ctx: NormalizeContext) -> Normalized:
         stamps = _not_canonical(text, stamps, hours)
     for stamp in stamps:
         _run(stamp_rules, note, stamp, text[stamp.span[0] : stamp.span[1]], counts, edits)
+    # The built-in link rules depend on a link's text and its note's folder only, as long as they
+    # leave it as it is (a rewrite can depend on where it stands): such outcomes are remembered.
+    known = ctx.unchanged_links if all(rule is _BUILTIN_LINK_RULES.get(name) for name, rule in link_rules) else None
+    folder = dirname(ctx.uri)
     for link in parsed.scan.links:
         if link.kind not in (LinkKind.WIKI, LinkKind.EMBED):
             continue
-        final = _run(link_rules, note, link, text[link.span[0] : link.span[1]], counts, edits)
+        raw = text[link.span[0] : link.span[1]]
+        seen = None if known is None else known.get((raw, folder))
+        if seen is not None:
+            for code, message, severity in seen[0]:
+                note.report(code, message, link.span, severity)
+            counts["links_unresolved"] += seen[1]
+            continue
+        reported = len(note.diagnostics)
+        final, rewritten = _run(link_rules, note, link, raw, counts, edits)
         target = clean_string(parse_wiki(final)[1])
-        if target and ctx.table.resolve_memo(target, ctx.uri)[0] is None:
-            counts["links_unresolved"] += 1
+        unresolved = bool(target) and ctx.table.resolve_memo(target, ctx.uri)[0] is None
+        counts["links_unresolved"] += unresolved
+        if known is not None and not rewritten:
+            known[raw, folder] = (tuple((d.code, d.message, d.severity) for d in note.diagnostics[reported:]), unresolved)
     edits.sort(key=lambda e: e.span[0])
     return Normalized(apply_edits(text, edits), tuple(edits), tuple(note.diagnostics), counts)
 
@@ -178,15 +199,18 @@ def _enabled(rules: Mapping[str, Any], settings: NormalizeSettings) -> list[tupl
     return [(name, rule) for name, rule in rules.items() if settings.enabled(name)]
 
 
-def _run(rules: list[tuple[str, Any]], note: _Note, item: Any, raw: str, counts: dict[str, int], edits: list[Edit]) -> str:
+def _run(
+    rules: list[tuple[str, Any]], note: _Note, item: Any, raw: str, counts: dict[str, int], edits: list[Edit]
+) -> tuple[str, bool]:
+    """Apply the rules in turn; the final text, and whether any rule changed the text it got."""
     if len(rules) == 1:  # the usual case for timestamps: one rule, mostly leaving the text as it is
         name, rule = rules[0]
         new = rule(note, item, raw)
         if new is None or new == raw:
-            return raw
+            return raw, False
         counts[COUNTERS[name]] += 1
         edits.append(Edit(item.span, new, (name,)))
-        return new  # type: ignore[no-any-return]
+        return new, True
     current, applied = raw, []
     for name, rule in rules:
         new = rule(note, item, current)
@@ -196,7 +220,7 @@ def _run(rules: list[tuple[str, Any]], note: _Note, item: Any, raw: str, counts:
             counts[COUNTERS[name]] += 1
     if current != raw:
         edits.append(Edit(item.span, current, tuple(applied)))
-    return current
+    return current, bool(applied)
 
 
 # -- timestamps -------------------------------------------------------------------------------------
@@ -321,3 +345,6 @@ def qualify_ambiguous(note: _Note, link: Link, raw: str) -> str | None:
         display = visible_text(path, subpath)
         sep = _separator(note.text, link.span[0])
     return build_wiki(prefix, full, subpath, display, sep)
+
+
+_BUILTIN_LINK_RULES = dict(LINK_RULES)  # the rules above; unchanged_links is kept only while they are the ones
