@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from vaultsync._parallel import map_chunks, worker_state
+from vaultsync._parallel import Tick, map_shares, worker_state
 from vaultsync.config import NormalizeSettings
 from vaultsync.errors import NoteReadError, NoteWriteError
 from vaultsync.model import Diagnostic, Severity
@@ -106,12 +106,19 @@ def _run_all(
     vault: Vault, base: NormalizeContext, targets: list[str], mode: str, progress: Progress | None, jobs: int | None
 ) -> Iterator[_Outcome]:
     state = (vault, base, mode)
-    yield from map_chunks(_normalize_chunk, targets, state, jobs=jobs, progress=progress)
+    for outcomes in map_shares(_normalize_share, targets, state, jobs=jobs, progress=progress):
+        yield from outcomes
 
 
-def _normalize_chunk(uris: list[str]) -> list[_Outcome]:
+def _normalize_share(chunks: Iterator[list[str]], tick: Tick, share: int) -> list[_Outcome]:
+    """Normalize one worker's share: consecutive runs of notes (see map_shares), so the notes of
+    a folder mostly meet the same remembered link outcomes (NormalizeContext.unchanged_links)."""
     vault, base, mode = worker_state()
-    return [normalize_note(vault, base.for_note(uri), mode) for uri in uris]
+    outcomes: list[_Outcome] = []
+    for uris in chunks:
+        outcomes.extend(normalize_note(vault, base.for_note(uri), mode) for uri in uris)
+        tick(len(uris))
+    return outcomes
 
 
 def normalize_note(vault: Vault, ctx: NormalizeContext, mode: str = WriteMode.WRITE) -> _Outcome:
