@@ -449,16 +449,17 @@ def test_cold_scan_stores_the_stat_the_workers_take(make_vault):
         assert report.files_read == 0
 
 
-@pytest.mark.parametrize("stated", [0, 5, 10, 11, 4096])
-def test_read_all_reads_to_the_end_whatever_the_stat_said(tmp_path, stated):
-    """The worker reads a note in one call sized by its stat; a file that grew since must still be
-    read whole."""
-    from vaultsync.indexing import _read_all
+@pytest.mark.parametrize("stated", [0, 5, 10, 11, 2999, 3000, 4096])
+@pytest.mark.parametrize("limit", [100, 3000, 3001, 10**6])
+def test_read_fd_reads_to_the_end_whatever_the_stat_said(tmp_path, stated, limit):
+    """Notes are read in one call sized by their stat; a file that grew since must still be read
+    whole, and never beyond the limit (past which decode_note refuses a note as too large)."""
+    from vaultsync.vault import read_fd
 
     path = tmp_path / "n.md"
     path.write_bytes(b"0123456789" * 300)
     fd = os.open(path, os.O_RDONLY)
     try:
-        assert _read_all(fd, stated) == path.read_bytes()
+        assert read_fd(fd, stated, limit) == path.read_bytes()[:limit]
     finally:
         os.close(fd)

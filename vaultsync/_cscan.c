@@ -483,6 +483,24 @@ static PyObject *configure_frontmatter(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *scan_to_normalize(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_ssize_t start;
+    int always;
+    if (!PyArg_ParseTuple(args, "Unp:scan_to_normalize", &text, &start, &always) || check_text(text, start) < 0)
+        return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    void *data = PyUnicode_DATA(text);
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        return objects_1(text, data, n, start, always);
+    case PyUnicode_2BYTE_KIND:
+        return objects_2(text, data, n, start, always);
+    default:
+        return objects_4(text, data, n, start, always);
+    }
+}
+
 static PyObject *scan_objects(PyObject *self, PyObject *args) {
     return dispatch(args, "Un:scan_objects", (scanner)scan_objects_1, (scanner)scan_objects_2, (scanner)scan_objects_4);
 }
@@ -577,6 +595,8 @@ static PyMethodDef methods[] = {
     {"index_note", index_note, METH_VARARGS,
      "index_note(text, start, src_id, memo, shared, miss, uri, folder) -> (links_json, link_counts, dests, keys, "
      "unresolved, n_timestamps, timestamps_json, headings_json) | None"},
+    {"scan_to_normalize", scan_to_normalize, METH_VARARGS,
+     "scan_to_normalize(text, start, hours_always) -> (links, timestamps not yet canonical, headings, hours) | None"},
     {"index_text", index_text, METH_VARARGS,
      "index_text(text, src_id, memo, shared, miss, uri, folder) -> (title, video_id, frontmatter_json, *index_note's "
      "eight) | None (the frontmatter needs the Python parser) | False (the body does)"},

@@ -686,7 +686,20 @@ done:
 }
 
 /* Timestamp and Heading records, for scan_body. */
-static PyObject *FN(stamp_objects)(PyObject *text, const CH *s, const Items *anchors, const Items *stamps) {
+/* Whether markdown stamp m is written exactly as normalize.canonical_timestamp would write it:
+ * its label is clock(t, hours) and its t= has no leading zero (stamp_at fixes the rest). */
+static int FN(canonical_stamp)(const CH *s, const Item *m, int hours) {
+    char want[64];
+    long long t = m->t, h = t / 3600, mi = t % 3600 / 60, sec = t % 60;
+    int len = hours ? snprintf(want, sizeof want, "%02lld:%02lld:%02lld", h, mi, sec)
+                    : snprintf(want, sizeof want, "%02lld:%02lld", h * 60 + mi, sec);
+    char digits[24];
+    return len == m->a1 - m->a0 && FN(at)(s, m->a1, m->a0, want, len) && (m->e - 2) - (m->b1 + 3) == decimal(digits, t);
+}
+
+/* Timestamp records in text order; with hours >= 0, markdown ones already canonical for it
+ * (FN(canonical_stamp)) are left out. */
+static PyObject *FN(stamp_objects)(PyObject *text, const CH *s, const Items *anchors, const Items *stamps, int hours) {
     PyObject *out = PyList_New(0);
     Py_ssize_t i = 0, j = 0;
     if (out == NULL)
@@ -703,6 +716,8 @@ static PyObject *FN(stamp_objects)(PyObject *text, const CH *s, const Items *anc
             r = record(t_timestamp, 6, items);
         } else {
             const Item *m = &stamps->v[j++];
+            if (hours >= 0 && FN(canonical_stamp)(s, m, hours))
+                continue;
             PyObject *items[6] = {k_markdown, span(m->s, m->e), PyLong_FromLongLong(m->t),
                                   PyUnicode_Substring(text, m->a0, m->a1), Py_None,
                                   PyUnicode_Substring(text, m->b0, m->b1)};
@@ -718,6 +733,26 @@ static PyObject *FN(stamp_objects)(PyObject *text, const CH *s, const Items *anc
         Py_DECREF(r);
     }
     return out;
+}
+
+/* Whether any timestamp is an hour or more in: normalize_text's `hours` (with timestamp_hours
+ * "auto"); 1, 0, or -1 on an error. */
+static int FN(any_hour)(PyObject *text, const CH *s, const Items *anchors, const Items *stamps) {
+    for (Py_ssize_t j = 0; j < stamps->n; j++)
+        if (stamps->v[j].t >= 3600)
+            return 1;
+    for (Py_ssize_t i = 0; i < anchors->n; i++) {
+        PyObject *v = FN(seconds)(text, s, &anchors->v[i]);
+        if (v == NULL)
+            return -1;
+        long long x = v == Py_None ? 0 : PyLong_AsLongLong(v);
+        Py_DECREF(v);
+        if (x == -1 && PyErr_Occurred())
+            return -1;
+        if (x >= 3600)
+            return 1;
+    }
+    return 0;
 }
 
 static PyObject *FN(heading_objects)(PyObject *text, const CH *s, const Items *heads) {
@@ -739,23 +774,33 @@ static PyObject *FN(heading_objects)(PyObject *text, const CH *s, const Items *h
     return out;
 }
 
-static PyObject *FN(scan_objects)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t start) {
+/* scan_objects, and with check >= 0 (normalize --check's shortcut; check = timestamp_hours is
+ * "always") the markdown stamps already canonical left out, and `hours` returned as a fourth. */
+static PyObject *FN(objects)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t start, int check) {
     Found f = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}};
     PyObject *links = NULL, *ts = NULL, *hs = NULL, *result = NULL;
-    int found = FN(collect)(s, n, start, &f.anchors, &f.stamps, &f.wikis, &f.heads);
+    int found = FN(collect)(s, n, start, &f.anchors, &f.stamps, &f.wikis, &f.heads), hours = -1;
     if (found <= 0) {
         result = declined(found);
         goto done;
     }
-    if ((links = FN(links)(text, s, &f.wikis, 1)) != NULL && (ts = FN(stamp_objects)(text, s, &f.anchors, &f.stamps)) != NULL &&
+    if (check >= 0 && (hours = check ? 1 : FN(any_hour)(text, s, &f.anchors, &f.stamps)) < 0)
+        goto done;
+    if ((links = FN(links)(text, s, &f.wikis, 1)) != NULL &&
+        (ts = FN(stamp_objects)(text, s, &f.anchors, &f.stamps, hours)) != NULL &&
         (hs = FN(heading_objects)(text, s, &f.heads)) != NULL)
-        result = PyTuple_Pack(3, links, ts, hs);
+        result = check >= 0 ? Py_BuildValue("(OOOO)", links, ts, hs, hours ? Py_True : Py_False)
+                            : PyTuple_Pack(3, links, ts, hs);
 done:
     Py_XDECREF(links);
     Py_XDECREF(ts);
     Py_XDECREF(hs);
     found_free(&f);
     return result;
+}
+
+static PyObject *FN(scan_objects)(PyObject *text, const CH *s, Py_ssize_t n, Py_ssize_t start) {
+    return FN(objects)(text, s, n, start, -1);
 }
 
 /* -- the frontmatter, for index_text -------------------------------------------------------- */

@@ -26,7 +26,7 @@ from vaultsync.names import dirname, file_keys
 from vaultsync.parse import NoteHead, frontmatter_tags, index_text, note_head, split_frontmatter
 from vaultsync.resolve import NameTable
 from vaultsync.scan import IndexScan, index_note, index_scan, scan_body_python, scan_for_index
-from vaultsync.vault import UNSTATED, FileStat, Vault, decode_note, is_note
+from vaultsync.vault import READ_FLAGS, UNSTATED, FileStat, Vault, decode_note, is_note, read_fd
 
 log = logging.getLogger(__name__)
 
@@ -333,11 +333,11 @@ def _parse_file(resolver: LinkResolver, file_id: int, uri: str, path: str, st: F
                 pass  # gone: the next walk drops it
         return NoteRows(file_id, uri, False, st, excluded)
     try:
-        fd = os.open(path, _READ_FLAGS)  # os calls, not a file object: 4 system calls, not 7
+        fd = os.open(path, READ_FLAGS)  # os calls, not a file object: 4 system calls, not 7
         try:
             if st is UNSTATED:
                 st = FileStat.of(os.fstat(fd))
-            data = _read_all(fd, st.size)
+            data = read_fd(fd, st.size)
         finally:
             os.close(fd)
         text = decode_note(data, uri)
@@ -348,21 +348,6 @@ def _parse_file(resolver: LinkResolver, file_id: int, uri: str, path: str, st: F
     except NoteReadError as exc:
         return _bad_note(file_id, uri, st, excluded, "unreadable", exc.reason)
     return text_rows(resolver, file_id, uri, text, st, excluded)
-
-
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
-
-
-def _read_all(fd: int, size: int) -> bytes:
-    """The rest of an open file, in one read when it is still ``size`` bytes long (a regular
-    file's read returns less than asked only at its end)."""
-    data = os.read(fd, size + 1)
-    if len(data) <= size:
-        return data
-    chunks = [data]
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def text_rows(resolver: LinkResolver, file_id: int, uri: str, text: str, st: FileStat, excluded: bool) -> NoteRows:

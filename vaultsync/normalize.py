@@ -25,7 +25,7 @@ from vaultsync.config import NormalizeSettings
 from vaultsync.model import Diagnostic, Link, LinkKind, ParsedNote, Severity, Timestamp, TimestampForm
 from vaultsync.names import JS_WHITESPACE, basename, clean_string, dirname, forgiving_key
 from vaultsync.wikitext import Edit, apply_edits, build_wiki, linktext, parse_wiki, visible_text
-from vaultsync.parse import parse_note
+from vaultsync.parse import parse_note, parse_note_to_normalize
 from vaultsync.resolve import NameTable
 
 _MARKDOWN = TimestampForm.MARKDOWN
@@ -46,10 +46,10 @@ class NormalizeContext:
     forgiving: Mapping[str, list[str]]  # forgiving_key(stem) -> note uris
     settings: NormalizeSettings = field(default_factory=NormalizeSettings)
     link_format: str = "shortest"  # .obsidian/app.json newLinkFormat
-    # (link text, source folder) -> what the built-in link rules made of a link they left as it was
-    # (its diagnostics, whether it is unresolved); shared by the notes of one run (see for_note),
-    # while the table and the settings stay as they are
-    unchanged_links: dict[tuple[str, str], tuple[tuple[tuple[str, str, Severity], ...], bool]] = field(
+    # source folder -> link text -> what the built-in link rules made of a link they left as it
+    # was (its diagnostics, whether it is unresolved); shared by the notes of one run (see
+    # for_note), while the table and the settings stay as they are
+    unchanged_links: dict[str, dict[str, tuple[tuple[tuple[str, str, Severity], ...], bool]]] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -143,26 +143,31 @@ def link_rule(name: str) -> Callable[[LinkRule], LinkRule]:
 
 def normalize_text(text: str, ctx: NormalizeContext) -> Normalized:
     """Apply every enabled rule to one note's text."""
-    parsed = parse_note(ctx.uri, text)
+    stamp_rules, link_rules = _enabled(TIMESTAMP_RULES, ctx.settings), _enabled(LINK_RULES, ctx.settings)
+    # With the built-in timestamp rule alone writing markdown, timestamps already in its form are
+    # left out up front (in C where it can: a normalized note has dozens and none to change).
+    shortcut = stamp_rules == [("timestamps", canonical_timestamp)] and ctx.settings.timestamp_style == "markdown"
+    always = ctx.settings.timestamp_hours == "always"
+    parsed, known_hours = parse_note_to_normalize(ctx.uri, text, always) if shortcut else (parse_note(ctx.uri, text), None)
     stamps: Sequence[Timestamp] = parsed.scan.timestamps
-    hours = ctx.settings.timestamp_hours == "always" or any((t.seconds or 0) >= 3600 for t in stamps)
+    hours = known_hours if known_hours is not None else always or any((t.seconds or 0) >= 3600 for t in stamps)
+    if shortcut and known_hours is None:
+        stamps = _not_canonical(text, stamps, hours)
     note = _Note(text, parsed, ctx, note_video_id(parsed), hours, [])
     counts = dict.fromkeys([*COUNTERS.values(), "links_unresolved"], 0)
     edits: list[Edit] = []
-    stamp_rules, link_rules = _enabled(TIMESTAMP_RULES, ctx.settings), _enabled(LINK_RULES, ctx.settings)
-    if stamp_rules == [("timestamps", canonical_timestamp)] and ctx.settings.timestamp_style == "markdown":
-        stamps = _not_canonical(text, stamps, hours)
     for stamp in stamps:
         _run(stamp_rules, note, stamp, text[stamp.span[0] : stamp.span[1]], counts, edits)
     # The built-in link rules depend on a link's text and its note's folder only, as long as they
     # leave it as it is (a rewrite can depend on where it stands): such outcomes are remembered.
-    known = ctx.unchanged_links if all(rule is _BUILTIN_LINK_RULES.get(name) for name, rule in link_rules) else None
-    folder = dirname(ctx.uri)
+    known = None
+    if all(rule is _BUILTIN_LINK_RULES.get(name) for name, rule in link_rules):
+        known = ctx.unchanged_links.setdefault(dirname(ctx.uri), {})
     for link in parsed.scan.links:
         if link.kind not in (LinkKind.WIKI, LinkKind.EMBED):
             continue
         raw = text[link.span[0] : link.span[1]]
-        seen = None if known is None else known.get((raw, folder))
+        seen = None if known is None else known.get(raw)
         if seen is not None:
             for code, message, severity in seen[0]:
                 note.report(code, message, link.span, severity)
@@ -174,7 +179,7 @@ def normalize_text(text: str, ctx: NormalizeContext) -> Normalized:
         unresolved = bool(target) and ctx.table.resolve_memo(target, ctx.uri)[0] is None
         counts["links_unresolved"] += unresolved
         if known is not None and not rewritten:
-            known[raw, folder] = (tuple((d.code, d.message, d.severity) for d in note.diagnostics[reported:]), unresolved)
+            known[raw] = (tuple((d.code, d.message, d.severity) for d in note.diagnostics[reported:]), unresolved)
     edits.sort(key=lambda e: e.span[0])
     return Normalized(apply_edits(text, edits), tuple(edits), tuple(note.diagnostics), counts)
 

@@ -15,7 +15,7 @@ import yaml  # type: ignore[import-untyped]
 
 from vaultsync.model import Diagnostic, Frontmatter, Link, LinkKind, ParsedNote, Scan
 from vaultsync.names import clean_string, split_subpath
-from vaultsync.scan import parse_wikilink_inner, scan_body
+from vaultsync.scan import parse_wikilink_inner, scan_body, scan_body_to_normalize
 
 try:  # the C pass of index_text, built by setup.py (see vaultsync.scan)
     from vaultsync import _cscan  # type: ignore[attr-defined,unused-ignore]
@@ -206,7 +206,22 @@ def parse_note(uri: str, text: str) -> ParsedNote:
     """Parse a whole note: frontmatter, then the body scan, then frontmatter links."""
     fm = split_frontmatter(text)
     head = note_head(uri, text, fm)
-    body_scan = scan_body(text, fm.end)
+    return _parsed_note(uri, fm, head, scan_body(text, fm.end))
+
+
+def parse_note_to_normalize(uri: str, text: str, hours_always: bool) -> tuple[ParsedNote, bool | None]:
+    """:func:`parse_note` for ``normalize``'s timestamp shortcut: with the C pass, the markdown
+    timestamps already canonical are left out of the scan and ``hours`` is given (see
+    :func:`vaultsync.scan.scan_body_to_normalize`); else the whole scan and None."""
+    fm = split_frontmatter(text)
+    head = note_head(uri, text, fm)
+    fast = scan_body_to_normalize(text, fm.end, hours_always)
+    if fast is None:
+        return _parsed_note(uri, fm, head, scan_body(text, fm.end)), None
+    return _parsed_note(uri, fm, head, fast[0]), fast[1]
+
+
+def _parsed_note(uri: str, fm: Frontmatter, head: NoteHead, body_scan: Scan) -> ParsedNote:
     if head.links:
         body_scan = Scan(
             links=tuple(head.links) + body_scan.links,
@@ -296,6 +311,7 @@ __all__ = [
     "frontmatter_tags",
     "index_text",
     "parse_note",
+    "parse_note_to_normalize",
     "split_frontmatter",
     "split_subpath",
 ]

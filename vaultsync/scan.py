@@ -132,6 +132,20 @@ def scan_body(text: str, start: int = 0) -> Scan:
     return scan_body_python(text, start)
 
 
+def scan_body_to_normalize(text: str, start: int, hours_always: bool) -> tuple[Scan, bool] | None:
+    """:func:`scan_body` for ``normalize``'s timestamp shortcut, in C: the markdown timestamps
+    already written exactly as ``normalize.canonical_timestamp`` writes them are left out, and
+    ``hours`` (``hours_always``, or any timestamp an hour or more in) comes with the scan. None
+    where the C pass declines the body (or is not built)."""
+    if _cscan is None:
+        return None
+    found = _cscan.scan_to_normalize(text, start, hours_always)
+    if found is None:
+        return None
+    links, stamps, heads, hours = found
+    return Scan(links=tuple(links), timestamps=tuple(stamps), headings=tuple(heads)), hours
+
+
 def scan_body_python(text: str, start: int = 0) -> Scan:
     """:func:`scan_body` without the C fast path.
 

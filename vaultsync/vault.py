@@ -181,8 +181,11 @@ class Vault:
 
 def read_note_text(path: Path, uri: str) -> str:
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_NOTE_BYTES + 1)
+        fd = os.open(path, READ_FLAGS)
+        try:
+            data = read_fd(fd, os.fstat(fd).st_size)
+        finally:
+            os.close(fd)
     except FileNotFoundError as exc:
         raise NoteReadError(uri, "vanished while being read") from exc
     except IsADirectoryError as exc:
@@ -190,6 +193,24 @@ def read_note_text(path: Path, uri: str) -> str:
     except OSError as exc:
         raise NoteReadError(uri, f"cannot read: {exc.strerror}") from exc
     return decode_note(data, uri)
+
+
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+
+
+def read_fd(fd: int, size: int, limit: int = MAX_NOTE_BYTES + 1) -> bytes:
+    """The rest of an open file, at most ``limit`` bytes (enough for :func:`decode_note` to refuse
+    a huge one): one read when the file is still ``size`` bytes long, as a regular file's read
+    returns less than asked only at its end. (A file object's read(limit) would first allocate
+    ``limit`` bytes, for every note.)"""
+    data = os.read(fd, min(size + 1, limit))
+    if len(data) <= size or len(data) >= limit:
+        return data
+    chunks, total = [data], len(data)
+    while total < limit and (chunk := os.read(fd, min(1 << 20, limit - total))):
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def decode_note(data: bytes, uri: str) -> str:
