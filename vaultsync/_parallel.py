@@ -6,6 +6,7 @@ pickling; with ``spawn`` it goes through the pool initializer. Small jobs run in
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -158,6 +159,11 @@ def map_shares(
     _ticks = ctx.SimpleQueue() if progress is not None else None
     _claim = (ctx.Array("q", _segments(len(chunks), jobs)), chunks)
     pool = ctx.Pool(jobs, initializer=_init_share, initargs=(None, None, None) if forked else (state, _ticks, _claim))
+    # The results come back as many small acyclic objects (a normalize run's outcomes): cyclic
+    # collections while they are unpickled would only walk them and all this process holds, for a
+    # third of the unpickling time. Switched back on at the end.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         pending = pool.map_async(_run_share, [(fn, k) for k in range(jobs)], chunksize=1)
         if _ticks is not None:
@@ -170,6 +176,8 @@ def map_shares(
                     tick(n)
         results: list[R] = pending.get()
     finally:
+        if collecting:
+            gc.enable()
         pool.close()
         pool.join()
         _ticks = _claim = None

@@ -62,9 +62,6 @@ class _Outcome:
     diagnostics: tuple[Diagnostic, ...]
     diff: str | None = None
 
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # see Diagnostic.__reduce__
-        return _Outcome, (self.uri, self.changed, self.written, self.counts, self.diagnostics, self.diff)
-
 
 def normalize_vault(
     vault: Vault,
@@ -77,48 +74,63 @@ def normalize_vault(
 ) -> NormalizeReport:
     """Normalize every note of the vault (or just ``uris``) and report what changed."""
     started = time.perf_counter()
-    walk = vault.walk()
+    walk = vault.walk(stat_files=False)  # names are all it needs
     all_uris = list(walk.files)
     base = NormalizeContext("", NameTable(all_uris), forgiving_index(all_uris), settings, vault.app.new_link_format)
     # notes hidden by userIgnoreFilters (templates, archives) are not content: left as they are
     targets = sorted(u for u in (uris if uris is not None else all_uris) if is_note(u) and not vault.is_excluded(u))
     report = NormalizeReport(diagnostics=list(walk.diagnostics))
-    for outcome in _run_all(vault, base, targets, mode, progress, jobs):
-        report.files_scanned += 1
-        for key, value in outcome.counts.items():
+    state = (vault, base, mode)
+    for part, diagnostics in map_shares(_normalize_share, targets, state, jobs=jobs, progress=progress):
+        report.files_scanned += part.files_scanned
+        report.files_changed += part.files_changed
+        report.files_skipped += part.files_skipped
+        for key, value in part.counts.items():
             report.counts[key] = report.counts.get(key, 0) + value
-        report.diagnostics.extend(outcome.diagnostics)
-        if outcome.changed:
-            if mode == WriteMode.WRITE and not outcome.written:
-                report.files_skipped += 1
-                continue
-            report.files_changed += 1
-            report.changed.append(outcome.uri)
-            if outcome.diff:
-                report.diffs.append(outcome.diff)
+        report.changed += part.changed
+        report.diffs += part.diffs
+        report.diagnostics += [Diagnostic(uri, code, msg, _SEVERITY[sev], span) for uri, code, msg, sev, span in diagnostics]
     report.changed.sort()
     report.diffs.sort()
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _run_all(
-    vault: Vault, base: NormalizeContext, targets: list[str], mode: str, progress: Progress | None, jobs: int | None
-) -> Iterator[_Outcome]:
-    state = (vault, base, mode)
-    for outcomes in map_shares(_normalize_share, targets, state, jobs=jobs, progress=progress):
-        yield from outcomes
+_SEVERITY = {s.value: s for s in Severity}
+_DiagnosticRow = tuple[str, str, str, str, Any]
 
 
-def _normalize_share(chunks: Iterator[list[str]], tick: Tick, share: int) -> list[_Outcome]:
+def _normalize_share(chunks: Iterator[list[str]], tick: Tick, share: int) -> tuple[NormalizeReport, list[_DiagnosticRow]]:
     """Normalize one worker's share: consecutive runs of notes (see map_shares), so the notes of
-    a folder mostly meet the same remembered link outcomes (NormalizeContext.unchanged_links)."""
+    a folder mostly meet the same remembered link outcomes (NormalizeContext.unchanged_links).
+    Returns the share's report, its diagnostics apart as plain tuples: a run has tens of
+    thousands, and tuples of text come back through a pipe several times faster than records."""
     vault, base, mode = worker_state()
-    outcomes: list[_Outcome] = []
+    part = NormalizeReport()
     for uris in chunks:
-        outcomes.extend(normalize_note(vault, base.for_note(uri), mode) for uri in uris)
+        for uri in uris:
+            _count(part, normalize_note(vault, base.for_note(uri), mode), mode)
         tick(len(uris))
-    return outcomes
+    rows = [(d.uri, d.code, d.message, d.severity.value, d.span) for d in part.diagnostics]
+    part.diagnostics = []
+    return part, rows
+
+
+def _count(report: NormalizeReport, outcome: _Outcome, mode: str) -> None:
+    """Add one note's outcome to a report."""
+    report.files_scanned += 1
+    for key, value in outcome.counts.items():
+        report.counts[key] = report.counts.get(key, 0) + value
+    report.diagnostics.extend(outcome.diagnostics)
+    if not outcome.changed:
+        return
+    if mode == WriteMode.WRITE and not outcome.written:
+        report.files_skipped += 1
+        return
+    report.files_changed += 1
+    report.changed.append(outcome.uri)
+    if outcome.diff:
+        report.diffs.append(outcome.diff)
 
 
 def normalize_note(vault: Vault, ctx: NormalizeContext, mode: str = WriteMode.WRITE) -> _Outcome:
