@@ -166,11 +166,13 @@ static inline int decimal(char *out, long long x) {
 }
 
 static inline int buf_int(Buf *b, long long x) {
-    if (b->wide || buf_reserve(b, 24) < 0) {
+    if (b->wide) {
         char tmp[24];
-        return b->wide ? buf_chars(b, tmp, decimal(tmp, x)) : -1;
+        return buf_chars(b, tmp, decimal(tmp, x));
     }
-    b->n += decimal((char *)b->v + b->n, x);
+    if (buf_reserve(b, 24) < 0)
+        return -1;
+    b->n += decimal((char *)b->v + b->n, x); /* straight into the byte buffer */
     return 0;
 }
 

@@ -805,11 +805,16 @@ static PyObject *FN(scan_objects)(PyObject *text, const CH *s, Py_ssize_t n, Py_
 
 /* -- the frontmatter, for index_text -------------------------------------------------------- */
 
+/* s[a:z] equals the ASCII literal lit. */
+static inline int FN(is)(const CH *s, Py_ssize_t a, Py_ssize_t z, const char *lit) {
+    return (Py_ssize_t)strlen(lit) == z - a && FN(at)(s, z, a, lit, z - a);
+}
+
 /* One of the YAML loader's words for true, false and null (parse._YAML_WORDS) in s[a:z]. */
 static int FN(yaml_word)(const CH *s, Py_ssize_t a, Py_ssize_t z) {
     static const char *const words[] = {"true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL"};
     for (size_t w = 0; w < sizeof words / sizeof *words; w++)
-        if ((Py_ssize_t)strlen(words[w]) == z - a && FN(at)(s, z, a, words[w], z - a))
+        if (FN(is)(s, a, z, words[w]))
             return 1;
     return 0;
 }
@@ -848,11 +853,6 @@ static int FN(simple_line)(const CH *s, Py_ssize_t p, Py_ssize_t q, FmLine *line
         return 0;
     line->v0 = v0, line->v1 = end;
     return 1;
-}
-
-/* s[a:z] equals the ASCII literal lit. */
-static inline int FN(is)(const CH *s, Py_ssize_t a, Py_ssize_t z, const char *lit) {
-    return (Py_ssize_t)strlen(lit) == z - a && FN(at)(s, z, a, lit, z - a);
 }
 
 /* A value as a str: as written when it is ASCII, else through `finish` (a Python callable). */
