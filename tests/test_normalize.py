@@ -359,19 +359,17 @@ def test_write_atomic_refuses_when_the_note_vanished(tmp_path):
 
 def test_normalize_skips_a_note_saved_during_the_run(make_vault, monkeypatch):
     """A real race through normalize_vault: the user saves right after the normalizer read the note."""
-    import vaultsync.normalizing as normalizing
-
     root = make_vault(NEEDS_WORK)
     users = "I just typed this [[ a ]]\n"
-    real_read = normalizing.read_note_text
+    real_read = Vault.read_text
 
-    def read_then_user_saves(path, uri):
-        text = real_read(path, uri)
+    def read_then_user_saves(self, uri):
+        text = real_read(self, uri)
         if uri == "video.md":
-            write_file(path, users)
+            write_file(self.path_for(uri), users)
         return text
 
-    monkeypatch.setattr(normalizing, "read_note_text", read_then_user_saves)
+    monkeypatch.setattr(Vault, "read_text", read_then_user_saves)
     report = normalize_dir(root)
     assert (root / "video.md").read_text(encoding="utf-8") == users
     assert report.files_skipped == 1 and "video.md" not in report.changed
@@ -442,16 +440,31 @@ def test_parallel_run_gives_the_same_result(tmp_path):
     assert tree(roots[0]) == tree(roots[1])
 
 
-# Regression (fixed): write_note_atomic os.replace()s the symlink itself: a symlinked note 
+# Regression (fixed): write_note_atomic os.replace()s the symlink itself: a symlinked note stays
+# a symlink, and its target (inside the vault) is what gets written
 def test_symlinked_note_stays_a_symlink(tmp_path):
+    root = tmp_path / "vault"
+    target = root / "real" / "shared.md"
+    write_file(root / "a.md", "# A\n")
+    write_file(target, "[[ a ]]\n")
+    (root / "shared.md").symlink_to(target)
+    normalize_dir(root)
+    assert (root / "shared.md").is_symlink()
+    assert target.read_text() == "[[a]]\n"
+
+
+# Regression (issue 14): `normalize` wrote through a symlink to a file outside the vault
+def test_symlink_out_of_the_vault_is_neither_read_nor_written(tmp_path):
     root = tmp_path / "vault"
     outside = tmp_path / "elsewhere" / "shared.md"
     write_file(root / "a.md", "# A\n")
     write_file(outside, "[[ a ]]\n")
     (root / "shared.md").symlink_to(outside)
-    normalize_dir(root)
-    assert (root / "shared.md").is_symlink()
-    assert outside.read_text() == "[[a]]\n"
+    (root / "linked").symlink_to(outside.parent, target_is_directory=True)
+    report = normalize_dir(root)
+    assert outside.read_text() == "[[ a ]]\n"
+    assert "shared.md" not in report.changed and "linked/shared.md" not in report.changed
+    assert {d.code for d in report.diagnostics} >= {"symlink-outside"}
 
 
 # == unit behaviour worth pinning ===================================================================

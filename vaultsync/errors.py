@@ -36,6 +36,16 @@ class NoteWriteError(VaultsyncError):
         self.reason = reason
 
 
+class OutsideVaultError(VaultsyncError):
+    """A vault path whose real location (every symlink followed) is outside the vault, or that is
+    no regular file: vaultsync neither reads nor writes it."""
+
+    def __init__(self, uri: str, reason: str = "it leads outside the vault") -> None:
+        super().__init__(f"{uri!r}: {reason}", hint="vaultsync only reads and writes files inside the vault")
+        self.uri = uri
+        self.reason = reason
+
+
 class StoreError(VaultsyncError):
     """The SQLite index could not be opened or updated."""
 

@@ -15,11 +15,11 @@ from typing import Any
 
 from vaultsync._parallel import Tick, map_shares, worker_state
 from vaultsync.config import NormalizeSettings
-from vaultsync.errors import NoteReadError, NoteWriteError
+from vaultsync.errors import NoteReadError, NoteWriteError, OutsideVaultError
 from vaultsync.model import Diagnostic, Severity
 from vaultsync.normalize import COUNTERS, NormalizeContext, forgiving_index, normalize_text
 from vaultsync.resolve import NameTable
-from vaultsync.vault import Vault, is_note, read_note_text, write_note_atomic
+from vaultsync.vault import Vault, is_note
 
 Progress = Callable[[int, int], None]
 
@@ -136,9 +136,10 @@ def _count(report: NormalizeReport, outcome: _Outcome, mode: str) -> None:
 def normalize_note(vault: Vault, ctx: NormalizeContext, mode: str = WriteMode.WRITE) -> _Outcome:
     """Normalize one note on disk; the unit the daemon calls too."""
     uri = ctx.uri
-    path = vault.path_for(uri)
     try:
-        text = read_note_text(path, uri)
+        text = vault.read_text(uri)
+    except OutsideVaultError as exc:
+        return _Outcome(uri, False, False, {}, (Diagnostic(uri, "symlink-outside", f"{exc.reason}; not normalized"),))
     except NoteReadError as exc:
         return _Outcome(uri, False, False, {}, (Diagnostic(uri, "unreadable", f"{exc.reason}; not normalized"),))
     result = normalize_text(text, ctx)
@@ -149,8 +150,8 @@ def normalize_note(vault: Vault, ctx: NormalizeContext, mode: str = WriteMode.WR
     diff = None
     if mode == WriteMode.WRITE:
         try:
-            written = write_note_atomic(path, uri, result.text, expected=text)
-        except NoteWriteError as exc:
+            written = vault.write_text_atomic(uri, result.text, expected=text)
+        except (NoteWriteError, OutsideVaultError) as exc:
             diagnostics.append(Diagnostic(uri, "write-failed", exc.reason))
         else:
             if not written:

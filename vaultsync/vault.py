@@ -1,25 +1,36 @@
-"""The only module that touches vault files: walking, ignore rules, uri <-> path, reading, atomic writes.
+"""Vault files: walking, ignore rules, uri <-> path, the inside-the-vault rule, reading, atomic writes.
 
 A ``uri`` is a vault-relative, '/'-separated, NFC path (a note's identity everywhere); a ``path``
 is an absolute ``Path``. Hidden entries (any segment starting with ``.``) are not part of the vault,
 as in Obsidian. Symlinked folders are followed once; a loop is reported and skipped.
+
+**Inside the vault** (:meth:`Vault.real_path`): a vault path counts only where its real location,
+every symlink followed, is inside the vault root. A symlink leading out of the vault (a file or a
+folder) is not part of the vault: the walk skips it with a warning, and no read or write goes
+through one. (Obsidian follows such links; vaultsync does not, so that nothing outside the vault
+is ever read, exported or rewritten.) Only regular files are read: a FIFO, socket or device named
+``x.md`` is refused without blocking.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import logging
 import os
 import re
+import secrets
 import stat
-import tempfile
+import sys
+import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from vaultsync.errors import ConfigError, NoteReadError, NoteWriteError
+from vaultsync.errors import ConfigError, NoteReadError, NoteWriteError, OutsideVaultError
 from vaultsync.model import Diagnostic
 
 log = logging.getLogger(__name__)
@@ -81,6 +92,7 @@ class Vault:
         self.root = root.resolve()
         self._root_prefix = os.path.join(str(self.root), "")  # with its trailing separator
         self._paths: dict[str, str] = {}  # uri -> relative path on disk, where they differ (NFD names)
+        self._temp_files: list[str] = []  # our temp files the last walk met (see remove_stale_temp_files)
         self.app = load_app_config(self.root)
         self._ignore = compile_ignore_filters(self.app.user_ignore_filters)
 
@@ -93,7 +105,60 @@ class Vault:
         return unicodedata.normalize("NFC", rel)
 
     def path_for(self, uri: str) -> Path:
-        return self.root / self._paths.get(uri, uri)
+        """Where ``uri`` is on disk (lexically: symlinks are not followed; see :meth:`real_path`).
+        A name stored decomposed (NFD, as macOS writes it) is found by its NFC uri."""
+        rel = self._paths.get(uri)
+        if rel is None:
+            path = self.root / uri
+            if uri.isascii() or os.path.lexists(path):
+                return path
+            rel = self._find_decomposed(uri)
+            if rel is None:
+                return path
+        return self.root / rel
+
+    def _find_decomposed(self, uri: str) -> str | None:
+        """The on-disk spelling of a non-ASCII ``uri`` whose segments are stored in another
+        Unicode normal form (a note created with an NFD name while the daemon runs)."""
+        rel_parts: list[str] = []
+        folder = str(self.root)
+        for part in uri.split("/"):
+            candidate = os.path.join(folder, part)
+            if not os.path.lexists(candidate):
+                try:
+                    names = os.listdir(folder)
+                except OSError:
+                    return None
+                match = next((n for n in names if unicodedata.normalize("NFC", n) == part), None)
+                if match is None:
+                    return None
+                part, candidate = match, os.path.join(folder, match)
+            rel_parts.append(part)
+            folder = candidate
+        rel = "/".join(rel_parts)
+        if rel != uri:
+            self._paths[uri] = rel
+        return rel
+
+    def real_path(self, uri: str) -> Path:
+        """The one rule for where a vault file really is: ``uri`` on disk with every symlink
+        followed. Raises :class:`OutsideVaultError` when that location is outside the vault root
+        (a symlink out, ``..``), so no caller can read or write through one."""
+        try:
+            real = Path(os.path.realpath(self.path_for(uri)))
+        except (OSError, ValueError) as exc:
+            raise OutsideVaultError(uri, f"cannot be resolved ({exc})") from None
+        if real != self.root and not real.is_relative_to(self.root):
+            raise OutsideVaultError(uri)
+        return real
+
+    def is_inside(self, uri: str) -> bool:
+        """Whether ``uri``'s real location (see :meth:`real_path`) is inside the vault."""
+        try:
+            self.real_path(uri)
+        except OutsideVaultError:
+            return False
+        return True
 
     def os_path_for(self, uri: str) -> str:
         """``str(path_for(uri))`` without pathlib's cost, for a walk's worth of files."""
@@ -106,11 +171,33 @@ class Vault:
                 return True
         return False
 
+    def _leads_inside(self, path: str) -> bool:
+        real = os.path.realpath(path)
+        return real == str(self.root) or real.startswith(self._root_prefix)
+
+    def remove_stale_temp_files(self, min_age_s: float = 60.0) -> int:
+        """Delete the temp files of interrupted writes (ours only: ``.*.vaultsync-tmp``) that the
+        last walk met and that are older than ``min_age_s`` (a live write takes milliseconds).
+        Returns how many went."""
+        removed = 0
+        now = time.time()
+        for path in self._temp_files:
+            try:
+                if now - os.lstat(path).st_mtime >= min_age_s:
+                    os.unlink(path)
+                    removed += 1
+                    log.info("removed a temp file left by an interrupted write: %s", path)
+            except OSError:
+                pass
+        self._temp_files = []
+        return removed
+
     def walk(self, stat_files: bool = True) -> WalkResult:
         """Every non-hidden file of the vault, with its stat; without ``stat_files``, each file's
         stat is :data:`UNSTATED`, sparing a system call per file (folders and symlinks are still
         stat'ed: for symlink loops and broken links)."""
         result = WalkResult()
+        self._temp_files = []
         seen_dirs: set[tuple[int, int]] = set()
         try:
             root_stat = self.root.stat()
@@ -134,8 +221,17 @@ class Vault:
             return
         for entry in entries:
             if entry.name.startswith("."):
+                if entry.name.endswith(TEMP_SUFFIX):
+                    self._temp_files.append(entry.path)
                 continue
             child = f"{rel}{entry.name}"
+            try:
+                link = entry.is_symlink()
+            except OSError:
+                link = False
+            if link and not self._leads_inside(entry.path):
+                diags.append(Diagnostic(child, "symlink-outside", "symlink leads outside the vault; skipped"))
+                continue
             if not stat_files:
                 try:
                     plain_file = entry.is_file(follow_symlinks=False)  # the kind from the listing
@@ -164,26 +260,51 @@ class Vault:
                 yield child, st
 
     def stat(self, uri: str) -> FileStat | None:
+        """The file's stat, or None when it is missing, not a regular file (a folder, FIFO or
+        socket named like a note) or outside the vault: what the walk would not list."""
         try:
-            st = self.path_for(uri).stat()
-        except OSError:
+            st = self.real_path(uri).stat()
+        except (OSError, OutsideVaultError):
             return None
-        return FileStat.of(st)
+        return FileStat.of(st) if stat.S_ISREG(st.st_mode) else None
 
     def read_text(self, uri: str) -> str:
-        """Read a note as text, refusing huge, binary and non-UTF-8 files with a NoteReadError."""
-        return read_note_text(self.path_for(uri), uri)
+        """Read a note as text: only a regular file inside the vault (OutsideVaultError
+        otherwise); huge, binary and non-UTF-8 files give a NoteReadError."""
+        return read_note_text(self.real_path(uri), uri)
+
+    def read_bytes(self, uri: str, limit: int = 1 << 30) -> bytes:
+        """An attachment's bytes (an image to export), under the same rules as :meth:`read_text`."""
+        path = self.real_path(uri)
+        try:
+            fd = os.open(path, READ_FLAGS)
+            try:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
+                    raise NoteReadError(uri, "is not a regular file")
+                return read_fd(fd, st.st_size, limit)
+            finally:
+                os.close(fd)
+        except FileNotFoundError as exc:
+            raise NoteReadError(uri, "vanished while being read") from exc
+        except OSError as exc:
+            raise NoteReadError(uri, f"cannot read: {exc.strerror}") from exc
 
     def write_text_atomic(self, uri: str, text: str, expected: str | None) -> bool:
-        """Replace a note's text atomically; see :func:`write_note_atomic`."""
-        return write_note_atomic(self.path_for(uri), uri, text, expected)
+        """Replace a note's text atomically, inside the vault only; see :func:`write_note_atomic`."""
+        return write_note_atomic(self.real_path(uri), uri, text, expected)
 
 
 def read_note_text(path: Path, uri: str) -> str:
+    """A note's text from ``path`` (already checked to be inside the vault: see
+    :meth:`Vault.read_text`). Only a regular file is read: the open does not block on a FIFO."""
     try:
-        fd = os.open(path, READ_FLAGS)
+        fd = os.open(path, READ_FLAGS | os.O_NONBLOCK)
         try:
-            data = read_fd(fd, os.fstat(fd).st_size)
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise NoteReadError(uri, "is not a regular file (a FIFO, socket or device); skipped")
+            data = read_fd(fd, st.st_size)
         finally:
             os.close(fd)
     except FileNotFoundError as exc:
@@ -226,43 +347,122 @@ def decode_note(data: bytes, uri: str) -> str:
         ) from exc
 
 
-def write_note_atomic(path: Path, uri: str, text: str, expected: str | None) -> bool:
-    """Write ``text`` through a temp file in the same folder, fsync, then replace, keeping the mode.
+TEMP_SUFFIX = ".vaultsync-tmp"
 
-    When ``expected`` is given, the file is re-read just before the replace; if it no longer holds
-    ``expected`` (the user saved meanwhile), nothing is written and False is returned.
+
+def temp_name() -> str:
+    """A temp file's name: short and of fixed length (25 bytes), whatever the note's name, so a
+    note whose name is near the 255-byte limit can still be written."""
+    return f".{secrets.token_hex(4)}{TEMP_SUFFIX}"
+
+
+def write_note_atomic(path: Path, uri: str, text: str, expected: str | None) -> bool:
+    """Write ``text`` through a temp file in the same folder (fsync), then put it in place, keeping
+    the mode; False, and nothing written, when ``expected`` is given and the file no longer holds
+    it (the user saved meanwhile: their text wins).
+
+    The check and the replace are one step where the system can swap two names atomically
+    (``renameat2(RENAME_EXCHANGE)`` on Linux, ``renamex_np(RENAME_SWAP)`` on macOS): the new file
+    takes the note's name and the file it replaced comes out under the temp name, where it is
+    compared with ``expected``. If they differ (a save landed before the swap), the swap is undone,
+    and a write that reached our file in that instant is kept as the newest save. Where there is
+    no such call (or the file system refuses it), the file is re-read just before an
+    ``os.replace``: a save in the instant between the two could still be overwritten.
     """
     data = text.encode("utf-8")
-    path = Path(os.path.realpath(path))  # a symlinked note: replace its target, keep the link
     folder = path.parent
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".vaultsync-tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
         if expected is not None:
-            try:
-                current = path.read_bytes().decode("utf-8", errors="surrogateescape")
-            except FileNotFoundError:
-                current = None
-            if current != expected:
-                os.unlink(tmp)
-                return False
-        os.replace(tmp, path)
+            return False  # deleted meanwhile: not ours to bring back
+        mode = 0o644
     except OSError as exc:
+        raise NoteWriteError(uri, f"cannot write: {exc.strerror}") from exc
+    tmp = folder / temp_name()
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        if expected is None:
+            os.replace(tmp, path)
+        elif not _replace_if_unchanged(tmp, path, expected.encode("utf-8", "surrogatepass"), data):
+            return False
+    except OSError as exc:
+        raise NoteWriteError(uri, f"cannot write: {exc.strerror}") from exc
+    finally:
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise NoteWriteError(uri, f"cannot write: {exc.strerror}") from exc
     _fsync_dir(folder)
     return True
+
+
+def _replace_if_unchanged(tmp: Path, path: Path, expected: bytes, data: bytes) -> bool:
+    """Put ``tmp`` (holding ``data``) in place of ``path`` if ``path`` still holds ``expected``."""
+    swapped = swap_files(tmp, path)
+    if swapped is None:  # no atomic swap here: check, then replace
+        try:
+            current = path.read_bytes()
+        except FileNotFoundError:
+            return False
+        if current != expected:
+            return False
+        os.replace(tmp, path)
+        return True
+    if not swapped:
+        return False  # the note is gone
+    if tmp.read_bytes() == expected:
+        return True  # tmp now holds the old text; the caller deletes it
+    swap_files(tmp, path)  # a save came first: put it back
+    if tmp.read_bytes() != data:
+        os.replace(tmp, path)  # and a save reached our file meanwhile: that one is the newest
+    return False
+
+
+_EXCHANGE: object = None  # the system's atomic swap, looked up once (see swap_files)
+
+
+def _exchange_call() -> object:
+    global _EXCHANGE
+    if _EXCHANGE is None:
+        _EXCHANGE = False
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+        except OSError:
+            return _EXCHANGE
+        if sys.platform.startswith("linux") and hasattr(libc, "renameat2"):
+            fn = libc.renameat2
+            fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+            _EXCHANGE = lambda a, b: fn(-100, a, -100, b, 2)  # AT_FDCWD, RENAME_EXCHANGE  # noqa: E731
+        elif sys.platform == "darwin" and hasattr(libc, "renamex_np"):
+            fn = libc.renamex_np
+            fn.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint]
+            _EXCHANGE = lambda a, b: fn(a, b, 2)  # RENAME_SWAP  # noqa: E731
+    return _EXCHANGE
+
+
+def swap_files(a: Path, b: Path) -> bool | None:
+    """Atomically exchange the files named ``a`` and ``b``: True when done, False when one of them
+    does not exist, None when this system or file system has no atomic swap."""
+    call = _exchange_call()
+    if not callable(call):
+        return None
+    if call(os.fsencode(a), os.fsencode(b)) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err == errno.ENOENT:
+        return False
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+        return None
+    raise OSError(err, os.strerror(err), str(b))
 
 
 def _fsync_dir(folder: Path) -> None:
