@@ -26,8 +26,34 @@ def worker_state() -> Any:
 
 def _init(state: Any) -> None:
     global _state
+    _die_with_parent()
     if state is not None:
         _state = state
+
+
+_parent = os.getpid()  # set again just before a pool starts
+
+
+def _mark_parent() -> None:
+    global _parent
+    _parent = os.getpid()
+
+
+def _die_with_parent() -> None:
+    """A worker ends when the process that started it dies (kill -9 included), so no worker goes
+    on writing notes for a run nobody waits for. Linux: PR_SET_PDEATHSIG; elsewhere the pool's
+    own pipe closing ends the workers at their next task."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if _parent != os.getpid() and os.getppid() != _parent:  # (a spawned worker knows no _parent)
+        os._exit(1)  # the parent died before the signal was armed
 
 
 def _chunked(items: list[T], chunk: int) -> list[list[T]]:
@@ -64,6 +90,7 @@ def map_chunks(
         pool = None
     else:
         ctx, forked = _context()
+        _mark_parent()
         pool = ctx.Pool(jobs, initializer=_init, initargs=(None if forked else state,))
         results = pool.imap_unordered(fn, chunks)
     try:
@@ -156,6 +183,7 @@ def map_shares(
     if len(items) < threshold or jobs < 2:
         return [fn(iter(chunks), tick, 0)]
     ctx, forked = _context()
+    _mark_parent()
     _ticks = ctx.SimpleQueue() if progress is not None else None
     _claim = (ctx.Array("q", _segments(len(chunks), jobs)), chunks)
     pool = ctx.Pool(jobs, initializer=_init_share, initargs=(None, None, None) if forked else (state, _ticks, _claim))
@@ -186,5 +214,6 @@ def map_shares(
 
 def _init_share(state: Any, ticks: Any, claim: Any) -> None:
     global _state, _ticks, _claim
+    _die_with_parent()
     if state is not None:
         _state, _ticks, _claim = state, ticks, claim

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from vaultsync import __version__
 from vaultsync.config import GitSettings, Settings
-from vaultsync.errors import ConfigError, NoteNotFoundError, VaultsyncError
+from vaultsync.errors import ConfigError, NoteNotFoundError, OutsideVaultError, VaultsyncError
 from vaultsync.exporting import ExportRequest, available_exporters, load_exporter
 from vaultsync.index import Index
 from vaultsync.indexing import Indexer, index_path
@@ -113,24 +113,21 @@ def safe_uri(vault: Vault, raw: object, *, must_exist: bool = False) -> str:
         raise PathRefusedError(raw, "empty, '.' and '..' segments are not allowed")
     if any(p.startswith(".") for p in parts):
         raise PathRefusedError(raw, "hidden files and folders are not part of the vault")
-    root = vault.root
-    try:
-        resolved = (root / text).resolve()
-    except (OSError, RuntimeError) as exc:  # a symlink loop
-        raise PathRefusedError(raw, f"cannot be resolved ({exc})") from None
-    if not resolved.is_relative_to(root):
-        raise PathRefusedError(raw, "it leads outside the vault")
-    if must_exist and not resolved.exists():
+    checked(vault, text, raw)
+    if must_exist and not vault.path_for(text).exists():
         raise NoteNotFoundError(text)
     return text
 
 
-def inside_vault(vault: Vault, uri: str) -> bool:
-    """True when the file's real location (symlinks followed) is inside the vault."""
+def checked(vault: Vault, uri: str, raw: object = None) -> str:
+    """``uri`` if its real location is inside the vault (:meth:`Vault.real_path`), else
+    :class:`PathRefusedError`. Every path an operation finally uses goes through here: also the
+    one it settles on after adding ``.md``."""
     try:
-        return vault.path_for(uri).resolve().is_relative_to(vault.root)
-    except (OSError, RuntimeError):
-        return False
+        vault.real_path(uri)
+    except OutsideVaultError as exc:
+        raise PathRefusedError(str(raw if raw is not None else uri), exc.reason) from None
+    return uri
 
 
 class ReadPool:
@@ -256,8 +253,8 @@ class ApiService:
     def _note(self, index: Index, raw: object) -> str:
         uri = safe_uri(self.vault, raw)
         for candidate in (uri, uri + ".md"):
-            if index.conn.execute("SELECT 1 FROM files WHERE uri=? AND is_note=1", (candidate,)).fetchone():
-                return candidate
+            if index.is_note(candidate):
+                return checked(self.vault, candidate, raw)
         raise NoteNotFoundError(uri)
 
     def links(self, path: object) -> dict[str, Any]:
@@ -288,7 +285,7 @@ class ApiService:
             if path is None:
                 # notes symlinked from outside the vault are left alone; one process, because forking
                 # worker processes from a threaded server is not safe
-                inside = [u for u in indexer.stored if is_note(u) and inside_vault(self.vault, u)]
+                inside = [u for u in indexer.stored if is_note(u) and self.vault.is_inside(u)]
                 report = normalize_vault(self.vault, settings, WriteMode.DIFF, uris=inside, jobs=1)
                 diffs = report.diffs
                 if write and report.changed:
@@ -307,6 +304,7 @@ class ApiService:
                 uri += ".md"
             if uri not in indexer.stored or not is_note(uri):
                 raise NoteNotFoundError(uri)
+            checked(self.vault, uri, path)
             ctx = NormalizeContext(
                 uri, indexer.table, forgiving_index(indexer.stored), settings, self.vault.app.new_link_format
             )
@@ -330,10 +328,13 @@ class ApiService:
         with self.host.exclusive() as indexer:
             if not (self.vault.root / src).exists() and not (self.vault.root / (src + ".md")).exists():
                 raise NoteNotFoundError(src)
-            moves = plan_moves(self.vault, indexer.index, src, dst)
+            try:
+                moves = plan_moves(self.vault, indexer.index, src, dst)
+            except OutsideVaultError as exc:
+                raise PathRefusedError(exc.uri, exc.reason) from None
             for target in moves.values():
                 safe_uri(self.vault, target)  # a folder move must land inside the vault too
-            report = move_files(self.vault, indexer, moves, may_write=lambda u: inside_vault(self.vault, u))
+            report = move_files(self.vault, indexer, moves, may_write=self.vault.is_inside)
             self.host.remember_writes(report.written)
         return {**report.as_dict(), "diagnostics": [_diag(d) for d in report.diagnostics]}
 
@@ -352,7 +353,7 @@ class ApiService:
             raise ConfigError(f"no exporter named {fmt!r}", hint=f"installed exporters: {known}")
         sel = self._selection(selection)
         with self.pool.reader() as index:
-            uris = [u for u in select_notes(index, sel) if inside_vault(self.vault, u)]  # no content from outside
+            uris = [u for u in select_notes(index, sel) if self.vault.is_inside(u)]  # no content from outside
         if not uris:
             raise ConfigError("the selection matches no note", hint="check the folders, tags and notes you sent")
         default = (sel.folders[0] if sel.folders else None) or (Path(uris[0]).stem if sel.notes else self.vault.root.name)

@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from vaultsync.config import Settings
-from vaultsync.errors import NoteReadError, NoteWriteError, VaultsyncError
+from vaultsync.errors import NoteReadError, NoteWriteError, OutsideVaultError, VaultsyncError
 from vaultsync.gitsync import GitRepo, SyncReport, recover, sync_vault
 from vaultsync.index import Index
 from vaultsync.indexing import Indexer, open_index, update_index
 from vaultsync.move import relink_after_moves, text_hash
 from vaultsync.normalize import NormalizeContext, forgiving_index, normalize_text
-from vaultsync.vault import Vault, is_note, read_note_text, write_note_atomic
+from vaultsync.vault import TEMP_SUFFIX, Vault, is_note
 from vaultsync.watch import Batch, ChangeQueue, VaultWatcher, is_ignored
 
 log = logging.getLogger(__name__)
@@ -324,7 +324,12 @@ class Daemon:
             for uri in uris:
                 # notes hidden by userIgnoreFilters (templates) are indexed, never rewritten
                 if is_note(uri) and not self.vault.is_excluded(uri) and self.vault.stat(uri) is not None:
-                    outcome = self._normalize(uri)
+                    try:
+                        outcome = self._normalize(uri)
+                    except Exception as exc:  # noqa: BLE001 - one bad note never fails the batch
+                        log.exception("%r: not normalized: %s", uri, exc)
+                        self._error(f"{uri}: not normalized: {type(exc).__name__}: {exc}")
+                        outcome = "failed"
                     report.normalized += outcome == "written"
                     report.echoes += outcome == "echo"
         refreshed = self.indexer.refresh(uris)
@@ -333,10 +338,9 @@ class Daemon:
 
     def _normalize(self, uri: str) -> str:
         assert self.indexer is not None
-        path = self.vault.path_for(uri)
         try:
-            text = read_note_text(path, uri)
-        except NoteReadError as exc:
+            text = self.vault.read_text(uri)
+        except (NoteReadError, OutsideVaultError) as exc:
             log.warning("%r: %s", uri, exc.reason)
             return "unreadable"
         digest = text_hash(text)
@@ -352,8 +356,8 @@ class Daemon:
         if self.hooks.before_write:
             self.hooks.before_write(uri)
         try:
-            written = write_note_atomic(path, uri, result.text, expected=text)
-        except NoteWriteError as exc:
+            written = self.vault.write_text_atomic(uri, result.text, expected=text)
+        except (NoteWriteError, OutsideVaultError) as exc:
             log.warning("%r: %s", uri, exc.reason)
             self._error(f"{uri}: {exc.reason}")
             return "failed"
@@ -394,8 +398,8 @@ class Daemon:
             changed = [u for u in report.changed if not is_ignored(u)]
             for uri in changed:
                 if is_note(uri):
-                    with contextlib.suppress(NoteReadError):
-                        self._written[uri] = text_hash(read_note_text(self.vault.path_for(uri), uri))
+                    with contextlib.suppress(NoteReadError, OutsideVaultError):
+                        self._written[uri] = text_hash(self.vault.read_text(uri))
             if changed:
                 self.indexer.refresh(changed)
                 self._forgiving = None
@@ -447,7 +451,7 @@ class Daemon:
         for dirpath, dirnames, filenames in os.walk(self.vault.root):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             for name in filenames:
-                if name.startswith(".") and name.endswith(".vaultsync-tmp"):
+                if name.startswith(".") and name.endswith(TEMP_SUFFIX):
                     with contextlib.suppress(OSError):
                         os.unlink(os.path.join(dirpath, name))
                         log.info("removed a temp file left by an interrupted write: %s", name)

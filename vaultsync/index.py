@@ -349,6 +349,10 @@ class Index:
         sql = "SELECT uri FROM files" + (" WHERE is_note=1" if notes_only else "") + " ORDER BY uri"
         return [r[0] for r in self.conn.execute(sql)]
 
+    def is_note(self, uri: str) -> bool:
+        """Whether ``uri`` is an indexed note."""
+        return self.conn.execute("SELECT 1 FROM files WHERE uri=? AND is_note=1", (uri,)).fetchone() is not None
+
     def file_id(self, uri: str) -> int | None:
         row = self.conn.execute("SELECT id FROM files WHERE uri=?", (uri,)).fetchone()
         return None if row is None else int(row[0])

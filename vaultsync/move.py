@@ -16,14 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vaultsync.errors import ConfigError, NoteReadError, NoteWriteError
+from vaultsync.errors import ConfigError, NoteReadError, NoteWriteError, OutsideVaultError
 from vaultsync.index import Index
 from vaultsync.indexing import Indexer
 from vaultsync.model import Diagnostic
 from vaultsync.names import file_keys
 from vaultsync.relink import relink_text
 from vaultsync.resolve import NameTable
-from vaultsync.vault import Vault, is_note, read_note_text, write_note_atomic
+from vaultsync.vault import Vault, is_note
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ def plan_moves(vault: Vault, index: Index, old: str, new: str) -> dict[str, str]
         if not moves:
             raise ConfigError(f"nothing to move: {old!r} is not a file or folder of the vault")
     for src, dst in moves.items():
+        vault.real_path(src)  # OutsideVaultError: a file or folder symlinked from outside is not moved
+        vault.real_path(dst)  # ... nor anything moved to where a symlink leads out
         target = vault.path_for(dst)
         if target.exists() and not _same_file(vault.path_for(src), target):
             raise ConfigError(f"cannot move {src!r}: {dst!r} already exists")
@@ -148,10 +150,9 @@ def _relink_note(
     new_table: NameTable,
     moves: Mapping[str, str],
 ) -> None:
-    path = vault.path_for(new_source)
     try:
-        text = read_note_text(path, new_source)
-    except NoteReadError as exc:
+        text = vault.read_text(new_source)
+    except (NoteReadError, OutsideVaultError) as exc:
         report.diagnostics.append(Diagnostic(new_source, "unreadable", f"{exc.reason}; links not updated"))
         return
     result = relink_text(
@@ -160,8 +161,8 @@ def _relink_note(
     if not result.edits:
         return
     try:
-        written = write_note_atomic(path, new_source, result.text, expected=text)
-    except NoteWriteError as exc:
+        written = vault.write_text_atomic(new_source, result.text, expected=text)
+    except (NoteWriteError, OutsideVaultError) as exc:
         report.diagnostics.append(Diagnostic(new_source, "write-failed", exc.reason))
         return
     if not written:

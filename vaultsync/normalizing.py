@@ -75,6 +75,8 @@ def normalize_vault(
     """Normalize every note of the vault (or just ``uris``) and report what changed."""
     started = time.perf_counter()
     walk = vault.walk(stat_files=False)  # names are all it needs
+    if mode == WriteMode.WRITE:
+        vault.remove_stale_temp_files()  # left by a run that was killed
     all_uris = list(walk.files)
     base = NormalizeContext("", NameTable(all_uris), forgiving_index(all_uris), settings, vault.app.new_link_format)
     # notes hidden by userIgnoreFilters (templates, archives) are not content: left as they are
@@ -109,7 +111,11 @@ def _normalize_share(chunks: Iterator[list[str]], tick: Tick, share: int) -> tup
     part = NormalizeReport()
     for uris in chunks:
         for uri in uris:
-            _count(part, normalize_note(vault, base.for_note(uri), mode), mode)
+            try:
+                outcome = normalize_note(vault, base.for_note(uri), mode)
+            except Exception as exc:  # noqa: BLE001 - one bad note never stops the run
+                outcome = _Outcome(uri, False, False, {}, (Diagnostic(uri, "failed", f"not normalized: {type(exc).__name__}: {exc}"),))
+            _count(part, outcome, mode)
         tick(len(uris))
     rows = [(d.uri, d.code, d.message, d.severity.value, d.span) for d in part.diagnostics]
     part.diagnostics = []

@@ -299,7 +299,7 @@ def read_note_text(path: Path, uri: str) -> str:
     """A note's text from ``path`` (already checked to be inside the vault: see
     :meth:`Vault.read_text`). Only a regular file is read: the open does not block on a FIFO."""
     try:
-        fd = os.open(path, READ_FLAGS | os.O_NONBLOCK)
+        fd = os.open(path, READ_FLAGS)
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
@@ -316,7 +316,7 @@ def read_note_text(path: Path, uri: str) -> str:
     return decode_note(data, uri)
 
 
-READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)  # a FIFO never blocks a read
 
 
 def read_fd(fd: int, size: int, limit: int = MAX_NOTE_BYTES + 1) -> bytes:
@@ -351,7 +351,7 @@ TEMP_SUFFIX = ".vaultsync-tmp"
 
 
 def temp_name() -> str:
-    """A temp file's name: short and of fixed length (25 bytes), whatever the note's name, so a
+    """A temp file's name: short and of fixed length (23 bytes), whatever the note's name, so a
     note whose name is near the 255-byte limit can still be written."""
     return f".{secrets.token_hex(4)}{TEMP_SUFFIX}"
 

@@ -1,0 +1,278 @@
+"""Regressions from issue 14's fault-injection run: nothing lost, nothing outside the vault.
+
+Each test reproduces one defect the run found, with real files, real processes and real HTTP.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, write_file
+from vaultsync.api import LocalHost
+from vaultsync.config import Settings, WatchSettings
+from vaultsync.daemon import Daemon, read_status
+from vaultsync.errors import OutsideVaultError
+from vaultsync.indexing import Indexer, update_index
+from vaultsync.normalizing import WriteMode, normalize_vault
+from vaultsync.config import NormalizeSettings
+from vaultsync.server import ApiServer
+from vaultsync.vault import TEMP_SUFFIX, Vault, swap_files, temp_name, write_note_atomic
+
+FM = "---\nvideoId: abcdefghijk\n---\n"
+STAMP = '<a class="yt-timestamp" data-t="00:01:05">[00:01:05]</a>'
+SECRET = "top secret text [[ a ]]\n"
+
+
+@pytest.fixture
+def outside_vault(tmp_path: Path) -> tuple[Path, Path]:
+    """A vault with ``out.md`` symlinked to a note outside it, and ``ext/`` to a folder outside."""
+    root = tmp_path / "vault"
+    outside = tmp_path / "outside"
+    write_file(root / "a.md", FM + f"[[ a ]] {STAMP}\n")
+    write_file(outside / "secret.md", SECRET)
+    (root / "out.md").symlink_to(outside / "secret.md")
+    (root / "ext").symlink_to(outside, target_is_directory=True)
+    return root, outside
+
+
+# -- the one inside-the-vault rule ------------------------------------------------------------------
+
+
+def test_real_path_refuses_every_way_out(outside_vault):
+    root, _ = outside_vault
+    vault = Vault(root)
+    assert vault.real_path("a.md") == root.resolve() / "a.md"
+    for uri in ("out.md", "ext/secret.md", "../outside/secret.md", "ext"):
+        with pytest.raises(OutsideVaultError):
+            vault.real_path(uri)
+        with pytest.raises(OutsideVaultError):
+            vault.read_text(uri)
+        assert vault.stat(uri) is None
+    with pytest.raises(OutsideVaultError):
+        vault.write_text_atomic("out.md", "changed", expected=SECRET)
+
+
+def test_walk_skips_symlinks_that_lead_out(outside_vault):
+    root, _ = outside_vault
+    walk = Vault(root).walk()
+    assert set(walk.files) == {"a.md"}
+    assert {d.uri for d in walk.diagnostics if d.code == "symlink-outside"} == {"out.md", "ext"}
+
+
+# -- API: leaving off .md no longer bypasses the check (defect 3) ------------------------------------
+
+
+@pytest.fixture
+def api_client(outside_vault):
+    root, outside = outside_vault
+    vault = Vault(root)
+    index, _ = update_index(vault)
+    # an index made before the symlinks were refused still lists them: the API must check anyway
+    index.conn.execute(
+        "INSERT INTO files(id, uri, is_note, size, mtime_ns, ctime_ns, inode) VALUES(99, 'out.md', 1, 1, 1, 1, 1)"
+    )
+    index.conn.execute("INSERT INTO occurrences(id) VALUES(99)")
+    indexer = Indexer(vault, index)
+    server = ApiServer(LocalHost(vault, Settings(), indexer), port=0).start()
+    token = json.loads((root / ".vaultsync" / "api.json").read_text())["token"]
+
+    def call(method: str, path: str, body: object = None) -> tuple[int, dict]:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        data = json.dumps(body).encode() if body is not None else None
+        conn.request(method, path, body=data, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        reply = resp.status, json.loads(resp.read() or b"{}")
+        conn.close()
+        return reply
+
+    yield call, outside
+    server.stop()
+    index.close()
+
+
+def test_api_refuses_a_symlink_out_named_without_md(api_client):
+    call, outside = api_client
+    for path in ("/notes/out/links", "/notes/out/backlinks", "/notes/out/unresolved", "/notes/links?path=out"):
+        status, body = call("GET", path)
+        assert status in (400, 404), (path, status, body)
+        assert SECRET not in json.dumps(body)
+    for write in (False, True):
+        status, body = call("POST", "/normalize", {"path": "out", "write": write})
+        assert status in (400, 404), (status, body)
+        assert "secret" not in json.dumps(body)
+    assert (outside / "secret.md").read_text() == SECRET
+
+
+def test_api_rename_does_not_move_a_folder_symlinked_from_outside(api_client):
+    call, outside = api_client
+    status, body = call("POST", "/rename", {"from": "ext", "to": "moved"})
+    assert status in (400, 404, 422), (status, body)
+    assert (outside / "secret.md").read_text() == SECRET
+
+
+# -- the atomic write never loses a save (defect 2) ------------------------------------------------
+
+
+def test_write_keeps_a_save_made_while_it_works(tmp_path):
+    """The user's save lands between our read and our replace: it must win."""
+    note = tmp_path / "n.md"
+    write_file(note, "old")
+    stop = threading.Event()
+    saves: list[str] = []
+
+    def editor() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            text = f"user save {n}"
+            tmp = tmp_path / f".edit-{n}"
+            tmp.write_text(text)
+            os.replace(tmp, note)  # an atomic-rename save
+            saves.append(text)
+
+    thread = threading.Thread(target=editor)
+    thread.start()
+    try:
+        for _ in range(300):
+            current = note.read_text()
+            write_note_atomic(note, "n.md", current + " normalized", expected=current)
+    finally:
+        stop.set()
+        thread.join()
+    final = note.read_text()
+    # the last thing on disk is the editor's last save, or our rewrite of exactly that save
+    assert final in (saves[-1], saves[-1] + " normalized")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+
+
+def test_swap_is_available_here_or_says_so(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_text("A")
+    b.write_text("B")
+    result = swap_files(a, b)
+    if result is None:
+        pytest.skip("no atomic swap on this system: the write falls back to check-then-replace")
+    assert (a.read_text(), b.read_text()) == ("B", "A")
+    assert swap_files(a, tmp_path / "missing") is False
+
+
+# -- long names (defect 5) --------------------------------------------------------------------------
+
+
+def test_temp_names_are_short_whatever_the_note():
+    assert len(temp_name().encode()) == 23
+
+
+def test_notes_with_names_near_the_limit_are_normalized(tmp_path):
+    root = tmp_path / "vault"
+    long_name = "n" * 246 + ".md"  # 249 bytes: the old temp name (name + 23 bytes) did not fit
+    write_file(root / long_name, FM + f"{STAMP} [[ other ]]\n")
+    write_file(root / "other.md", FM + f"{STAMP}\n")
+    report = normalize_vault(Vault(root), NormalizeSettings())
+    assert report.files_changed == 2, report.diagnostics
+    assert "[01:05](" in (root / long_name).read_text()
+
+
+# -- odd files while the daemon runs (defects 4, 5, 6) ----------------------------------------------
+
+
+def _run_daemon(root: Path) -> tuple[Daemon, threading.Thread]:
+    settings = Settings(watch=WatchSettings(quiet_ms=50, max_wait_ms=300))
+    daemon = Daemon(Vault(root), settings)
+    thread = threading.Thread(target=daemon.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while read_status(Vault(root)).get("state") != "watching":
+        assert time.monotonic() < deadline, "daemon did not start"
+        time.sleep(0.05)
+    return daemon, thread
+
+
+def _wait_for(predicate, timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.slow
+def test_daemon_keeps_serving_beside_fifos_sockets_long_and_nfd_names(tmp_path):
+    root = tmp_path / "vault"
+    write_file(root / "a.md", FM + "start\n")
+    daemon, thread = _run_daemon(root)
+    sock = None
+    try:
+        os.mkfifo(root / "x.md")
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(root / "s.md"))
+        (root / "d.md").mkdir()
+        long_name = "l" * 246 + ".md"
+        write_file(root / long_name, FM + f"{STAMP}\n")
+        nfd = unicodedata.normalize("NFD", "Café.md")
+        write_file(root / nfd, FM + f"{STAMP}\n")
+        time.sleep(0.5)
+        write_file(root / "a.md", FM + f"saved {STAMP}\n")
+        assert _wait_for(lambda: "[01:05](" in (root / "a.md").read_text()), "the next save was not normalized"
+        assert _wait_for(lambda: "[01:05](" in (root / long_name).read_text())
+        assert _wait_for(lambda: "[01:05](" in (root / nfd).read_text()), "the NFD-named note was not normalized"
+        assert _wait_for(lambda: daemon.indexer is not None and "Café.md" in daemon.indexer.stored)
+    finally:
+        daemon.stop()
+        thread.join(timeout=10)
+        if sock is not None:
+            sock.close()
+    assert not thread.is_alive(), "the daemon did not stop"
+
+
+# -- a killed normalize (defect 9) ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_killed_normalize_leaves_no_writers_and_no_temp_files(tmp_path):
+    root = tmp_path / "vault"
+    body = FM + "".join(f'<a class="yt-timestamp" data-t="00:{m:02d}:{s:02d}">[x]</a> [[ n{m} ]]\n' for m in range(60) for s in range(0, 60, 6))
+    for i in range(1200):
+        write_file(root / f"f{i // 100}" / f"n{i:04d}.md", body)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vaultsync", "normalize", str(root)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    notes = sorted(root.rglob("*.md"))
+    try:
+        assert _wait_for(lambda: any("](https" in p.read_text() for p in notes[:50] + notes[600:650]), 60)
+        os.kill(proc.pid, signal.SIGKILL)  # the parent only, as a crash would
+        proc.wait(timeout=10)
+        time.sleep(0.5)
+        before = {p: p.stat().st_mtime_ns for p in notes}
+        time.sleep(2)
+        after = {p: p.stat().st_mtime_ns for p in notes}
+        assert before == after, "workers went on writing after their parent died"
+    finally:
+        with_suppressed_kill(proc)
+    # the next run removes the temp files of the killed one and finishes the job
+    for tmp in root.rglob(f"*{TEMP_SUFFIX}"):
+        os.utime(tmp, (time.time() - 3600, time.time() - 3600))
+    normalize_vault(Vault(root), NormalizeSettings())
+    assert not list(root.rglob(f"*{TEMP_SUFFIX}"))
+    assert normalize_vault(Vault(root), NormalizeSettings(), WriteMode.CHECK).files_changed == 0
+
+
+def with_suppressed_kill(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
