@@ -569,11 +569,9 @@ def index_note(
     return found
 
 
-try:  # built by setup.py; optional, so an install without a compiler still works
-    from vaultsync import _cscan  # type: ignore[attr-defined,unused-ignore]
-except ImportError:  # pragma: no cover - exercised only where the extension is missing
-    _cscan = None
-else:
+from vaultsync._native import cscan as _cscan  # noqa: E402 - built by setup.py; optional
+
+if _cscan is not None:
     _cscan.configure(
         parse_wikilink_inner, parse_clock, Link, Timestamp, Heading,
         LinkKind.WIKI, LinkKind.EMBED, TimestampForm.HTML, TimestampForm.MARKDOWN,
