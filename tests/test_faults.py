@@ -291,3 +291,23 @@ def with_suppressed_kill(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except OSError:
         pass
+
+
+def test_rename_to_a_name_near_the_limit_updates_every_link(tmp_path):
+    """Regression: a 240-byte new name left most linking notes pointing at the old one (their
+    temp files' names did not fit)."""
+    from vaultsync.move import move_files, plan_moves
+
+    root = tmp_path / "vault"
+    write_file(root / "target.md", "# T\n")
+    for i in range(23):
+        write_file(root / f"{'s' * 235}{i:02d}.md", f"see [[target]] and [[target|the target]]\n")
+    vault = Vault(root)
+    index, _ = update_index(vault)
+    new = "t" * 237 + ".md"  # 240 bytes
+    report = move_files(vault, Indexer(vault, index), plan_moves(vault, index, "target.md", new))
+    index.close()
+    assert not report.diagnostics, report.diagnostics
+    assert len(report.notes_updated) == 23
+    for i in range(23):
+        assert f"[[{new[:-3]}]]" in (root / f"{'s' * 235}{i:02d}.md").read_text()
