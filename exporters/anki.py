@@ -60,9 +60,10 @@ from exporters.markup import (
 from exporters.pipeline import HIGHLIGHT, comment_spans, inside
 from vaultsync import Diagnostic, LinkKind, NameTable, ParsedNote, parse_note
 from vaultsync.exporting import ExportRequest, ExportResult
-from vaultsync.model import Severity
+from vaultsync.model import Severity, TimestampForm
 from vaultsync.names import basename, dirname, stem
-from vaultsync.normalize import clock, note_video_id, video_url
+from vaultsync.normalize import note_video_id
+from vaultsync.timestamps import clock, display_label, envelope, needs_hours, video_url
 from vaultsync.parse import frontmatter_tags
 from vaultsync.vault import read_note_text
 
@@ -243,20 +244,23 @@ def _replacements(settings: CardSettings, note: NoteCards, text: str, parsed: Pa
     """HTML for every Obsidian construct of the note (sorted by position)."""
     video = note_video_id(parsed)
     stamps = parsed.scan.timestamps
-    hours = any((t.seconds or 0) >= 3600 for t in stamps)
+    hours = needs_hours([t.seconds for t in stamps])
     video_safe = video is not None and _safe_id(video)
     reps: list[Replacement] = []
     append = reps.append
     folder = dirname(note.uri)
+    markdown = TimestampForm.MARKDOWN
     for t in stamps:  # a note has dozens: the loop is kept lean
         seconds = t.seconds
         vid = t.video_id or video
+        span, kept, _ = envelope(text, t.span)  # a wrapping link or brackets go with it
+        label = display_label(t.label, seconds, hours, markdown=t.form is markdown, kept=kept)
         if seconds is None or not vid:
-            append((t.span, html.escape(_clock(seconds, hours) if seconds is not None else t.label.strip("[] "), quote=False)))
-        elif video_safe if vid is video else _safe_id(vid):  # nothing to escape: built directly
-            append((t.span, f'<a href="https://www.youtube.com/watch?v={vid}&amp;t={seconds}s">{_clock(seconds, hours)}</a>'))
+            append((span, html.escape(label, quote=False)))
+        elif (video_safe if vid is video else _safe_id(vid)) and label.isascii() and "<" not in label and "&" not in label:
+            append((span, f'<a href="https://www.youtube.com/watch?v={vid}&amp;t={seconds}s">{label}</a>'))  # nothing to escape
         else:
-            append((t.span, link_html(video_url(vid, seconds), _clock(seconds, hours))))
+            append((span, link_html(video_url(vid, seconds), label)))
     for link in parsed.scan.links:
         if link.kind is LinkKind.FRONTMATTER:
             continue
@@ -302,11 +306,6 @@ def _note_url(settings: CardSettings, dest: str) -> str:
     unique = len(settings.table.named(basename(dest).lower())) <= 1
     target = stem(dest) if unique else dest[:-3]
     return f"obsidian://open?vault={quote(settings.vault_name, safe='')}&file={quote(target, safe='')}"
-
-
-@lru_cache(maxsize=1 << 16)
-def _clock(seconds: int, hours: bool) -> str:
-    return clock(seconds, hours)
 
 
 @lru_cache(maxsize=1 << 10)

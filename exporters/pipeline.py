@@ -20,7 +20,8 @@ from pathlib import Path
 from vaultsync import Diagnostic, NameTable, Vault, parse_note
 from vaultsync.model import Link, LinkKind, ParsedNote, TimestampForm
 from vaultsync.names import stem
-from vaultsync.normalize import clock, note_video_id, video_url
+from vaultsync.normalize import note_video_id
+from vaultsync.timestamps import display_label, envelope, needs_hours, video_url
 from vaultsync.vault import read_note_text
 from vaultsync.wikitext import Edit, apply_edits, visible_text
 
@@ -205,18 +206,17 @@ def convert(
             block_anchor = info.blocks.get(b.id.lower()) if info is not None else None
             edits.append(Edit(b.span, f"[]{{#{block_anchor}}}" if block_anchor else "", ("block",)))
     video = video or note_video_id(parsed)
-    hours = any((t.seconds or 0) >= 3600 for t in parsed.scan.timestamps)
+    hours = needs_hours([t.seconds for t in parsed.scan.timestamps])
     for t in parsed.scan.timestamps:
         if not free(t.span):
             continue
         vid = t.video_id or video
-        label = clock(t.seconds, hours) if t.seconds is not None else t.label.strip("[] ")
-        if t.form is TimestampForm.MARKDOWN and not re.fullmatch(r"\[?[\d:\s]*\]?", t.label):
-            label = t.label
+        span, kept, _ = envelope(text, t.span)  # a wrapping link or brackets go with it
+        label = display_label(t.label, t.seconds, hours, markdown=t.form is TimestampForm.MARKDOWN, kept=kept)
         if vid and t.seconds is not None:
-            edits.append(Edit(t.span, f"[{_escape(label)}]({video_url(vid, t.seconds)})", ("timestamp",)))
+            edits.append(Edit(span, f"[{_escape(label)}]({video_url(vid, t.seconds)})", ("timestamp",)))
         else:
-            edits.append(Edit(t.span, _escape(label), ("timestamp",)))
+            edits.append(Edit(span, _escape(label), ("timestamp",)))
     for link in parsed.scan.links:
         if link.kind is LinkKind.FRONTMATTER or not free(link.span):
             continue
