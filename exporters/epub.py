@@ -21,7 +21,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from exporters.pandoc import TEMPLATES, write_parallel
-from exporters.pipeline import ExportContext, build_document
+from exporters.pipeline import Asset, ExportContext, build_document
 from vaultsync.exporting import ExportRequest, ExportResult
 from vaultsync.resolve import NameTable
 
@@ -94,7 +94,7 @@ class EpubExporter:
         digest = hashlib.sha256("\n".join(request.uris).encode() + request.title.encode()).hexdigest()
         identifier = f"urn:uuid:{uuid.UUID(digest[:32])}"
         request.output.parent.mkdir(parents=True, exist_ok=True)
-        files = self._files(request.title, lang, identifier, chapters, doc.resources, doc.notes, request.options)
+        files = self._files(request.title, lang, identifier, chapters, doc.assets, doc.notes, request.options)
         with zipfile.ZipFile(request.output, "w") as book:
             book.writestr(zipfile.ZipInfo("mimetype", _ZIP_TIME), "application/epub+zip", zipfile.ZIP_STORED)
             for name, data in files:
@@ -109,7 +109,7 @@ class EpubExporter:
         lang: str,
         identifier: str,
         chapters: list[Chapter],
-        resources: dict[str, Path],
+        assets: dict[str, Asset],
         notes: int,
         options: dict[str, str],
     ) -> list[tuple[str, bytes | str]]:
@@ -126,10 +126,10 @@ class EpubExporter:
         for chapter in chapters:
             body = _SRC.sub(lambda m: f'src="../media/{m.group(1)}"', chapter.html)
             files.append((f"EPUB/text/{chapter.file}", xhtml(chapter.title, body, lang)))
-        for name, source in sorted(resources.items()):
-            files.append((f"EPUB/media/{name}", source.read_bytes()))
+        for name, asset in sorted(assets.items()):  # the bytes read through the vault, never a path
+            files.append((f"EPUB/media/{name}", asset.data))
         files.append(("EPUB/nav.xhtml", self._nav(title, lang, chapters)))
-        files.append(("EPUB/content.opf", self._opf(title, lang, identifier, chapters, resources, options)))
+        files.append(("EPUB/content.opf", self._opf(title, lang, identifier, chapters, sorted(assets), options)))
         return files
 
     def _nav(self, title: str, lang: str, chapters: list[Chapter]) -> str:
@@ -152,7 +152,7 @@ class EpubExporter:
         lang: str,
         identifier: str,
         chapters: list[Chapter],
-        resources: dict[str, Path],
+        resources: list[str],
         options: dict[str, str],
     ) -> str:
         manifest = [

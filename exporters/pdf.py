@@ -77,7 +77,7 @@ class PdfExporter:
             font_paths = sorted({str(f.parent) for f in fonts})
         with tempfile.TemporaryDirectory(prefix="vaultsync-pdf-") as tmp:
             build = Path(tmp)
-            copy_resources(doc.resources, build)
+            copy_resources(doc.assets, build)
             body = heading_links(typst_body(doc.chunks, build))
             template = (TEMPLATES / "briefing.typ").read_text(encoding="utf-8")
             fields = {
