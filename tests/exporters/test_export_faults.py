@@ -110,3 +110,40 @@ def test_anki_carries_nothing_from_outside(swapped_vault) -> None:
     assert any("Question one" in f for f in fields) and not any(SECRET in f for f in fields)
     assert _named(result.diagnostics, "main.md", "pic.png")
     assert _named(result.diagnostics, "out.md", "outside the vault")
+
+
+# -- (b) an image that does not decode -----------------------------------------------------------
+
+CORRUPT = {
+    "broken.png": b"\x89PNG\r\n\x1a\n" + b"garbage after the signature" * 8,
+    "garbage.jpg": b"this is no jpeg at all" * 8,
+    "cut.png": png(4, 4)[:60],
+    "cut.gif": b"GIF89a\x04\x00\x04\x00\x80\x00",
+    "bad.webp": b"RIFF\x20\x00\x00\x00WEBPVP8 garbage garbage garbage",
+    "bad.svg": b"<svg xmlns='http://www.w3.org/2000/svg'><rect",
+}
+
+
+def test_pdf_survives_images_that_do_not_decode(tmp_path: Path) -> None:
+    root = tmp_path / "vault"
+    for name, data in CORRUPT.items():
+        write_file(root / "media" / name, data)
+    write_file(root / "media" / "good.png", png(8, 8))
+    write_file(root / "a.md", "# First\n\nFirst note body text.\n")
+    embeds = "\n\n".join(f"![[{name}]]" for name in [*CORRUPT, "good.png"])
+    write_file(root / "b.md", f"# Second\n\nSecond note body text.\n\n{embeds}\n\nSecond note closing text.\n")
+    write_file(root / "c.md", "# Third\n\nThird note body text.\n\n![[good.png]]\n")
+    vault, index = open_vault(root)
+    try:
+        result = export(vault, index, pdf_exporter, tmp_path / "out.pdf")
+    finally:
+        index.close()
+    reader = PdfReader(result.output)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for line in ("First note body text.", "Second note body text.", "Second note closing text.", "Third note body text."):
+        assert line in text
+    assert sum(len(page.images) for page in reader.pages) == 2  # good.png, in notes b and c (a page each)
+    for name in CORRUPT:
+        assert _named(result.diagnostics, "b.md", f"media/{name}"), (name, result.diagnostics)
+        assert name in text  # its name stands in for it
+    assert not [d for d in result.diagnostics if "good.png" in d.message]
