@@ -57,7 +57,13 @@ from exporters.markup import (
     render_fragment,
     render_inline,
 )
-from exporters.pipeline import HIGHLIGHT, comment_spans, inside
+from exporters.pipeline import (
+    HIGHLIGHT,
+    comment_spans,
+    inside,
+    option_int,
+    option_yes_no,
+)
 from vaultsync import Diagnostic, LinkKind, NameTable, ParsedNote, parse_note
 from vaultsync.exporting import ExportRequest, ExportResult
 from vaultsync.model import Severity
@@ -100,15 +106,18 @@ class AnkiExporter:
 
     def export(self, request: ExportRequest) -> ExportResult:
         started = time.perf_counter()
+        options = request.options
+        heading_level = option_int(options, "heading_level", 2, 0, 6)
+        jobs = option_int(options, "jobs", None, 1)
         settings = CardSettings(
             str(request.vault.root),
             request.vault.root.name,
             NameTable(request.index.uris()),
-            int(request.options.get("heading_level", "2")),
-            request.options.get("cloze_highlights", "yes").lower() not in ("no", "false", "0"),
+            2 if heading_level is None else heading_level,
+            option_yes_no(options, "cloze_highlights", True),
             vault=request.vault,
         )
-        notes = list(render_notes(settings, list(request.uris), request.progress, int(request.options.get("jobs", "0")) or None))
+        notes = list(render_notes(settings, list(request.uris), request.progress, jobs))
         media: dict[str, bytes] = {}
         for note in notes:
             for name, uri in note.media.items():

@@ -21,7 +21,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from exporters.pandoc import TEMPLATES, write_parallel
-from exporters.pipeline import Asset, ExportContext, build_document
+from exporters.pipeline import Asset, ExportContext, build_document, option_text
+from vaultsync.errors import ConfigError
 from vaultsync.exporting import ExportRequest, ExportResult
 from vaultsync.resolve import NameTable
 
@@ -77,6 +78,17 @@ def split_chapters(html: str, titles: list[str]) -> list[Chapter]:
     ]
 
 
+_LANG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
+
+
+def epub_lang(options: dict[str, str]) -> str:
+    """The book's language (a BCP 47 tag such as ``en`` or ``pt-BR``); a ConfigError for anything else."""
+    lang = option_text(options, "lang", "en").replace("_", "-")  # en_US as written on Unix
+    if not _LANG.fullmatch(lang):
+        raise ConfigError(f"invalid lang {lang!r}: expected a language tag such as en, de or pt-BR")
+    return lang
+
+
 class EpubExporter:
     name = "epub"
     suffix = ".epub"
@@ -86,7 +98,7 @@ class EpubExporter:
         started = time.perf_counter()
         ctx = ExportContext(request.vault, NameTable(request.index.uris()), request.uris)
         doc = build_document(ctx, request.title)
-        lang = re.sub(r"[^A-Za-z-]", "", request.options.get("lang", "en")) or "en"
+        lang = epub_lang(request.options)
         with tempfile.TemporaryDirectory(prefix="vaultsync-epub-") as tmp:
             html = write_parallel(doc.chunks, ["-t", "html5", "--section-divs", "--reference-location=section", "--wrap=none"], Path(tmp))
         titles = [ctx.notes[u].title for u in request.uris if u in ctx.notes]

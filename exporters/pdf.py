@@ -22,9 +22,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from exporters.pandoc import READER, TEMPLATES, run_pandoc
-from exporters.pipeline import Asset, ExportContext, build_document, copy_resources
+from exporters.pipeline import (
+    Asset,
+    ExportContext,
+    build_document,
+    copy_resources,
+    option_text,
+)
 from exporters.typstwriter import note_parts
-from vaultsync.errors import VaultsyncError
+from vaultsync.errors import ConfigError, VaultsyncError
 from vaultsync.exporting import ExportRequest, ExportResult
 from vaultsync.model import Diagnostic
 from vaultsync.resolve import NameTable
@@ -62,9 +68,9 @@ class PdfExporter:
         import typst
 
         started = time.perf_counter()
-        paper = request.options.get("paper", "a4").lower()
+        paper = option_text(request.options, "paper", "a4").lower()
         if paper not in PAPERS:
-            raise VaultsyncError(f"unknown paper size {paper!r}", hint="use a4 or letter")
+            raise ConfigError(f"unknown paper size {paper!r}", hint="use a4 or letter")
         ctx = ExportContext(request.vault, NameTable(request.index.uris()), request.uris)
         doc = build_document(ctx, request.title)
         font_paths: list[str] = []
@@ -93,7 +99,7 @@ class PdfExporter:
                 "title": typst_escape(request.title),
                 "subtitle": f"{doc.notes} notes",
                 "papersize": PAPERS[paper],
-                "lang": re.sub(r"[^a-z]", "", request.options.get("lang", "en").lower())[:3] or "en",
+                "lang": re.sub(r"[^a-z]", "", option_text(request.options, "lang", "en").lower())[:3] or "en",
             }
             source = build / "briefing.typ"
             text = re.sub(r"\$(\w+)\$", lambda m: fields.get(m.group(1), "") if m.group(1) != "body" else body, template)

@@ -18,6 +18,7 @@ from pypdf import PdfReader
 from exporters.anki import exporter as anki_exporter
 from exporters.epub import exporter as epub_exporter
 from exporters.pdf import exporter as pdf_exporter
+from vaultsync.errors import ConfigError
 from vaultsync.exporting import ExportRequest
 from vaultsync.selection import Selection, select_notes
 
@@ -147,3 +148,47 @@ def test_pdf_survives_images_that_do_not_decode(tmp_path: Path) -> None:
         assert _named(result.diagnostics, "b.md", f"media/{name}"), (name, result.diagnostics)
         assert name in text  # its name stands in for it
     assert not [d for d in result.diagnostics if "good.png" in d.message]
+
+
+# -- (c) options are user input ------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_vault(tmp_path: Path):
+    write_file(tmp_path / "vault" / "q.md", "# Q\n\nQuestion::Answer\n")
+    vault, index = open_vault(tmp_path / "vault")
+    yield vault, index, tmp_path
+    index.close()
+
+
+@pytest.mark.parametrize(
+    ("exporter", "option", "value"),
+    [
+        (anki_exporter, "heading_level", "x"),
+        (anki_exporter, "heading_level", "7"),
+        (anki_exporter, "heading_level", "-1"),
+        (anki_exporter, "jobs", "0"),
+        (anki_exporter, "jobs", "many"),
+        (anki_exporter, "cloze_highlights", "maybe"),
+        (pdf_exporter, "paper", "a5"),
+        (epub_exporter, "lang", "??"),
+    ],
+)
+def test_bad_options_raise_config_error(small_vault, exporter, option: str, value: str) -> None:
+    vault, index, tmp = small_vault
+    with pytest.raises(ConfigError) as info:
+        export(vault, index, exporter, tmp / f"out{exporter.suffix}", **{option: value})
+    message = str(info.value)
+    assert option in message
+    assert value in message and "\n" not in message
+
+
+def test_good_options_are_accepted(small_vault) -> None:
+    vault, index, tmp = small_vault
+    result = export(vault, index, anki_exporter, tmp / "d.apkg", heading_level="0", jobs="2", cloze_highlights="no")
+    assert result.output.is_file()
+    assert export(vault, index, anki_exporter, tmp / "e.apkg", heading_level=3).output.is_file()  # JSON sends numbers
+    for lang, tag in (("pt-BR", "pt-BR"), ("en_US", "en-US")):
+        book = export(vault, index, epub_exporter, tmp / f"{lang}.epub", lang=lang)
+        with zipfile.ZipFile(book.output) as zf:
+            assert f"<dc:language>{tag}</dc:language>" in zf.read("EPUB/content.opf").decode()
