@@ -75,7 +75,7 @@ from vaultsync.vault import Vault
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".bmp")
 PARALLEL_NOTES = 200  # fewer notes than this are rendered in-process
 _CHUNK = 25
-_CALLOUT = re.compile(r"^[ \t]*>[ \t]*(\[!([A-Za-z0-9_-]+)\][+-]?)", re.M)
+_CALLOUT = re.compile(r"^[ \t]*>[ \t]*(\[!([A-Za-z0-9_-]+)\][+-]?)", re.MULTILINE)
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 _TAG_CHARS = re.compile(r"\s+")
 _MEDIA_NAME = re.compile(r"[^A-Za-z0-9_.-]+")

@@ -33,7 +33,7 @@ MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 _SECTION = re.compile(r'<section id="([^"]+)" class="level1">')
 _HREF = re.compile(r'href="#([^"]+)"')
 _ID = re.compile(r'\sid="([^"]+)"')
-_H2 = re.compile(r'<section id="([^"]+)" class="level2">\s*<h2>(.*?)</h2>', re.S)
+_H2 = re.compile(r'<section id="([^"]+)" class="level2">\s*<h2>(.*?)</h2>', re.DOTALL)
 _SRC = re.compile(r'src="(img-\d+\.\w+)"')
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -73,7 +73,7 @@ def split_chapters(html: str, titles: list[str]) -> list[Chapter]:
         chapters.append(Chapter(f"ch{i:03d}.xhtml", title, piece, headings))
     home = {hid: c.file for c in chapters for hid in _ID.findall(c.html)}
     return [
-        Chapter(c.file, c.title, _HREF.sub(lambda m: f'href="{home.get(m.group(1), c.file)}#{m.group(1)}"', c.html), c.headings)
+        Chapter(c.file, c.title, _HREF.sub(lambda m, own=c.file: f'href="{home.get(m.group(1), own)}#{m.group(1)}"', c.html), c.headings)
         for c in chapters
     ]
 
@@ -127,8 +127,8 @@ class EpubExporter:
     ) -> list[tuple[str, bytes | str]]:
         files: list[tuple[str, bytes | str]] = [
             ("META-INF/container.xml",
-             '<?xml version="1.0" encoding="UTF-8"?>\n<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">\n'
-             '<rootfiles><rootfile full-path="EPUB/content.opf" media-type="application/oebps-package+xml"/></rootfiles>\n</container>\n'),
+             ('<?xml version="1.0" encoding="UTF-8"?>\n<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">\n'
+              '<rootfiles><rootfile full-path="EPUB/content.opf" media-type="application/oebps-package+xml"/></rootfiles>\n</container>\n')),
             ("EPUB/styles/epub.css", (TEMPLATES / "epub.css").read_text(encoding="utf-8")),
             ("EPUB/media/cover.svg", COVER.format(title=escape(title[:40]), subtitle=f"{notes} notes")),
             ("EPUB/text/cover.xhtml", xhtml(title, '<section epub:type="cover"><img src="../media/cover.svg" alt="Cover" /></section>', lang)),
