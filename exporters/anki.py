@@ -57,20 +57,26 @@ from exporters.markup import (
     render_fragment,
     render_inline,
 )
-from exporters.pipeline import HIGHLIGHT, comment_spans, inside
+from exporters.pipeline import (
+    HIGHLIGHT,
+    comment_spans,
+    inside,
+    option_int,
+    option_yes_no,
+)
 from vaultsync import Diagnostic, LinkKind, NameTable, ParsedNote, parse_note
 from vaultsync.exporting import ExportRequest, ExportResult
 from vaultsync.model import Severity, TimestampForm
 from vaultsync.names import basename, dirname, stem
 from vaultsync.normalize import note_video_id
-from vaultsync.timestamps import clock, display_label, envelope, needs_hours, video_url
 from vaultsync.parse import frontmatter_tags
-from vaultsync.vault import read_note_text
+from vaultsync.timestamps import clock, display_label, envelope, needs_hours, video_url
+from vaultsync.vault import Vault
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".bmp")
 PARALLEL_NOTES = 200  # fewer notes than this are rendered in-process
 _CHUNK = 25
-_CALLOUT = re.compile(r"^[ \t]*>[ \t]*(\[!([A-Za-z0-9_-]+)\][+-]?)", re.M)
+_CALLOUT = re.compile(r"^[ \t]*>[ \t]*(\[!([A-Za-z0-9_-]+)\][+-]?)", re.MULTILINE)
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 _TAG_CHARS = re.compile(r"\s+")
 _MEDIA_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -91,6 +97,7 @@ class CardSettings:
     # per process, filled as notes are rendered: note path -> its obsidian:// URL (HTML-escaped);
     # link destinations are remembered by the name table itself (NameTable.resolve_memo)
     note_urls: dict[str, str] = field(default_factory=dict, compare=False)
+    vault: Vault | None = field(default=None, compare=False)  # every read goes through it (see _vault)
 
 
 class AnkiExporter:
@@ -100,23 +107,27 @@ class AnkiExporter:
 
     def export(self, request: ExportRequest) -> ExportResult:
         started = time.perf_counter()
+        options = request.options
+        heading_level = option_int(options, "heading_level", 2, 0, 6)
+        jobs = option_int(options, "jobs", None, 1)
         settings = CardSettings(
             str(request.vault.root),
             request.vault.root.name,
             NameTable(request.index.uris()),
-            int(request.options.get("heading_level", "2")),
-            request.options.get("cloze_highlights", "yes").lower() not in ("no", "false", "0"),
+            2 if heading_level is None else heading_level,
+            option_yes_no(options, "cloze_highlights", True),
+            vault=request.vault,
         )
-        paths = [(uri, str(request.vault.path_for(uri))) for uri in request.uris]
-        notes = list(render_notes(settings, paths, request.progress, int(request.options.get("jobs", "0")) or None))
-        media: dict[str, Path] = {}
+        notes = list(render_notes(settings, list(request.uris), request.progress, jobs))
+        media: dict[str, bytes] = {}
         for note in notes:
             for name, uri in note.media.items():
-                path = request.vault.path_for(uri)
-                if path.is_file():
-                    media[name] = path
-                else:
-                    note.diagnostics.append(Diagnostic(note.uri, "media-missing", f"image {uri!r} not found; left out"))
+                if name in media:
+                    continue
+                try:
+                    media[name] = request.vault.read_bytes(uri)  # inside the vault, a regular file
+                except Exception as exc:  # noqa: BLE001 - outside the vault, missing or unreadable: left out
+                    note.diagnostics.append(Diagnostic(note.uri, "media-missing", f"image {uri!r} left out: {exc}"))
         counts = write_package(notes, media, request.output)
         counts["media"] = len(media)
         diagnostics = [d for n in notes for d in n.diagnostics]
@@ -131,8 +142,8 @@ exporter = AnkiExporter()
 _settings: CardSettings | None = None  # set before forking workers, inherited without pickling
 
 
-def render_notes(settings: CardSettings, paths: list[tuple[str, str]], progress: object, jobs: int | None) -> Iterator[NoteCards]:
-    """NoteCards for each (uri, path), in order; forked workers for large selections."""
+def render_notes(settings: CardSettings, paths: list[str], progress: object, jobs: int | None) -> Iterator[NoteCards]:
+    """NoteCards for each note uri, in order; forked workers for large selections."""
     global _settings
     _settings = settings
     jobs = jobs or os.cpu_count() or 1
@@ -156,17 +167,29 @@ def render_notes(settings: CardSettings, paths: list[tuple[str, str]], progress:
             pool.join()
 
 
-def _render_chunk(chunk: list[tuple[str, str]]) -> list[NoteCards]:
+def _render_chunk(chunk: list[str]) -> list[NoteCards]:
     assert _settings is not None
-    return [note_cards(_settings, uri, path) for uri, path in chunk]
+    return [note_cards(_settings, uri) for uri in chunk]
 
 
-def note_cards(settings: CardSettings, uri: str, path: str) -> NoteCards:
-    """Read one note and render its cards."""
+@lru_cache(maxsize=8)
+def _vault_at(root: str) -> Vault:
+    return Vault(root)
+
+
+def _vault(settings: CardSettings) -> Vault:
+    """The vault every note is read through (settings made without one: the vault at ``root``)."""
+    return settings.vault if settings.vault is not None else _vault_at(settings.root)
+
+
+def note_cards(settings: CardSettings, uri: str) -> NoteCards:
+    """Read one note (through the vault: inside it, a regular file) and render its cards."""
     folder = dirname(uri)
     try:
-        text = read_note_text(Path(path), uri)
-        mtime_s = os.stat(path).st_mtime_ns // 1_000_000_000
+        vault = _vault(settings)
+        text = vault.read_text(uri)
+        st = vault.stat(uri)
+        mtime_s = st.mtime_ns // 1_000_000_000 if st is not None else 0
     except Exception as exc:  # noqa: BLE001 - one bad note must not stop the export
         note = NoteCards(uri, settings.vault_name, [], 0)
         note.diagnostics.append(Diagnostic(uri, "unreadable", f"left out of the deck: {exc}"))
