@@ -23,11 +23,11 @@ from typing import Any
 from vaultsync.config import NormalizeSettings
 from vaultsync.model import Diagnostic, Link, LinkKind, ParsedNote, Severity, Timestamp, TimestampForm
 from vaultsync.names import JS_WHITESPACE, basename, clean_string, dirname, forgiving_key
-from vaultsync.wikitext import Edit, apply_edits, build_wiki, linktext, parse_wiki, visible_text
 from vaultsync.parse import parse_note, parse_note_to_normalize
 from vaultsync.resolve import NameTable
 from vaultsync.timestamps import WATCH as _WATCH
 from vaultsync.timestamps import clock, display_label, envelope, is_clock_label, needs_hours, video_url
+from vaultsync.wikitext import Edit, apply_edits, build_wiki, linktext, parse_wiki, visible_text
 
 _MARKDOWN = TimestampForm.MARKDOWN
 _VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{6,20}")
