@@ -64,14 +64,28 @@ from exporters.pipeline import (
     option_int,
     option_yes_no,
 )
-from vaultsync import Diagnostic, LinkKind, NameTable, ParsedNote, parse_note
-from vaultsync.exporting import ExportRequest, ExportResult
-from vaultsync.model import Severity, TimestampForm
-from vaultsync.names import basename, dirname, stem
-from vaultsync.normalize import note_video_id
-from vaultsync.parse import frontmatter_tags
-from vaultsync.timestamps import clock, display_label, envelope, needs_hours, video_url
-from vaultsync.vault import Vault
+from vaultsync import (
+    Diagnostic,
+    ExportRequest,
+    ExportResult,
+    LinkKind,
+    NameTable,
+    ParsedNote,
+    Severity,
+    TimestampForm,
+    Vault,
+    basename,
+    clock,
+    dirname,
+    display_label,
+    envelope,
+    frontmatter_tags,
+    needs_hours,
+    note_video_id,
+    parse_note,
+    stem,
+    video_url,
+)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".bmp")
 PARALLEL_NOTES = 200  # fewer notes than this are rendered in-process
@@ -310,7 +324,7 @@ def _replacements(settings: CardSettings, note: NoteCards, text: str, parsed: Pa
 
 
 def _link(settings: CardSettings, note: NoteCards, link: object) -> str:
-    from vaultsync.model import Link
+    from vaultsync import Link
 
     assert isinstance(link, Link)
     display = link.display or (link.target + link.subpath).lstrip("#") or link.target

@@ -22,9 +22,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from exporters.pandoc import TEMPLATES, write_parallel
 from exporters.pipeline import Asset, ExportContext, build_document, option_text
-from vaultsync.errors import ConfigError
-from vaultsync.exporting import ExportRequest, ExportResult
-from vaultsync.resolve import NameTable
+from vaultsync import ConfigError, ExportRequest, ExportResult, NameTable
 
 MODIFIED = "2023-11-14T22:13:20Z"  # fixed, so that the same notes give the same bytes
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)

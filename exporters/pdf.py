@@ -30,10 +30,7 @@ from exporters.pipeline import (
     option_text,
 )
 from exporters.typstwriter import note_parts
-from vaultsync.errors import ConfigError, VaultsyncError
-from vaultsync.exporting import ExportRequest, ExportResult
-from vaultsync.model import Diagnostic
-from vaultsync.resolve import NameTable
+from vaultsync import ConfigError, Diagnostic, ExportRequest, ExportResult, NameTable, VaultsyncError
 
 PAPERS = {"a4": "a4", "letter": "us-letter"}
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")

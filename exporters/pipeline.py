@@ -16,13 +16,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vaultsync import Diagnostic, NameTable, Vault, parse_note
-from vaultsync.errors import ConfigError
-from vaultsync.model import Link, LinkKind, ParsedNote, TimestampForm
-from vaultsync.names import stem
-from vaultsync.normalize import note_video_id
-from vaultsync.timestamps import display_label, envelope, needs_hours, video_url
-from vaultsync.wikitext import Edit, apply_edits, visible_text
+from vaultsync import (
+    ConfigError,
+    Diagnostic,
+    Edit,
+    Link,
+    LinkKind,
+    NameTable,
+    ParsedNote,
+    TimestampForm,
+    Vault,
+    apply_edits,
+    display_label,
+    envelope,
+    needs_hours,
+    note_video_id,
+    parse_note,
+    stem,
+    video_url,
+    visible_text,
+)
 
 MAX_EMBED_DEPTH = 5  # as Obsidian, which falls back to a plain box deeper than that
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
