@@ -132,7 +132,7 @@ def _git_locks(gd: Path) -> dict[Path, tuple[int, int, int] | None]:
     found: dict[Path, tuple[int, int, int] | None] = {}
     for top, dirs, files in os.walk(gd):
         here = Path(top)
-        if here == gd / "objects":
+        if here.name == "objects":  # also a submodule's, under modules/
             dirs[:] = [d for d in dirs if d in ("info", "pack")]
         elif here == gd:
             dirs[:] = [d for d in dirs if d not in ("lfs", "hooks")]
@@ -251,9 +251,17 @@ def _recover_rebase(repo: GitRepo, gd: Path) -> list[str]:
         known += proc.stdout.split()
     done += _restore_worktree(repo, known)
     stash = repo.rev(journal["autostash"]) if "autostash" in journal else None
-    if stash:
-        done += _apply_autostash(repo, stash)
+    applied = stash is not None and repo.run("stash", "apply", "-q", stash, check=False).returncode == 0
+    if applied:
+        done.append("applied the autostash of an interrupted rebase again (the uncommitted edits)")
+    elif stash and repo.out("ls-files", "-u", "-z"):
+        done += _rescue_unmerged(repo)  # the user's text in place, HEAD's beside it; drops the stash
+    elif stash:
+        log.error("could not apply the autostash %s of an interrupted rebase again", stash[:10])
+        done.append(f"left the uncommitted edits of an interrupted rebase in the stash ({stash[:10]})")
     mark.unlink()
+    if applied and repo.rev("refs/stash") == stash:
+        repo.run("stash", "drop", "-q")  # only now: until the mark went, a rerun applies it again
     return done
 
 
@@ -283,13 +291,19 @@ def _restore_worktree(repo: GitRepo, known: list[str]) -> list[str]:
     for path in paths:
         now = blobs.get(path)
         gits = path in unmerged or now in seen[path]
-        if path in head:
+        if now == "?":
+            log.error("left %r as it is after an interrupted rebase: not a file", path)
+        elif path in head:
             if now == head[path][1]:
                 continue  # only the mode or the stat differ
             if now is not None and not gits:
                 copy = _conflict_name(repo.root, path, host_name(), time.time(), taken)
                 taken.add(copy)
-                (repo.root / copy).write_bytes((repo.root / path).read_bytes())
+                source = repo.root / path
+                if source.is_symlink():
+                    os.symlink(os.readlink(source), repo.root / copy)
+                else:
+                    (repo.root / copy).write_bytes(source.read_bytes())
                 log.warning("kept the text of %r found over an interrupted rebase as %r", path, copy)
                 copies += 1
             put_back.append(path)
@@ -327,19 +341,6 @@ def _worktree_blobs(repo: GitRepo, paths: list[str]) -> dict[str, str | None]:
         out = repo.out("hash-object", "--stdin-paths", input="\n".join(files) + "\n").split()
         blobs.update(zip(files, out))
     return blobs
-
-
-def _apply_autostash(repo: GitRepo, stash: str) -> list[str]:
-    """Apply the autostash of an interrupted rebase (kept in the stash list meanwhile) again."""
-    proc = repo.run("stash", "apply", "-q", stash, check=False)
-    if proc.returncode == 0:
-        if repo.rev("refs/stash") == stash:
-            repo.run("stash", "drop", "-q")
-        return ["applied the autostash of an interrupted rebase again (the uncommitted edits)"]
-    if repo.out("ls-files", "-u", "-z"):
-        return _rescue_unmerged(repo)
-    log.error("could not apply the autostash %s again: %s", stash[:10], proc.stderr.strip())
-    return [f"left the uncommitted edits of an interrupted rebase in the stash ({stash[:10]})"]
 
 
 def _rescue_unmerged(repo: GitRepo) -> list[str]:
@@ -407,7 +408,8 @@ def sync_vault(
     repo = GitRepo(root)
     if not repo.is_toplevel():
         raise GitError(f"{root} is not a git repository", hint="set it up with: vaultsync sync --remote URL")
-    report = SyncReport(recovered=recover(repo) if recover_first else [])
+    # a rebase of ours left unfinished (a git child killed under a running daemon): recover anyway
+    report = SyncReport(recovered=recover(repo) if recover_first or (repo.git_dir / REBASE_MARK).exists() else [])
     _refuse_if_busy(repo)
     branch = settings.branch or repo.current_branch()
     tracking = f"refs/remotes/{settings.remote}/{branch}"
@@ -525,6 +527,9 @@ def _integrate(repo: GitRepo, upstream: str, host: str, report: SyncReport) -> N
                     repo.run("rebase", "--abort", check=False)
                     merge = repo.out("commit-tree", tree, "-p", head, "-p", upstream, "-m", f"vaultsync: merge on {host}\n\nHost: {host}").strip()
                     ok = repo.run("merge", "-q", "--ff-only", merge, check=False).returncode == 0
+                if any((repo.git_dir / name).exists() for name in ("rebase-merge", "rebase-apply")):
+                    # git died under us (killed, out of memory): the mark stays, recovery undoes it
+                    raise GitError(f"{repo.root}: the rebase was interrupted", hint="the next sync repairs it")
                 mark.unlink()
                 mode = "rebase"
         _rescue_unmerged(repo)
