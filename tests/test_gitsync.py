@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -520,3 +521,15 @@ def test_a_recovery_killed_half_way_is_finished_by_the_next_cycle_even_the_daemo
     assert_all_forty(laptop, git_remote)
     assert git(laptop, "stash", "list") == "" and not (gd / "vaultsync-rebase").exists()
     assert_clean(laptop)
+
+
+def test_locks_are_left_to_a_running_git_gc(clones):
+    from vaultsync.gitsync import GitRepo, recover
+
+    laptop, _ = clones
+    gd = laptop / ".git"
+    (gd / "packed-refs.lock").write_text("")
+    (gd / "gc.pid").write_text(f"{os.getpid()} {socket.gethostname()}")  # `gc --auto`, detached from our git, runs
+    assert recover(GitRepo(laptop)) == [] and (gd / "packed-refs.lock").exists()
+    (gd / "gc.pid").unlink()
+    assert recover(GitRepo(laptop)) == ["removed a stale packed-refs.lock"] and not (gd / "packed-refs.lock").exists()

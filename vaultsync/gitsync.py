@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -157,6 +158,9 @@ def _remove_stale_locks(gd: Path) -> list[str]:
     locks = _git_locks(gd)
     if not locks:
         return []
+    if _gc_running(gd):  # git's own `gc --auto`, detached from our git commands: its locks are live
+        log.info("git gc is running in %s: its locks are left alone", gd)
+        return []
     removed = []
     with GIT_LOCK:
         now = time.monotonic()
@@ -177,6 +181,20 @@ def _remove_stale_locks(gd: Path) -> list[str]:
                 continue
             removed.append(f"removed a stale {path.relative_to(gd).as_posix()}")
     return removed
+
+
+def _gc_running(gd: Path) -> bool:
+    """True while the ``git gc`` named in ``gc.pid`` runs (git itself trusts that file 12 hours)."""
+    try:
+        pid, host = (gd / "gc.pid").read_text(encoding="utf-8").split()[:2]
+        if host != socket.gethostname() or time.time() - (gd / "gc.pid").stat().st_mtime > 12 * 3600:
+            return False
+        os.kill(int(pid), 0)
+    except PermissionError:
+        return True  # alive, someone else's
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _read_mark(mark: Path) -> dict[str, str]:
