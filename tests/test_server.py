@@ -548,6 +548,12 @@ def test_a_request_is_refused_with_503_when_every_worker_is_busy(tmp_path, monke
         server.host.indexer.index.close()
 
 
+def test_deeply_nested_json_is_malformed_not_a_crash(ro_api):
+    for raw in (b"[" * 100_000, b'{"a": ' * 100_000, b"[" * 100_000 + b"]" * 100_000):
+        reply = ro_api.client.post("/normalize", raw=raw)
+        assert reply.status == 400 and reply.json["error"] == "malformed_json", reply.body[:200]
+
+
 def test_oversized_headers_get_a_json_431(ro_api):
     for headers in ({"X-Big": "a" * 100_000}, {f"X-Many-{i}": "a" for i in range(200)}):
         reply = ro_api.client.get("/status", headers=headers)

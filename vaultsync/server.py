@@ -362,6 +362,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(data)
         except (ValueError, UnicodeDecodeError):
             raise HttpError(400, "malformed_json", "the body is not valid JSON") from None
+        except RecursionError:  # the parser recurses once per level of nesting
+            raise HttpError(400, "malformed_json", "the body's JSON is nested too deeply") from None
         if not isinstance(body, dict):
             raise HttpError(400, "malformed_json", "the body must be a JSON object")
         return body
