@@ -562,6 +562,17 @@ def test_oversized_headers_get_a_json_431(ro_api):
     assert huge_line.status == 414 and set(huge_line.json) == {"error", "message", "hint"}
 
 
+def test_request_targets_other_than_a_path_are_checked(ro_api):
+    c, port = ro_api.client, ro_api.server.port
+    foreign = c.get("http://evil.example/status", headers={"Host": f"127.0.0.1:{port}"})  # Host is ours, the target not
+    assert foreign.status == 421 and foreign.json["error"] == "wrong_host"
+    assert c.get(f"http://127.0.0.1:{port}/status").status == 200  # absolute-form for this server: accepted
+    assert c.get("//evil.example/status").status == 404  # a path, not an authority
+    for target in ("evil.example/status", "*", "status"):
+        reply = c.get(target)
+        assert reply.status == 400 and set(reply.json) == {"error", "message", "hint"}, (target, reply.status)
+
+
 # -- the OpenAPI document, with schemathesis ---------------------------------------------------------
 
 schemathesis = pytest.importorskip("schemathesis")

@@ -308,7 +308,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.request_version = "HTTP/1.1"
         if code == 501:  # a method we have no handler for
             code, message = 405, f"{self.command} is not allowed"
-            extra = {"Allow": allowed_methods(urlsplit(self.path).path) or "GET, POST, OPTIONS"}
+            extra = {"Allow": allowed_methods(self._target()[0]) or "GET, POST, OPTIONS"}
         with contextlib.suppress(Exception):
             phrase = HTTPStatus(code).phrase
             hint = "keep the request line and headers under 64 KiB" if code in (414, 431) else None
@@ -317,9 +317,27 @@ class _Handler(BaseHTTPRequestHandler):
     # -- checks ------------------------------------------------------------------------------------
 
     def _check_host(self) -> None:
-        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
-        if host not in _ALLOWED_HOSTS:
-            raise HttpError(421, "wrong_host", "this server only answers requests addressed to 127.0.0.1")
+        """The Host header, and the authority of an absolute-form target, must name this machine."""
+        _check_authority(self.headers.get("Host") or "")
+        target = self.path
+        if target.startswith("/"):
+            return
+        if target.lower().startswith("http://"):  # absolute-form: a server must accept it (RFC 9112 3.2.2)
+            _check_authority(urlsplit(target).netloc)
+            return
+        if target == "*" and self.command == "OPTIONS":
+            return
+        raise HttpError(400, "bad_request_target", f"the request-target {target[:100]!r} is not a path",
+                        "send the path only, as in 'GET /status HTTP/1.1'")  # fmt: skip
+
+    def _target(self) -> tuple[str, str]:
+        """The path and query of the request-target (checked by :meth:`_check_host`)."""
+        target = self.path
+        if not target.startswith("/"):  # absolute-form: its path
+            parts = urlsplit(target)
+            return parts.path or "/", parts.query
+        path, _, query = target.partition("#")[0].partition("?")
+        return path, query  # not urlsplit: '//host/x' is a path here, not an authority
 
     def _check_origin(self) -> None:
         origin = self.headers.get("Origin")
@@ -419,8 +437,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(500, "internal", f"the server failed: {type(exc).__name__}", "see the vaultsync log")
 
     def _route(self, method: str) -> Callable[[], None]:
-        parts = urlsplit(self.path)
-        path, query = parts.path, parse_qs(parts.query, keep_blank_values=True)
+        path, raw_query = self._target()
+        query = parse_qs(raw_query, keep_blank_values=True)
         api = self.server.api
         simple: dict[tuple[str, str], Callable[[], None]] = {
             ("GET", "/openapi.json"): lambda: self._json(200, openapi_document()),
@@ -491,6 +509,12 @@ class _Handler(BaseHTTPRequestHandler):
         name = path.name.encode("ascii", "replace").decode().replace('"', "_")
         self._send(200, data, _MEDIA.get(path.suffix, "application/octet-stream"),
                    {"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+def _check_authority(authority: str) -> None:
+    host = authority.rpartition("@")[2].rsplit(":", 1)[0].strip("[]").lower()
+    if host not in _ALLOWED_HOSTS:
+        raise HttpError(421, "wrong_host", "this server only answers requests addressed to 127.0.0.1")
 
 
 def _unquote(raw: str) -> str:
