@@ -573,6 +573,36 @@ def test_request_targets_other_than_a_path_are_checked(ro_api):
         assert reply.status == 400 and set(reply.json) == {"error", "message", "hint"}, (target, reply.status)
 
 
+def _finished(c: Client, job: dict[str, Any]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while job["state"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        job = c.get(f"/exports/{job['id']}").json
+    return job
+
+
+def test_a_bad_export_option_is_the_clients_error(api):
+    started = api.client.post("/exports", {"format": "anki", "selection": {"folders": ["api"]}, "options": {"heading_level": "x"}})
+    assert started.status == 202, started.body
+    job = _finished(api.client, started.json)
+    assert job["state"] == "failed" and job["error"]["error"] == "config", job  # 4xx-style (422), not "internal"
+    assert "heading_level" in job["error"]["message"]
+
+
+def test_an_export_with_a_very_long_title(api):
+    title = "Ünïcode title " * 360  # 5,040 characters, 5,760 bytes
+    started = api.client.post("/exports", {"format": "epub", "title": title, "selection": {"folders": ["api"]}})
+    assert started.status == 202, started.body
+    job = _finished(api.client, started.json)
+    assert job["state"] == "done", job
+    name = job["result"]["filename"]
+    assert name.endswith(".epub") and len(name.encode()) <= 255 and name.startswith("Ünïcode title")
+    result = api.client.get(job["result"]["url"])
+    assert result.status == 200
+    book = zipfile.ZipFile(io.BytesIO(result.body))
+    assert any(title.strip().encode() in book.read(n) for n in book.namelist())  # the whole title, inside
+
+
 # -- the OpenAPI document, with schemathesis ---------------------------------------------------------
 
 schemathesis = pytest.importorskip("schemathesis")
