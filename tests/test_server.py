@@ -603,6 +603,17 @@ def test_an_export_with_a_very_long_title(api):
     assert any(title.strip().encode() in book.read(n) for n in book.namelist())  # the whole title, inside
 
 
+def test_stop_lets_a_running_export_finish_before_closing_its_index(tmp_path):
+    root, _ = _build_vault(tmp_path)
+    server = _start(root)
+    try:
+        job = Client(server.port, server.token).post("/exports", {"format": "epub", "selection": {"folders": ["api"]}}).json
+    finally:
+        server.stop()  # closing the read connections under the job crashed the process
+        server.host.indexer.index.close()
+    assert server.api.jobs[job["id"]].state != "running"
+
+
 # -- the OpenAPI document, with schemathesis ---------------------------------------------------------
 
 schemathesis = pytest.importorskip("schemathesis")

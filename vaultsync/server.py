@@ -757,6 +757,11 @@ class ApiServer:
         self.stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
+        # A running export reads through one of the pool's SQLite connections: closing them under
+        # it crashes the process (seen as a segfault once stop became immediate). So the queued
+        # jobs are cancelled and the running ones finished first; interpreter exit would wait for
+        # them anyway (the pool's threads are not daemons). ApiService.close should own this.
+        self.api._executor.shutdown(wait=True, cancel_futures=True)
         self.api.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
