@@ -43,10 +43,6 @@ log = logging.getLogger(__name__)
 
 EXPORTS_DIR = "exports"
 MAX_JOBS_KEPT = 50
-MAX_NAME_BYTES = 200  # an export's file name (from its title, UTF-8): file systems allow 255
-# Options a built-in exporter reads with int(): checked here, so that a bad value is the
-# client's error (ConfigError), not an internal one. A stopgap until the exporter checks them.
-_INTEGER_OPTIONS = {"anki": ("heading_level", "jobs")}
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _ENCODED = re.compile(r"%(2e|2f|5c|00)", re.IGNORECASE)
 
@@ -431,6 +427,12 @@ class ApiService:
         if job.state != "done" or job.output is None or not job.output.exists():
             raise JobNotReadyError(f"export job {job_id!r} is {job.state}", hint="poll GET /exports/{id} until done")
         return job.output
+
+
+MAX_NAME_BYTES = 200  # an export's file name (from its title, UTF-8): file systems allow 255
+# Options a built-in exporter reads with int(): checked here, so that a bad value is the
+# client's error (ConfigError), not an internal one. A stopgap until the exporter checks them.
+_INTEGER_OPTIONS = {"anki": ("heading_level", "jobs")}
 
 
 def _check_options(fmt: str, options: Mapping[str, str]) -> None:
