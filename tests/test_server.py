@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import io
@@ -9,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -22,6 +24,7 @@ from typing import Any
 
 import pytest
 
+import vaultsync.server as server_mod
 from tests.conftest import SAMPLE_VAULT, write_file
 from vaultsync.api import LocalHost
 from vaultsync.config import Settings, WatchSettings
@@ -437,6 +440,178 @@ def test_sync_now_with_a_remote(api, tmp_path):
     assert reply.status == 200, reply.body
     assert reply.json["pushed"] is True
     assert subprocess.run(["git", "log", "--oneline"], cwd=remote, capture_output=True, text=True, check=True).stdout.strip()
+
+
+# -- limits: timeouts, bounded threads, hostile request lines ---------------------------------------
+
+
+def _connect(port: int, data: bytes = b"", timeout: float = 10.0) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    if data:
+        sock.sendall(data)
+    return sock
+
+
+def _read_to_eof(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes (a reset counts as the close)."""
+    chunks = []
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json_body(raw: bytes) -> Any:
+    return json.loads(raw.partition(b"\r\n\r\n")[2])
+
+
+def test_idle_connections_hold_no_threads_and_a_probe_is_still_answered(ro_api):
+    port = ro_api.server.port
+    baseline = threading.active_count()
+    silent = [_connect(port) for _ in range(150)]  # connected, never a byte
+    kept: list[http.client.HTTPConnection] = []
+    for _ in range(150):  # one request each, then idle on a keep-alive connection
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/status", headers={"Authorization": f"Bearer {ro_api.server.token}"})
+        resp = conn.getresponse()
+        assert resp.status == 200 and resp.getheader("Connection") != "close"
+        resp.read()
+        kept.append(conn)
+    try:
+        time.sleep(0.3)  # let the server accept the last of them
+        assert ro_api.client.get("/status").status == 200  # a new client is answered
+        kept[0].request("GET", "/status", headers={"Authorization": f"Bearer {ro_api.server.token}"})
+        assert kept[0].getresponse().status == 200  # and so is an idle one that comes back
+        assert threading.active_count() - baseline <= 64, threading.active_count() - baseline
+    finally:
+        for sock in silent:
+            sock.close()
+        for conn in kept:
+            conn.close()
+
+
+def test_silent_and_idle_keep_alive_connections_are_closed(ro_api, monkeypatch):
+    monkeypatch.setattr(server_mod, "FIRST_BYTE_TIMEOUT_S", 1.0, raising=False)
+    monkeypatch.setattr(server_mod, "IDLE_TIMEOUT_S", 1.0, raising=False)
+    silent = _connect(ro_api.server.port)
+    kept = _connect(ro_api.server.port, f"GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ro_api.server.token}\r\n\r\n".encode())
+    started = time.monotonic()
+    assert _read_to_eof(silent) == b""  # closed, nothing said
+    assert _read_to_eof(kept).startswith(b"HTTP/1.1 200")  # its answer, then the close
+    assert time.monotonic() - started < 4
+    assert server_mod.IDLE_TIMEOUT_S == 1.0 and 0 < server_mod.FIRST_BYTE_TIMEOUT_S  # the real ones are set
+
+
+def test_a_slow_header_connection_is_closed_after_the_timeout(ro_api, monkeypatch):
+    monkeypatch.setattr(server_mod, "HEADER_TIMEOUT_S", 1.0, raising=False)
+    sock = _connect(ro_api.server.port, b"GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    started = time.monotonic()
+    with contextlib.suppress(OSError):
+        for _ in range(20):  # a byte every 0.2 s: no single read waits long, the whole does
+            time.sleep(0.2)
+            sock.sendall(b"X")
+    reply = _read_to_eof(sock)
+    sock.close()
+    assert time.monotonic() - started < 5
+    assert reply.startswith(b"HTTP/1.1 408") and _json_body(reply)["error"] == "request_timeout"
+
+
+def test_an_unfinished_body_times_out(ro_api, monkeypatch):
+    monkeypatch.setattr(server_mod, "BODY_TIMEOUT_S", 1.0, raising=False)
+    head = (f"POST /normalize HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ro_api.server.token}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"write\": ")  # fmt: skip
+    sock = _connect(ro_api.server.port, head.encode())
+    started = time.monotonic()
+    reply = _read_to_eof(sock)
+    sock.close()
+    assert time.monotonic() - started < 5
+    assert reply.startswith(b"HTTP/1.1 408") and _json_body(reply)["error"] == "request_timeout"
+
+
+def test_a_request_is_refused_with_503_when_every_worker_is_busy(tmp_path, monkeypatch):
+    monkeypatch.setattr(server_mod, "MAX_WORKERS", 2, raising=False)
+    monkeypatch.setattr(server_mod, "HEADER_TIMEOUT_S", 1.0, raising=False)
+    root, _ = _build_vault(tmp_path)
+    server = _start(root)
+    try:
+        client = Client(server.port, server.token)
+        slow = [_connect(server.port, b"GET /st") for _ in range(2)]  # each holds a worker, for a while
+        time.sleep(0.3)
+        busy = client.get("/status")
+        assert busy.status == 503 and busy.json["error"] == "busy" and set(busy.json) == {"error", "message", "hint"}
+        for sock in slow:
+            assert _read_to_eof(sock).startswith(b"HTTP/1.1 408")
+            sock.close()
+        assert client.get("/status").status == 200  # the workers are free again
+    finally:
+        server.stop()
+        server.host.indexer.index.close()
+
+
+def test_deeply_nested_json_is_malformed_not_a_crash(ro_api):
+    for raw in (b"[" * 100_000, b'{"a": ' * 100_000, b"[" * 100_000 + b"]" * 100_000):
+        reply = ro_api.client.post("/normalize", raw=raw)
+        assert reply.status == 400 and reply.json["error"] == "malformed_json", reply.body[:200]
+
+
+def test_oversized_headers_get_a_json_431(ro_api):
+    for headers in ({"X-Big": "a" * 100_000}, {f"X-Many-{i}": "a" for i in range(200)}):
+        reply = ro_api.client.get("/status", headers=headers)
+        assert reply.status == 431 and set(reply.json) == {"error", "message", "hint"}, reply.body[:200]
+    huge_line = ro_api.client.get("/status?" + "a" * 70_000)
+    assert huge_line.status == 414 and set(huge_line.json) == {"error", "message", "hint"}
+
+
+def test_request_targets_other_than_a_path_are_checked(ro_api):
+    c, port = ro_api.client, ro_api.server.port
+    foreign = c.get("http://evil.example/status", headers={"Host": f"127.0.0.1:{port}"})  # Host is ours, the target not
+    assert foreign.status == 421 and foreign.json["error"] == "wrong_host"
+    assert c.get(f"http://127.0.0.1:{port}/status").status == 200  # absolute-form for this server: accepted
+    assert c.get("//evil.example/status").status == 404  # a path, not an authority
+    for target in ("evil.example/status", "*", "status"):
+        reply = c.get(target)
+        assert reply.status == 400 and set(reply.json) == {"error", "message", "hint"}, (target, reply.status)
+
+
+def _finished(c: Client, job: dict[str, Any]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while job["state"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        job = c.get(f"/exports/{job['id']}").json
+    return job
+
+
+def test_a_bad_export_option_is_the_clients_error(api):
+    started = api.client.post("/exports", {"format": "anki", "selection": {"folders": ["api"]}, "options": {"heading_level": "x"}})
+    assert started.status == 202, started.body
+    job = _finished(api.client, started.json)
+    assert job["state"] == "failed" and job["error"]["error"] == "config", job  # 4xx-style (422), not "internal"
+    assert "heading_level" in job["error"]["message"]
+
+
+def test_an_export_with_a_very_long_title(api):
+    title = "Ünïcode title " * 360  # 5,040 characters, 5,760 bytes
+    started = api.client.post("/exports", {"format": "epub", "title": title, "selection": {"folders": ["api"]}})
+    assert started.status == 202, started.body
+    job = _finished(api.client, started.json)
+    assert job["state"] == "done", job
+    name = job["result"]["filename"]
+    assert name.endswith(".epub") and len(name.encode()) <= 255 and name.startswith("Ünïcode title")
+    result = api.client.get(job["result"]["url"])
+    assert result.status == 200
+    book = zipfile.ZipFile(io.BytesIO(result.body))
+    assert any(title.strip().encode() in book.read(n) for n in book.namelist())  # the whole title, inside
+
+
+def test_stop_lets_a_running_export_finish_before_closing_its_index(tmp_path):
+    root, _ = _build_vault(tmp_path)
+    server = _start(root)
+    try:
+        job = Client(server.port, server.token).post("/exports", {"format": "epub", "selection": {"folders": ["api"]}}).json
+    finally:
+        server.stop()  # closing the read connections under the job crashed the process
+        server.host.indexer.index.close()
+    assert server.api.jobs[job["id"]].state != "running"
 
 
 # -- the OpenAPI document, with schemathesis ---------------------------------------------------------

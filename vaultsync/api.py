@@ -393,8 +393,8 @@ class ApiService:
             exporter = load_exporter(job.format)
             out_dir = self.vault.state_dir / EXPORTS_DIR / job.id
             out_dir.mkdir(parents=True, exist_ok=True)
-            safe_title = re.sub(r"[^\w .()-]+", "_", job.title).strip(" .") or "export"
-            output = out_dir / (safe_title + exporter.suffix)
+            _check_options(job.format, options)
+            output = out_dir / (_file_stem(job.title) + exporter.suffix)
 
             def progress(done: int, total: int) -> None:
                 job.done, job.total = done, total
@@ -428,6 +428,28 @@ class ApiService:
         if job.state != "done" or job.output is None or not job.output.exists():
             raise JobNotReadyError(f"export job {job_id!r} is {job.state}", hint="poll GET /exports/{id} until done")
         return job.output
+
+
+MAX_NAME_BYTES = 200  # an export's file name (from its title, UTF-8): file systems allow 255
+# Options a built-in exporter reads with int(): checked here, so that a bad value is the
+# client's error (ConfigError), not an internal one. A stopgap until the exporter checks them.
+_INTEGER_OPTIONS = {"anki": ("heading_level", "jobs")}
+
+
+def _check_options(fmt: str, options: Mapping[str, str]) -> None:
+    for name in _INTEGER_OPTIONS.get(fmt, ()):
+        if name in options:
+            try:
+                int(options[name])
+            except ValueError:
+                raise ConfigError(f"option {name!r} must be a whole number, not {options[name][:50]!r}") from None
+
+
+def _file_stem(title: str) -> str:
+    """A file name for ``title``: safe characters, at most :data:`MAX_NAME_BYTES` bytes (whole characters)."""
+    safe = re.sub(r"[^\w .()-]+", "_", title).strip(" .")
+    cut = safe.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", "ignore").strip(" .")
+    return cut or "export"
 
 
 def _diag(d: Any) -> dict[str, Any]:

@@ -127,7 +127,14 @@ def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-_COMMON = {"401": _err("No or wrong bearer token."), "403": _err("A browser origin other than app://obsidian.md.")}
+_COMMON = {
+    "401": _err("No or wrong bearer token."),
+    "403": _err("A browser origin other than app://obsidian.md."),
+    "408": _err("The request line and headers took over 5 s to arrive, or the body over 10 s; the connection closes."),
+    "421": _err("The Host header, or an absolute-form target's authority, is not 127.0.0.1 or localhost."),
+    "431": _err("A header line is over 64 KiB, or there are over 100 headers."),
+    "503": _err("Every request thread is busy (error 'busy'); retry in a moment."),
+}
 _BODY = {"400": _err("Malformed JSON or a field of the wrong type."), "413": _err("The body is over 1 MiB.")}
 _PATHS = {"400": _err("The path is refused: it is not plainly inside the vault."), "404": _err("No such note.")}
 
@@ -170,7 +177,8 @@ _DOCUMENT: dict[str, Any] = {
         "description": (
             "The API the vaultsync Obsidian plugin calls. It listens on 127.0.0.1 only; the port and "
             "the bearer token are in <vault>/.vaultsync/api.json (mode 0600). Paths are vault-relative "
-            "and refused when they leave the vault. Every error is {error, message, hint}."
+            "and refused when they leave the vault. Every error is {error, message, hint}. A connection "
+            "waiting for its next request is closed after 30 s."
         ),
     },
     "servers": [{"url": "http://127.0.0.1:{port}", "variables": {"port": {"default": "0"}}}],

@@ -6,22 +6,34 @@ kept) are written to ``<vault>/.vaultsync/api.json`` with mode 0600; every reque
 JSON objects of at most :data:`MAX_BODY` bytes. Every error is a JSON object
 ``{"error": code, "message": ..., "hint": ...}`` and no response carries a traceback. The
 operations live in :class:`vaultsync.api.ApiService`; the OpenAPI document in :mod:`vaultsync.openapi`.
+
+Limits: a request's line and headers must arrive within :data:`HEADER_TIMEOUT_S` of its first
+byte, its body within :data:`BODY_TIMEOUT_S` after that (else 408 and the connection closes). A
+connection waiting for its next request holds no thread: it is parked in the accept loop's
+selector, and closed after :data:`IDLE_TIMEOUT_S` (:data:`FIRST_BYTE_TIMEOUT_S` for a new one), the
+longest-idle first once :data:`MAX_IDLE_CONNECTIONS` are parked. Requests run on a fixed pool of
+:data:`MAX_WORKERS` threads; when every one is busy, a request gets 503 ``busy`` at once.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hmac
+import io
 import json
 import logging
 import os
 import re
 import secrets
+import selectors
 import socket
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -53,6 +65,14 @@ API_FILE = "api.json"
 ORIGIN = "app://obsidian.md"
 MAX_BODY = 1024 * 1024
 _DRAIN_LIMIT = 16 * MAX_BODY  # larger bodies are cut off unread
+HEADER_TIMEOUT_S = 5.0  # first byte of a request -> end of its headers
+BODY_TIMEOUT_S = 10.0  # end of the headers -> end of the body
+FIRST_BYTE_TIMEOUT_S = 10.0  # a new connection that sends nothing is closed after this
+IDLE_TIMEOUT_S = 30.0  # a keep-alive connection with no next request is closed after this
+SEND_TIMEOUT_S = 30.0  # a client that stops reading its response is dropped after this
+MAX_WORKERS = 32  # request threads; a request arriving when all are busy gets 503
+MAX_IDLE_CONNECTIONS = 1024  # parked connections (no thread each); beyond, the longest idle is closed
+_SWEEP_S = 0.25  # how often parked connections are checked for their deadline
 _ALLOWED_HOSTS = ("127.0.0.1", "localhost")
 _NOTE_ROUTE = re.compile(r"^/notes/(?P<path>.+)/(?P<what>links|backlinks|unresolved)$")
 _EXPORT_ROUTE = re.compile(r"^/exports/(?P<id>[A-Za-z0-9-]{1,64})(?P<result>/result)?$")
@@ -129,7 +149,61 @@ def write_api_file(state_dir: Path, data: dict[str, Any]) -> Path:
     return path
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The socket's read side, failing with TimeoutError once the handler's deadline has passed.
+
+    A socket timeout bounds each ``recv`` only (a client sending a byte a second would never hit
+    it); this bounds the whole of a request's headers, then of its body.
+    """
+
+    def __init__(self, sock: socket.socket, handler: _Handler) -> None:
+        super().__init__()
+        self._sock = sock
+        self._handler = handler
+        self.peeking = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        if self.peeking:  # only what has already arrived
+            self._sock.setblocking(False)
+            try:
+                return self._sock.recv_into(buffer)
+            except BlockingIOError:
+                return None
+        left = self._handler.deadline - time.monotonic()
+        if left <= 0:
+            self._handler.timed_out = True
+            raise TimeoutError("the request took too long to arrive")
+        self._sock.settimeout(left)
+        try:
+            return self._sock.recv_into(buffer)
+        except TimeoutError:
+            self._handler.timed_out = True
+            raise
+
+
+class _Writer(io.BufferedIOBase):
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__()
+        self._sock = sock
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._sock.settimeout(SEND_TIMEOUT_S)
+        self._sock.sendall(data)
+        return len(data)
+
+
 class _Handler(BaseHTTPRequestHandler):
+    """One connection, kept from request to request; :meth:`serve_one` answers one request.
+
+    Between requests the connection waits in the server's selector, not on a thread.
+    """
+
     server: _Server
     protocol_version = "HTTP/1.1"
     server_version = f"vaultsync/{__version__}"
@@ -137,20 +211,71 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing ----------------------------------------------------------------------------------
 
+    def __init__(self, request: socket.socket, client_address: Any, server: _Server) -> None:
+        # not the base class's constructor, which would serve the connection to its end right away
+        self.request, self.client_address, self.server = request, client_address, server
+        self.deadline = 0.0
+        self.timed_out = False
+        self.responded = False
+        self.setup()
+
     def setup(self) -> None:
-        super().setup()
+        self.connection = self.request
         # headers and body go out in two writes: without this, Nagle and delayed ACKs add ~40 ms
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._reader = _DeadlineReader(self.connection, self)
+        self._buffered = io.BufferedReader(self._reader, 65536)
+        self.rfile = self._buffered
+        self.wfile = _Writer(self.connection)
+
+    def serve_one(self) -> bool:
+        """Answer the next request on this connection; True when the connection stays open."""
+        self.deadline = time.monotonic() + HEADER_TIMEOUT_S
+        self.timed_out = self.responded = False
+        self.requestline = ""
+        self.headers = None  # type: ignore[assignment]  # none parsed yet (an error may come first)
+        self.command, self.request_version = None, "HTTP/1.1"  # type: ignore[assignment]
+        self.handle_one_request()  # a timeout while reading the request line or headers ends it
+        if self.timed_out and not self.responded:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self._error(408, "request_timeout", f"the request did not arrive within {HEADER_TIMEOUT_S:g} s")
+        return not self.close_connection
+
+    def pending(self) -> bool:
+        """True when the next request's bytes are already here (a pipelining client)."""
+        self._reader.peeking = True
+        try:
+            return bool(self._buffered.peek(1))
+        except OSError:
+            return False
+        finally:
+            self._reader.peeking = False
+
+    def close(self) -> None:
+        """Close, first reading away what the client already sent: closing a socket with unread
+        bytes sends a reset, which can destroy the error response still on its way."""
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_WR)
+        with contextlib.suppress(OSError):
+            self.connection.setblocking(False)
+            for _ in range(32):
+                if not self.connection.recv(65536):
+                    break
+        with contextlib.suppress(OSError):
+            self.rfile.close()
+        self.connection.close()
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("api: " + format, *args)
 
     def _cors(self) -> dict[str, str]:
-        if self.headers.get("Origin") == ORIGIN:
+        if self.headers is not None and self.headers.get("Origin") == ORIGIN:
             return {"Access-Control-Allow-Origin": ORIGIN, "Vary": "Origin"}
         return {"Vary": "Origin"}
 
     def _send(self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
+        self.responded = True
         self.send_response(status)
         headers = {
             "Content-Type": content_type,
@@ -171,7 +296,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, body, "application/json", extra)
 
     def _error(self, status: int, code: str, message: str, hint: str | None = None, headers: dict[str, str] | None = None) -> None:
-        if status in (411, 413):
+        if status in (408, 411, 413):
             self.close_connection = True  # the unread body must not be taken for the next request
         self._json(status, {"error": code, "message": message, "hint": hint}, headers)
 
@@ -179,19 +304,40 @@ class _Handler(BaseHTTPRequestHandler):
         """The base class's own errors (bad request line, unsupported method) as JSON too."""
         self.close_connection = True
         extra = {}
+        if self.request_version == "HTTP/0.9":  # a request line we could not read: answer in HTTP/1.1
+            self.request_version = "HTTP/1.1"
         if code == 501:  # a method we have no handler for
             code, message = 405, f"{self.command} is not allowed"
-            extra = {"Allow": allowed_methods(urlsplit(self.path).path) or "GET, POST, OPTIONS"}
+            extra = {"Allow": allowed_methods(self._target()[0]) or "GET, POST, OPTIONS"}
         with contextlib.suppress(Exception):
             phrase = HTTPStatus(code).phrase
-            self._json(code, {"error": phrase.lower().replace(" ", "_"), "message": message or phrase, "hint": None}, extra)
+            hint = "keep the request line and headers under 64 KiB" if code in (414, 431) else None
+            self._json(code, {"error": phrase.lower().replace(" ", "_"), "message": message or phrase, "hint": hint}, extra)
 
     # -- checks ------------------------------------------------------------------------------------
 
     def _check_host(self) -> None:
-        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
-        if host not in _ALLOWED_HOSTS:
-            raise HttpError(421, "wrong_host", "this server only answers requests addressed to 127.0.0.1")
+        """The Host header, and the authority of an absolute-form target, must name this machine."""
+        _check_authority(self.headers.get("Host") or "")
+        target = self.path
+        if target.startswith("/"):
+            return
+        if target.lower().startswith("http://"):  # absolute-form: a server must accept it (RFC 9112 3.2.2)
+            _check_authority(urlsplit(target).netloc)
+            return
+        if target == "*" and self.command == "OPTIONS":
+            return
+        raise HttpError(400, "bad_request_target", f"the request-target {target[:100]!r} is not a path",
+                        "send the path only, as in 'GET /status HTTP/1.1'")  # fmt: skip
+
+    def _target(self) -> tuple[str, str]:
+        """The path and query of the request-target (checked by :meth:`_check_host`)."""
+        target = self.path
+        if not target.startswith("/"):  # absolute-form: its path
+            parts = urlsplit(target)
+            return parts.path or "/", parts.query
+        path, _, query = target.partition("#")[0].partition("?")
+        return path, query  # not urlsplit: '//host/x' is a path here, not an authority
 
     def _check_origin(self) -> None:
         origin = self.headers.get("Origin")
@@ -213,12 +359,19 @@ class _Handler(BaseHTTPRequestHandler):
         if not raw_length.isdigit():
             raise HttpError(400, "bad_request", "Content-Length must be a number")
         length = int(raw_length)
-        if length > MAX_BODY:
-            if length <= _DRAIN_LIMIT:  # read it away, so that the client sees the 413 and not a reset
-                while length > 0:
-                    length -= len(self.rfile.read(min(length, 65536)) or b"\0" * length)
-            raise HttpError(413, "body_too_large", f"the body is over {MAX_BODY} bytes")
-        data = self.rfile.read(length) if length else b""
+        self.deadline = time.monotonic() + BODY_TIMEOUT_S
+        try:
+            if length > MAX_BODY:
+                if length <= _DRAIN_LIMIT:  # read it away, so that the client sees the 413 and not a reset
+                    while length > 0:
+                        length -= len(self.rfile.read(min(length, 65536)) or b"\0" * length)
+                raise HttpError(413, "body_too_large", f"the body is over {MAX_BODY} bytes")
+            data = self.rfile.read(length) if length else b""
+        except TimeoutError:
+            raise HttpError(408, "request_timeout", f"the body did not arrive within {BODY_TIMEOUT_S:g} s") from None
+        if len(data) < length:
+            self.close_connection = True
+            raise HttpError(400, "bad_request", "the body is shorter than its Content-Length")
         if not data.strip():
             if required:
                 raise HttpError(400, "bad_request", "this endpoint needs a JSON object body")
@@ -227,6 +380,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(data)
         except (ValueError, UnicodeDecodeError):
             raise HttpError(400, "malformed_json", "the body is not valid JSON") from None
+        except RecursionError:  # the parser recurses once per level of nesting
+            raise HttpError(400, "malformed_json", "the body's JSON is nested too deeply") from None
         if not isinstance(body, dict):
             raise HttpError(400, "malformed_json", "the body must be a JSON object")
         return body
@@ -282,8 +437,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(500, "internal", f"the server failed: {type(exc).__name__}", "see the vaultsync log")
 
     def _route(self, method: str) -> Callable[[], None]:
-        parts = urlsplit(self.path)
-        path, query = parts.path, parse_qs(parts.query, keep_blank_values=True)
+        path, raw_query = self._target()
+        query = parse_qs(raw_query, keep_blank_values=True)
         api = self.server.api
         simple: dict[tuple[str, str], Callable[[], None]] = {
             ("GET", "/openapi.json"): lambda: self._json(200, openapi_document()),
@@ -356,6 +511,12 @@ class _Handler(BaseHTTPRequestHandler):
                    {"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
 
+def _check_authority(authority: str) -> None:
+    host = authority.rpartition("@")[2].rsplit(":", 1)[0].strip("[]").lower()
+    if host not in _ALLOWED_HOSTS:
+        raise HttpError(421, "wrong_host", "this server only answers requests addressed to 127.0.0.1")
+
+
 def _unquote(raw: str) -> str:
     try:
         return unquote(raw, errors="strict")
@@ -370,11 +531,174 @@ def _query_path(query: dict[str, list[str]]) -> str:
     return values[0]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(HTTPServer):
+    """One accept loop over a selector, and a fixed pool of :data:`MAX_WORKERS` request threads.
+
+    The loop accepts connections and parks them; a parked connection that becomes readable goes
+    to a free worker, which answers one request and hands it back (a pipelined request already
+    read is answered on the same worker). So a thread is held only while a request is arriving or
+    being answered, each phase under a deadline, and idle connections cost a file descriptor.
+    """
+
     request_queue_size = 128
     api: ApiService
     token: str
+
+    def __init__(self, address: tuple[str, int], handler: type[_Handler]) -> None:
+        super().__init__(address, handler)
+        self.socket.setblocking(False)
+        self.workers = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="vaultsync-http")
+        self._free = MAX_WORKERS  # workers not serving a request; changed by the loop and the workers
+        self._free_lock = threading.Lock()
+        self._selector = selectors.DefaultSelector()
+        self._parked: collections.OrderedDict[_Handler, float] = collections.OrderedDict()  # -> deadline
+        self._returned: collections.deque[_Handler] = collections.deque()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._stop = threading.Event()
+        self._stopped = threading.Event()
+        self._stopped.set()
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self._stopped.clear()
+        sel = self._selector
+        sel.register(self.socket, selectors.EVENT_READ, None)
+        sel.register(self._wake_r, selectors.EVENT_READ, self._wake_r)
+        next_sweep = 0.0
+        try:
+            while not self._stop.is_set():
+                for key, _ in sel.select(_SWEEP_S if self._parked else poll_interval):
+                    if key.data is None:
+                        self._accept()
+                    elif key.data is self._wake_r:
+                        with contextlib.suppress(OSError):
+                            self._wake_r.recv(4096)
+                    else:
+                        self._unpark(key.data)
+                        self._dispatch(key.data)
+                while self._returned:
+                    conn = self._returned.popleft()
+                    self._park(conn, IDLE_TIMEOUT_S)
+                now = time.monotonic()
+                if now >= next_sweep:  # parked connections past their deadline are closed
+                    next_sweep = now + _SWEEP_S
+                    for conn in [c for c, deadline in self._parked.items() if deadline <= now]:
+                        self._unpark(conn)
+                        conn.close()
+        finally:
+            for conn in list(self._parked):
+                self._unpark(conn)
+                conn.close()
+            sel.unregister(self.socket)
+            sel.unregister(self._wake_r)
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self._wake()
+        self._stopped.wait()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.workers.shutdown(wait=False, cancel_futures=True)
+        while self._returned:
+            self._returned.popleft().close()
+        self._selector.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # a full pipe wakes the loop just as well
+            self._wake_w.send(b"\0")
+
+    def _accept(self) -> None:
+        for _ in range(64):  # a few per turn, so that parked connections are not starved
+            try:
+                sock, addr = self.socket.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # out of file descriptors: the longest idle makes room
+                log.warning("api: accept failed: %s", exc)
+                if self._parked:
+                    oldest = next(iter(self._parked))
+                    self._unpark(oldest)
+                    oldest.close()
+                return
+            sock.setblocking(True)
+            if len(self._parked) >= MAX_IDLE_CONNECTIONS:
+                oldest = next(iter(self._parked))
+                self._unpark(oldest)
+                oldest.close()
+            try:
+                conn = _Handler(sock, addr, self)
+            except OSError:
+                sock.close()
+                continue
+            self._park(conn, FIRST_BYTE_TIMEOUT_S)
+
+    def _park(self, conn: _Handler, timeout: float) -> None:
+        if self._stop.is_set():
+            conn.close()
+            return
+        try:
+            self._selector.register(conn.connection, selectors.EVENT_READ, conn)
+        except (ValueError, OSError):  # closed meanwhile
+            conn.close()
+            return
+        self._parked[conn] = time.monotonic() + timeout
+
+    def _unpark(self, conn: _Handler) -> None:
+        del self._parked[conn]
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            self._selector.unregister(conn.connection)
+
+    def _dispatch(self, conn: _Handler) -> None:
+        with self._free_lock:
+            busy = self._free == 0
+            if not busy:
+                self._free -= 1
+        if busy:
+            _refuse_busy(conn)
+            return
+        try:
+            self.workers.submit(self._serve, conn)
+        except RuntimeError:  # shutting down
+            self._release()
+            conn.close()
+
+    def _release(self) -> None:
+        with self._free_lock:
+            self._free += 1
+
+    def _serve(self, conn: _Handler) -> None:
+        keep = False
+        try:
+            keep = conn.serve_one()
+            while keep and conn.pending() and not self._stop.is_set():
+                keep = conn.serve_one()
+        except Exception as exc:  # noqa: BLE001 - a connection reset, say: that connection ends, the server goes on
+            log.debug("api: connection from %s ended: %s", conn.client_address, exc)
+            keep = False
+        finally:
+            self._release()
+        if keep and not self._stop.is_set():
+            self._returned.append(conn)
+            self._wake()
+        else:
+            conn.close()
+
+
+def _refuse_busy(conn: _Handler) -> None:
+    """503 without reading the request (every worker is busy): a short write, never blocking."""
+    body = json.dumps({"error": "busy", "message": "the server is answering too many requests",
+                       "hint": "retry in a moment"}).encode()  # fmt: skip
+    head = (f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "Retry-After: 1\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n").encode()  # fmt: skip
+    with contextlib.suppress(OSError):
+        conn.connection.setblocking(False)
+        conn.connection.send(head + body)
+    conn.close()
 
 
 class ApiServer:
@@ -420,13 +744,24 @@ class ApiServer:
                 log.warning("index refresh failed: %s", exc)
 
     def serve_forever(self) -> None:
-        """Block until :meth:`stop` (or SIGINT in the caller)."""
-        self.stopping.wait()
+        """Block until :meth:`stop` (or SIGINT in the caller).
+
+        The wait wakes now and then: a signal the kernel hands to one of the worker threads (all
+        blocked too) is only handled once the main thread runs again, so an endless wait could
+        sleep through SIGTERM.
+        """
+        while not self.stopping.wait(0.5):
+            pass
 
     def stop(self) -> None:
         self.stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
+        # A running export reads through one of the pool's SQLite connections: closing them under
+        # it crashes the process (seen as a segfault once stop became immediate). So the queued
+        # jobs are cancelled and the running ones finished first; interpreter exit would wait for
+        # them anyway (the pool's threads are not daemons). ApiService.close should own this.
+        self.api._executor.shutdown(wait=True, cancel_futures=True)
         self.api.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
