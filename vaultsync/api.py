@@ -393,7 +393,6 @@ class ApiService:
             exporter = load_exporter(job.format)
             out_dir = self.vault.state_dir / EXPORTS_DIR / job.id
             out_dir.mkdir(parents=True, exist_ok=True)
-            _check_options(job.format, options)
             output = out_dir / (_file_stem(job.title) + exporter.suffix)
 
             def progress(done: int, total: int) -> None:
@@ -431,18 +430,6 @@ class ApiService:
 
 
 MAX_NAME_BYTES = 200  # an export's file name (from its title, UTF-8): file systems allow 255
-# Options a built-in exporter reads with int(): checked here, so that a bad value is the
-# client's error (ConfigError), not an internal one. A stopgap until the exporter checks them.
-_INTEGER_OPTIONS = {"anki": ("heading_level", "jobs")}
-
-
-def _check_options(fmt: str, options: Mapping[str, str]) -> None:
-    for name in _INTEGER_OPTIONS.get(fmt, ()):
-        if name in options:
-            try:
-                int(options[name])
-            except ValueError:
-                raise ConfigError(f"option {name!r} must be a whole number, not {options[name][:50]!r}") from None
 
 
 def _file_stem(title: str) -> str:
