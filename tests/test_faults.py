@@ -44,6 +44,8 @@ def outside_vault(tmp_path: Path) -> tuple[Path, Path]:
     write_file(outside / "secret.md", SECRET)
     (root / "out.md").symlink_to(outside / "secret.md")
     (root / "ext").symlink_to(outside, target_is_directory=True)
+    write_file(root / "inner" / "x.md", "# x\n")
+    (root / "inner" / "ext").symlink_to(outside, target_is_directory=True)
     return root, outside
 
 
@@ -67,8 +69,8 @@ def test_real_path_refuses_every_way_out(outside_vault):
 def test_walk_skips_symlinks_that_lead_out(outside_vault):
     root, _ = outside_vault
     walk = Vault(root).walk()
-    assert set(walk.files) == {"a.md"}
-    assert {d.uri for d in walk.diagnostics if d.code == "symlink-outside"} == {"out.md", "ext"}
+    assert set(walk.files) == {"a.md", "inner/x.md"}
+    assert {d.uri for d in walk.diagnostics if d.code == "symlink-outside"} == {"out.md", "ext", "inner/ext"}
 
 
 # -- API: leaving off .md no longer bypasses the check (defect 3) ------------------------------------
@@ -81,9 +83,9 @@ def api_client(outside_vault):
     index, _ = update_index(vault)
     # an index made before the symlinks were refused still lists them: the API must check anyway
     index.conn.execute(
-        "INSERT INTO files(id, uri, is_note, size, mtime_ns, ctime_ns, inode) VALUES(99, 'out.md', 1, 1, 1, 1, 1)"
+        "INSERT OR IGNORE INTO files(id, uri, is_note, size, mtime_ns, ctime_ns, inode) VALUES(99, 'out.md', 1, 1, 1, 1, 1)"
     )
-    index.conn.execute("INSERT INTO occurrences(id) VALUES(99)")
+    index.conn.execute("INSERT OR IGNORE INTO occurrences(id) VALUES(99)")
     indexer = Indexer(vault, index)
     server = ApiServer(LocalHost(vault, Settings(), indexer), port=0).start()
     token = json.loads((root / ".vaultsync" / "api.json").read_text())["token"]
@@ -120,40 +122,53 @@ def test_api_rename_does_not_move_a_folder_symlinked_from_outside(api_client):
     status, body = call("POST", "/rename", {"from": "ext", "to": "moved"})
     assert status in (400, 404, 422), (status, body)
     assert (outside / "secret.md").read_text() == SECRET
+    # a folder holding a symlink out: its own notes move, the outside files stay where they are
+    status, body = call("POST", "/rename", {"from": "inner", "to": "moved"})
+    assert (outside / "secret.md").read_text() == SECRET
+    assert not (outside.parent / "vault" / "moved" / "ext" / "secret.md").is_file() or (
+        (outside.parent / "vault" / "moved" / "ext").is_symlink()
+    )
 
 
 # -- the atomic write never loses a save (defect 2) ------------------------------------------------
 
 
 def test_write_keeps_a_save_made_while_it_works(tmp_path):
-    """The user's save lands between our read and our replace: it must win."""
+    """The user's save lands at any moment while write_note_atomic works (after the caller read
+    the note): it must win. Deterministic: a tracer saves at the k-th line the write runs, for
+    every k, whatever mechanism the write uses."""
+    import vaultsync.vault as vault_module
+
     note = tmp_path / "n.md"
-    write_file(note, "old")
-    stop = threading.Event()
-    saves: list[str] = []
+    lines_run = 0
+    for k in range(1, 200):
+        write_file(note, "old")
+        count = 0
+        saved: list[str] = []
 
-    def editor() -> None:
-        n = 0
-        while not stop.is_set():
-            n += 1
-            text = f"user save {n}"
-            tmp = tmp_path / f".edit-{n}"
-            tmp.write_text(text)
-            os.replace(tmp, note)  # an atomic-rename save
-            saves.append(text)
+        def tracer(frame, event, arg):
+            nonlocal count
+            if frame.f_code.co_filename != vault_module.__file__:
+                return None
+            if event == "line":
+                count += 1
+                if count == k and not saved:
+                    tmp = tmp_path / ".editor-save"
+                    tmp.write_text(f"user save {k}")
+                    os.replace(tmp, note)  # an editor's atomic-rename save
+                    saved.append(f"user save {k}")
+            return tracer
 
-    thread = threading.Thread(target=editor)
-    thread.start()
-    try:
-        for _ in range(300):
-            current = note.read_text()
-            write_note_atomic(note, "n.md", current + " normalized", expected=current)
-    finally:
-        stop.set()
-        thread.join()
-    final = note.read_text()
-    # the last thing on disk is the editor's last save, or our rewrite of exactly that save
-    assert final in (saves[-1], saves[-1] + " normalized")
+        sys.settrace(tracer)
+        try:
+            write_note_atomic(note, "n.md", "normalized", expected="old")
+        finally:
+            sys.settrace(None)
+        if not saved:
+            lines_run = count
+            break
+        assert note.read_text() == saved[0], f"a save at line {k} of the write was lost"
+    assert lines_run > 5  # the tracer really walked the whole write
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(TEMP_SUFFIX)]
 
 
@@ -276,3 +291,23 @@ def with_suppressed_kill(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except OSError:
         pass
+
+
+def test_rename_to_a_name_near_the_limit_updates_every_link(tmp_path):
+    """Regression: a 240-byte new name left most linking notes pointing at the old one (their
+    temp files' names did not fit)."""
+    from vaultsync.move import move_files, plan_moves
+
+    root = tmp_path / "vault"
+    write_file(root / "target.md", "# T\n")
+    for i in range(23):
+        write_file(root / f"{'s' * 235}{i:02d}.md", f"see [[target]] and [[target|the target]]\n")
+    vault = Vault(root)
+    index, _ = update_index(vault)
+    new = "t" * 237 + ".md"  # 240 bytes
+    report = move_files(vault, Indexer(vault, index), plan_moves(vault, index, "target.md", new))
+    index.close()
+    assert not report.diagnostics, report.diagnostics
+    assert len(report.notes_updated) == 23
+    for i in range(23):
+        assert f"[[{new[:-3]}]]" in (root / f"{'s' * 235}{i:02d}.md").read_text()

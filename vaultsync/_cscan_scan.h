@@ -207,7 +207,7 @@ static long long FN(clock)(const CH *s, Py_ssize_t a, Py_ssize_t z) {
         CH c = s[i];
         if (c == ':') {
             if (++np > 2)
-                return -1;
+                return -2; /* frames and the other forms: vaultsync.timestamps decides */
         } else if (c >= '0' && c <= '9') {
             parts[np] = parts[np] * 10 + (c - '0');
             lens[np]++;
@@ -218,17 +218,18 @@ static long long FN(clock)(const CH *s, Py_ssize_t a, Py_ssize_t z) {
     if (np == 0)
         return parts[0]; /* text.isdigit(): int(text) */
     long long h = 0, m, sec;
+    /* only the plain forms are read here; anything else is vaultsync.timestamps' to read */
     if (np == 2) {
         if (lens[0] < 1 || lens[0] > 3)
-            return -1;
+            return -2;
         h = parts[0];
     }
     if (lens[np - 1] < 1 || lens[np - 1] > 2 || lens[np] != 2)
-        return -1;
+        return -2;
     m = parts[np - 1];
     sec = parts[np];
-    if (sec >= 60)
-        return -1;
+    if (sec >= 60 || (np == 2 && m >= 60))
+        return -2;
     return h * 3600 + m * 60 + sec;
 }
 

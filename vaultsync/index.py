@@ -631,9 +631,9 @@ def _group_python(groups: dict[Any, list[int]], keys: Iterable[Any], value: int)
             got.append(value)
 
 
-try:  # the same two in C, built by setup.py (see vaultsync.scan)
-    from vaultsync import _cscan  # type: ignore[attr-defined,unused-ignore]
-except ImportError:  # pragma: no cover - exercised only where the extension is missing
+from vaultsync._native import cscan as _cscan  # noqa: E402 - the same two in C (see vaultsync.scan)
+
+if _cscan is None:
     _group, _json_ids = _group_python, _json_ids_python
 else:
     _group, _json_ids = _cscan.group, _cscan.json_ids

@@ -15,7 +15,6 @@ touched. Every rule maps its own output to itself, so normalizing twice equals n
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,9 +26,10 @@ from vaultsync.names import JS_WHITESPACE, basename, clean_string, dirname, forg
 from vaultsync.wikitext import Edit, apply_edits, build_wiki, linktext, parse_wiki, visible_text
 from vaultsync.parse import parse_note, parse_note_to_normalize
 from vaultsync.resolve import NameTable
+from vaultsync.timestamps import WATCH as _WATCH
+from vaultsync.timestamps import clock, envelope, is_clock_label, needs_hours, range_label, video_url
 
 _MARKDOWN = TimestampForm.MARKDOWN
-_TIME_LABEL = re.compile(r"\[?\s*(?:\d{1,3}:)?\d{1,2}:\d{2}\s*\]?|")
 _VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{6,20}")
 _VIDEO_URL = re.compile(
     r"(?:https?://)?(?:(?:www|m|music)\.)?(?:youtube\.com/(?:watch\?(?:[^#\s]*&)?v=|shorts/|embed/|live/)"
@@ -105,6 +105,7 @@ class _Note:
     video_id: str | None
     hours: bool
     diagnostics: list[Diagnostic]
+    wraps: dict[tuple[int, int], tuple[str | None, bool]]  # enveloped span -> (kept label, markdown ok)
 
     def report(self, code: str, message: str, span: tuple[int, int] | None, severity: Severity = Severity.WARNING) -> None:
         self.diagnostics.append(Diagnostic(self.ctx.uri, code, message, severity, span))
@@ -150,14 +151,21 @@ def normalize_text(text: str, ctx: NormalizeContext) -> Normalized:
     always = ctx.settings.timestamp_hours == "always"
     parsed, known_hours = parse_note_to_normalize(ctx.uri, text, always) if shortcut else (parse_note(ctx.uri, text), None)
     stamps: Sequence[Timestamp] = parsed.scan.timestamps
-    hours = known_hours if known_hours is not None else always or any((t.seconds or 0) >= 3600 for t in stamps)
+    hours = known_hours if known_hours is not None else needs_hours([t.seconds for t in stamps], always)
     if shortcut and known_hours is None:
         stamps = _not_canonical(text, stamps, hours)
-    note = _Note(text, parsed, ctx, note_video_id(parsed), hours, [])
-    counts = dict.fromkeys([*COUNTERS.values(), "links_unresolved"], 0)
+    note = _Note(text, parsed, ctx, note_video_id(parsed), hours, [], {})
+    counts = dict.fromkeys([*COUNTERS.values(), "links_unresolved", "timestamps_unread"], 0)
     edits: list[Edit] = []
     for stamp in stamps:
-        _run(stamp_rules, note, stamp, text[stamp.span[0] : stamp.span[1]], counts, edits)
+        # a rewrite takes along what would otherwise turn into a broken link (see envelope)
+        span, label, markdown_ok = envelope(text, stamp.span)
+        if span != stamp.span or label is not None or not markdown_ok:
+            stamp = stamp._replace(span=span)
+            note.wraps[span] = (label, markdown_ok)
+        if stamp.seconds is None and stamp_rules:
+            counts["timestamps_unread"] += 1
+        _run(stamp_rules, note, stamp, text[span[0] : span[1]], counts, edits)
     # The built-in link rules depend on a link's text and its note's folder only, as long as they
     # leave it as it is (a rewrite can depend on where it stands): such outcomes are remembered.
     known = None
@@ -181,7 +189,17 @@ def normalize_text(text: str, ctx: NormalizeContext) -> Normalized:
         if known is not None and not rewritten:
             known[raw] = (tuple((d.code, d.message, d.severity) for d in note.diagnostics[reported:]), unresolved)
     edits.sort(key=lambda e: e.span[0])
-    return Normalized(apply_edits(text, edits), tuple(edits), tuple(note.diagnostics), counts)
+    return Normalized(apply_edits(text, _without_overlaps(edits)), tuple(edits), tuple(note.diagnostics), counts)
+
+
+def _without_overlaps(edits: list[Edit]) -> list[Edit]:
+    """Edits sorted by start, less any that starts inside an earlier one (a timestamp's envelope
+    reaching into a neighbour): that one waits for the next run, which sees the new text."""
+    kept: list[Edit] = []
+    for edit in edits:
+        if not kept or edit.span[0] >= kept[-1].span[1]:
+            kept.append(edit)
+    return kept
 
 
 def _not_canonical(text: str, stamps: Sequence[Timestamp], hours: bool) -> list[Timestamp]:
@@ -246,24 +264,10 @@ def note_video_id(parsed: ParsedNote) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=1 << 14)
-def clock(seconds: int, hours: bool) -> str:
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h:02d}:{m:02d}:{s:02d}" if hours else f"{h * 60 + m:02d}:{s:02d}"
-
-
-_WATCH = "https://www.youtube.com/watch?v="
-
-
-def video_url(video_id: str, seconds: int) -> str:
-    return f"{_WATCH}{video_id}&t={seconds}s"
-
-
 @timestamp_rule("timestamps")
 def canonical_timestamp(note: _Note, stamp: Timestamp, raw: str) -> str | None:
     """Every anchor form becomes the configured canonical form, linking to its second."""
-    if stamp.form is TimestampForm.MARKDOWN and not _TIME_LABEL.fullmatch(stamp.label):
+    if stamp.form is TimestampForm.MARKDOWN and not is_clock_label(stamp.label):
         return None  # [see this](youtube...&t=) is prose that links to a time, not an anchor
     if stamp.seconds is None:
         note.report("timestamp-no-time", f"timestamp {raw!r} holds no time; left as it is", stamp.span)
@@ -278,10 +282,11 @@ def canonical_timestamp(note: _Note, stamp: Timestamp, raw: str) -> str | None:
             )
         return None
     url = video_url(video_id, stamp.seconds)
-    label = clock(stamp.seconds, note.hours)
-    after_bang = stamp.span[0] > 0 and note.text[stamp.span[0] - 1] == "!"
-    # right after "!", a markdown link would become an embed: keep the (clickable) HTML form there
-    if note.ctx.settings.timestamp_style == "html" or after_bang:
+    kept, markdown_ok = note.wraps.get(stamp.span, (None, True))
+    label = kept or range_label(stamp.label) or clock(stamp.seconds, note.hours)
+    # right after "!" or "[", a markdown link would become an embed or a wikilink: keep the
+    # (clickable) HTML form there
+    if note.ctx.settings.timestamp_style == "html" or not markdown_ok:
         return f'<a class="yt-timestamp" data-t="{clock(stamp.seconds, True)}" href="{url}">[{label}]</a>'
     return f"[{label}]({url})"
 

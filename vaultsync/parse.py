@@ -17,10 +17,7 @@ from vaultsync.model import Diagnostic, Frontmatter, Link, LinkKind, ParsedNote,
 from vaultsync.names import clean_string, split_subpath
 from vaultsync.scan import parse_wikilink_inner, scan_body, scan_body_to_normalize
 
-try:  # the C pass of index_text, built by setup.py (see vaultsync.scan)
-    from vaultsync import _cscan  # type: ignore[attr-defined,unused-ignore]
-except ImportError:  # pragma: no cover - exercised only where the extension is missing
-    _cscan = None
+from vaultsync._native import cscan as _cscan  # the C pass of index_text (see vaultsync.scan)
 
 try:  # the C parser is ~10x faster; fall back where libyaml is missing
     _BaseLoader: Any = yaml.CSafeLoader

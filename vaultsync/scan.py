@@ -32,6 +32,7 @@ from vaultsync.model import (
     TimestampForm,
 )
 from vaultsync.names import JS_WHITESPACE, URIDecodeError, clean_string, decode_uri, split_subpath
+from vaultsync.timestamps import read_clock
 
 IndexLink = tuple[str, int, int, str, str, "str | None"]  # (kind, start, end, target, subpath, display)
 
@@ -66,6 +67,8 @@ _MDLINK = re.compile(
 _MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _ANCHOR_FAST = re.compile(r'<a class="yt-timestamp" data-t="([^"<>]*)">(\[?[^<\[]*)</a>')
 _ANCHOR_ANY = re.compile(r"""<a\b(""" + _ATTRS + r""")\s*>([^<]*)</a\s*>""")
+_ANCHOR_LOOSE = re.compile(r"<a\s([^<>]*)>([^<]*)</a\s*>")
+_STAMP_ATTRS = re.compile(r"data-t|yt\W?timestamp|yt-\d")  # an anchor of a timestamp, typos included
 _HTML_TAG = re.compile(r"<(?:!--[\s\S]*?-->|/?[A-Za-z][A-Za-z0-9-]*" + _ATTRS + r"\s*/?>|[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>)")
 _ASCII_DIGITS = re.compile(r"[0-9]+")  # JavaScript's \\d: a tag of digits only is no tag
 _OTHER_HTML = re.compile(r'<(?!a class="yt-timestamp" data-t="|/a>|br ?/?>)')
@@ -109,7 +112,6 @@ _FIRST_LINE_INDENTED = re.compile(r"(?: {4}|[ ]{0,3}\t)[^\n]*\S")
 _LIST_ITEM = re.compile(r"[ ]{0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|\r?$)")
 _FENCE_LINE = re.compile(r"[ ]{0,3}(`{3,}|~{3,})")
 
-_TIME = re.compile(r"\[?\s*(?:(\d{1,3}):)?(\d{1,2}):(\d{2})\s*\]?")
 _T_PARAM = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?")
 _ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:|//")
@@ -172,11 +174,11 @@ def scan_body_python(text: str, start: int = 0) -> Scan:
     sweep = bool(regions)
     if text.count("<a", start) > len(anchors):
         fast = {m.start() for m in anchors}
-        extra = [
-            m
-            for m in _ANCHOR_ANY.finditer(text, start)
-            if m.start() not in fast and ("data-t" in m.group(1) or "yt-timestamp" in m.group(1))
-        ]
+        extra = [m for m in _ANCHOR_ANY.finditer(text, start) if m.start() not in fast and _STAMP_ATTRS.search(m.group(1))]
+        if text.count("<a", start) > len(anchors) + len(extra):
+            # anchors whose attributes are damaged (`data-05:08">`, an unclosed quote)
+            known = fast | {m.start() for m in extra}
+            extra += [m for m in _ANCHOR_LOOSE.finditer(text, start) if m.start() not in known and _STAMP_ATTRS.search(m.group(1))]
         if extra:
             anchors = sorted(anchors + extra, key=_match_start)
             sweep = True  # generic anchors may hold anything
@@ -421,18 +423,7 @@ def _clock(data_t: str) -> int | None:
     return seconds
 
 
-def parse_clock(text: str) -> int | None:
-    """``"01:02:03"``, ``"[02:03]"``, ``"75"`` -> seconds; None when it is no time."""
-    text = text.strip()
-    if text.isdigit():
-        return int(text)
-    m = _TIME.fullmatch(text)
-    if m is None:
-        return None
-    hours, minutes, seconds = int(m.group(1) or 0), int(m.group(2)), int(m.group(3))
-    if seconds >= 60:
-        return None
-    return hours * 3600 + minutes * 60 + seconds
+parse_clock = read_clock  # the reading of a written time is vaultsync.timestamps' rule
 
 
 _CANONICAL_URL = re.compile(r"https://www\.youtube\.com/watch\?v=([A-Za-z0-9_-]+)&t=([0-9]+)s")
@@ -578,11 +569,9 @@ def index_note(
     return found
 
 
-try:  # built by setup.py; optional, so an install without a compiler still works
-    from vaultsync import _cscan  # type: ignore[attr-defined,unused-ignore]
-except ImportError:  # pragma: no cover - exercised only where the extension is missing
-    _cscan = None
-else:
+from vaultsync._native import cscan as _cscan  # noqa: E402 - built by setup.py; optional
+
+if _cscan is not None:
     _cscan.configure(
         parse_wikilink_inner, parse_clock, Link, Timestamp, Heading,
         LinkKind.WIKI, LinkKind.EMBED, TimestampForm.HTML, TimestampForm.MARKDOWN,
