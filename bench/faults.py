@@ -290,6 +290,8 @@ def main() -> int:
     ap.add_argument("--vault-source", type=Path, default=None, help="notes to copy (default: the fixtures, else vault/)")
     ap.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE", help="write the results as JSON (- = stdout)")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--saves", type=int, default=None, help="rapid saves (default 10,000; --quick 500)")
+    ap.add_argument("--kills", type=int, default=None, help="kill points (default 210; --quick 21)")
     ap.add_argument("--only", nargs="*", default=None, help="saves kill odd api (default: all)")
     args = ap.parse_args()
     source = (args.vault_source or default_source()).resolve()
@@ -299,6 +301,7 @@ def main() -> int:
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
     saves, kills = (500, 21) if args.quick else (10_000, 210)
+    saves, kills = args.saves or saves, args.kills or kills
     started = time.monotonic()
     results: list[Result] = []
     figures: dict = {"seed": seed, "vault_source": str(source)}
