@@ -27,8 +27,7 @@ import urllib.parse
 import zipfile
 from pathlib import Path
 
-from _faults_common import (ANCHOR, SPACED, Result, copy_vault, http_raw, kill_group, request, spawn, temp_dir,
-                            wait_until)
+from _faults_common import ANCHOR, SPACED, Result, copy_vault, http_raw, kill_group, request, spawn, temp_dir, wait_until
 
 SECRET_FM = "---\nvideoId: abcdefghijk\n---\n"
 
@@ -40,12 +39,29 @@ def outside_state(outside: Path) -> dict[str, bytes]:
 def payloads(outside: Path) -> list[tuple[str, bool]]:
     """(path, harmless_as_json_string): the second is True when the decoded JSON string names a
     legitimate in-vault file (percent signs are ordinary characters there)."""
-    base = [("../outside/secret", False), ("../../../../etc/passwd", False), ("/etc/passwd", False),
-            (str(outside / "secret"), False), ("..\\outside\\secret", False), ("sub/../../outside/secret", False),
-            ("..", False), ("./../outside/secret", False), (".hidden/h", False), (".obsidian/app", False),
-            ("out", False), ("outdir/inner", False), ("outdir", False), ("x\x00y", False), ("\\\\host\\share\\x", False),
-            ("%2e%2e/outside/secret", True), ("%2e%2e%2foutside%2fsecret", True), ("%252e%252e/outside/secret", True),
-            ("..%5coutside%5csecret", True), ("%2fetc%2fpasswd", True), ("%00", True)]
+    base = [
+        ("../outside/secret", False),
+        ("../../../../etc/passwd", False),
+        ("/etc/passwd", False),
+        (str(outside / "secret"), False),
+        ("..\\outside\\secret", False),
+        ("sub/../../outside/secret", False),
+        ("..", False),
+        ("./../outside/secret", False),
+        (".hidden/h", False),
+        (".obsidian/app", False),
+        ("out", False),
+        ("outdir/inner", False),
+        ("outdir", False),
+        ("x\x00y", False),
+        ("\\\\host\\share\\x", False),
+        ("%2e%2e/outside/secret", True),
+        ("%2e%2e%2foutside%2fsecret", True),
+        ("%252e%252e/outside/secret", True),
+        ("..%5coutside%5csecret", True),
+        ("%2fetc%2fpasswd", True),
+        ("%00", True),
+    ]
     out = []
     for path, harmless in base:
         out.append((path, harmless))
@@ -76,7 +92,11 @@ def start_server(root: Path) -> tuple:
 
 
 def threads_of(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return -1  # no /proc here: the thread count is not checked
+    for line in lines:
         if line.startswith("Threads:"):
             return int(line.split()[1])
     return -1
@@ -99,12 +119,14 @@ def attack_api(source: Path, idle: int = 320) -> tuple[list[Result], dict]:
         (root / "outdir").symlink_to(outside / "dir", target_is_directory=True)
         (root / ".hidden").mkdir()
         (root / ".hidden" / "h.md").write_text("SECRET-H [[SECRET-LINK]]\n", encoding="utf-8")
-        (root / "embeds.md").write_text(SECRET_FM + "# Embeds\n\n## Outside\n\n![[out]]\n\n![[outdir/inner]]\n\n"
-                                        "![[../outside/secret]]\n\n![[.hidden/h]]\n", encoding="utf-8")
+        (root / "embeds.md").write_text(
+            SECRET_FM + "# Embeds\n\n## Outside\n\n![[out]]\n\n![[outdir/inner]]\n\n![[../outside/secret]]\n\n![[.hidden/h]]\n", encoding="utf-8"
+        )
         (root / "victim.md").write_text(SECRET_FM + "victim\n", encoding="utf-8")
         before = outside_state(outside)
         proc, port, token = start_server(root)
         try:
+
             def outside_intact() -> bool:
                 return outside_state(outside) == before
 
@@ -112,8 +134,9 @@ def attack_api(source: Path, idle: int = 320) -> tuple[list[Result], dict]:
                 fine = status is not None and (400 <= status < 500 or (ok_2xx and 200 <= status < 300))
                 leaked = b"SECRET" in body
                 intact = outside_intact()
-                row.check(fine and not leaked and intact,
-                          f"{what}: {status or err} {'LEAKED ' if leaked else ''}{'' if intact else 'OUTSIDE CHANGED '}{body[:90]!r}")
+                row.check(
+                    fine and not leaked and intact, f"{what}: {status or err} {'LEAKED ' if leaked else ''}{'' if intact else 'OUTSIDE CHANGED '}{body[:90]!r}"
+                )
                 if not (root / "victim.md").exists():
                     (root / "victim.md").write_text(SECRET_FM + "victim\n", encoding="utf-8")
 
@@ -125,25 +148,36 @@ def attack_api(source: Path, idle: int = 320) -> tuple[list[Result], dict]:
                 q = urllib.parse.quote(path, safe="%")
                 verdict(row, f"GET /notes/links?path={q}", *request(port, token, "GET", f"/notes/links?path={q}"), path == "outdir.md")
                 for write in (False, True):
-                    verdict(row, f"POST /normalize {path!r} write={write}",
-                            *request(port, token, "POST", "/normalize", {"path": path, "write": write}), harmless)
-                verdict(row, f"POST /rename from {path!r}",
-                        *request(port, token, "POST", "/rename", {"from": path, "to": f"moved-{k}.md"}), harmless)
-                verdict(row, f"POST /rename to {path!r}",
-                        *request(port, token, "POST", "/rename", {"from": "victim.md", "to": path}), harmless)
-                verdict(row, f"POST /exports notes={path!r}",
-                        *request(port, token, "POST", "/exports", {"format": "anki", "selection": {"notes": [path]}}), harmless)
+                    verdict(
+                        row, f"POST /normalize {path!r} write={write}", *request(port, token, "POST", "/normalize", {"path": path, "write": write}), harmless
+                    )
+                verdict(row, f"POST /rename from {path!r}", *request(port, token, "POST", "/rename", {"from": path, "to": f"moved-{k}.md"}), harmless)
+                verdict(row, f"POST /rename to {path!r}", *request(port, token, "POST", "/rename", {"from": "victim.md", "to": path}), harmless)
+                verdict(
+                    row,
+                    f"POST /exports notes={path!r}",
+                    *request(port, token, "POST", "/exports", {"format": "anki", "selection": {"notes": [path]}}),
+                    harmless,
+                )
             for sel in ({"notes": ["embeds"]}, {"notes": ["embeds"], "depth": 2}, {"folders": ["outdir"]}, {"folders": [""]}):
                 status, body, err = request(port, token, "POST", "/exports", {"format": "anki", "selection": sel, "title": "t"})
                 if status != 202:
                     export.check(status is not None and status < 500 and b"SECRET" not in body, f"export {sel}: {status or err} {body[:90]!r}")
                     continue
                 job = json.loads(body).get("id")
-                state = wait_until(lambda: json.loads(request(port, token, "GET", f"/exports/{job}")[1] or b"{}").get("state")
-                                   in ("done", "failed", "error"), 120, 0.2)
+                state = wait_until(
+                    lambda: (
+                        json.loads(request(port, token, "GET", f"/exports/{job}")[1] or b"{}").get("state")  # noqa: B023 (called at once)
+                        in ("done", "failed", "error")
+                    ),
+                    120,
+                    0.2,
+                )
                 status, data, err = request(port, token, "GET", f"/exports/{job}/result")
-                export.check(bool(state) and not contains_secret(data) and outside_intact(),
-                             f"export {sel}: result {status or err}, secret {'found' if contains_secret(data) else 'absent'}")
+                export.check(
+                    bool(state) and not contains_secret(data) and outside_intact(),
+                    f"export {sel}: result {status or err}, secret {'found' if contains_secret(data) else 'absent'}",
+                )
 
             # -- idle and slow connections
             socks: list[socket.socket] = []
@@ -160,7 +194,10 @@ def attack_api(source: Path, idle: int = 320) -> tuple[list[Result], dict]:
                 threads = threads_of(proc.pid)
                 figures.update({"idle_sockets": len(socks), "status_under_idle_load_s": round(took, 3), "server_threads_under_idle_load": threads})
                 load.check(status == 200 and took <= 2.0, f"/status with {len(socks)} idle sockets: {status or err} in {took:.2f} s")
-                load.check(0 < threads <= 72, f"{threads} server threads with {len(socks)} idle sockets")
+                if threads < 0:
+                    load.note = "no /proc: thread count unchecked"
+                else:
+                    load.check(threads <= 72, f"{threads} server threads with {len(socks)} idle sockets")
             except OSError as exc:
                 load.check(False, f"could not open the idle sockets: {exc}")
             finally:
@@ -184,10 +221,10 @@ def attack_api(source: Path, idle: int = 320) -> tuple[list[Result], dict]:
             many = "".join(f"X-H{i}: v\r\n" for i in range(300))
             status, body, err = request(port, token, "GET", "/status", headers=many)
             bad.check(status in (400, 431) and json_error(body), f"300 headers: {status or err} {body[:80]!r}")
-            status, body, err = http_raw(port, f"GET http://evil.example/status HTTP/1.1\r\nHost: evil.example\r\n"
-                                               f"Authorization: Bearer {token}\r\nConnection: close\r\n\r\n".encode())
-            bad.check(status is not None and status < 500 and json_error(body) or status == 200,
-                      f"absolute-form request line: {status or err} {body[:80]!r}")
+            status, body, err = http_raw(
+                port, f"GET http://evil.example/status HTTP/1.1\r\nHost: evil.example\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n".encode()
+            )
+            bad.check(status is not None and status < 500 and json_error(body) or status == 200, f"absolute-form request line: {status or err} {body[:80]!r}")
             status, body, err = http_raw(port, b"GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             bad.check(status == 401 and json_error(body), f"no token: {status or err}")
             status, body, err = request(port, token, "POST", "/normalize", raw_body=b'{"path": "' + b"a" * (1 << 21) + b'"}')

@@ -21,10 +21,16 @@ REPO = Path(__file__).resolve().parent.parent
 ANCHOR = '<a class="yt-timestamp" data-t="00:01:05">[00:01:05]</a>'
 SPACED = "[[ spaced link ]]"
 TEMP_SUFFIX = ".vaultsync-tmp"
-ENV = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           GIT_AUTHOR_NAME="faults", GIT_AUTHOR_EMAIL="faults@example.com",
-           GIT_COMMITTER_NAME="faults", GIT_COMMITTER_EMAIL="faults@example.com",
-           NO_COLOR="1", TERM="dumb")
+ENV = dict(
+    os.environ,
+    PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    GIT_AUTHOR_NAME="faults",
+    GIT_AUTHOR_EMAIL="faults@example.com",
+    GIT_COMMITTER_NAME="faults",
+    GIT_COMMITTER_EMAIL="faults@example.com",
+    NO_COLOR="1",
+    TERM="dumb",
+)
 
 
 @dataclass
@@ -35,6 +41,7 @@ class Result:
     tries: int = 0
     held: int = 0
     skipped: str = ""
+    note: str = ""
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -50,8 +57,15 @@ class Result:
         return ok
 
     def as_json(self) -> dict:
-        return {"attack": self.attack, "tries": self.tries, "held": self.held, "broken": self.broken,
-                "skipped": self.skipped or None, "failures": self.failures}
+        return {
+            "attack": self.attack,
+            "tries": self.tries,
+            "held": self.held,
+            "broken": self.broken,
+            "skipped": self.skipped or None,
+            "note": self.note or None,
+            "failures": self.failures,
+        }
 
 
 def default_source() -> Path:
@@ -69,14 +83,12 @@ def temp_dir(tag: str) -> Iterator[Path]:
 
 
 def copy_vault(source: Path, dest: Path) -> Path:
-    shutil.copytree(source, dest, symlinks=True,
-                    ignore=shutil.ignore_patterns(".vaultsync", ".git", ".trash"))
+    shutil.copytree(source, dest, symlinks=True, ignore=shutil.ignore_patterns(".vaultsync", ".git", ".trash"))
     return dest
 
 
 def notes_of(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.md")
-                  if p.is_file() and not p.is_symlink() and not any(s.startswith(".") for s in p.relative_to(root).parts))
+    return sorted(p for p in root.rglob("*.md") if p.is_file() and not p.is_symlink() and not any(s.startswith(".") for s in p.relative_to(root).parts))
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -101,9 +113,16 @@ def cli(*args: str | Path, timeout: float = 60) -> subprocess.CompletedProcess[s
 
 def spawn(*args: str | Path, quiet: bool = False) -> subprocess.Popen[str]:
     sink = subprocess.DEVNULL if quiet else subprocess.PIPE
-    return subprocess.Popen([sys.executable, "-m", "vaultsync", *map(str, args)], cwd=str(REPO), env=ENV,
-                            stdout=sink, stderr=sink, stdin=subprocess.DEVNULL, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "vaultsync", *map(str, args)],
+        cwd=str(REPO),
+        env=ENV,
+        stdout=sink,
+        stderr=sink,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
@@ -121,6 +140,8 @@ def kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
 def group_alive(pgid: int) -> list[int]:
     """Pids still in process group ``pgid`` (zombies excluded)."""
     alive = []
+    if not os.path.isdir("/proc"):
+        return alive
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -157,8 +178,9 @@ def start_daemon(root: Path, *extra: str, timeout: float = 30) -> subprocess.Pop
     except OSError:
         pass
     proc = spawn("watch", root, *extra, quiet=True)
-    ok = wait_until(lambda: proc.poll() is not None
-                    or (daemon_state(root).get("state") == "watching" and daemon_state(root).get("pid") == proc.pid), timeout, 0.02)
+    ok = wait_until(
+        lambda: proc.poll() is not None or (daemon_state(root).get("state") == "watching" and daemon_state(root).get("pid") == proc.pid), timeout, 0.02
+    )
     if not ok or proc.poll() is not None:
         kill_group(proc)
         raise RuntimeError(f"daemon did not start on {root} (exit {proc.returncode})")
@@ -223,9 +245,40 @@ def http_raw(port: int, request: bytes, timeout: float = 10) -> tuple[int | None
     return int(m.group(1)), body, ""
 
 
-def request(port: int, token: str, method: str, target: str, body: object | None = None,
-            raw_body: bytes | None = None, headers: str = "") -> tuple[int | None, bytes, str]:
+def request(
+    port: int, token: str, method: str, target: str, body: object | None = None, raw_body: bytes | None = None, headers: str = ""
+) -> tuple[int | None, bytes, str]:
     data = raw_body if raw_body is not None else (json.dumps(body).encode() if body is not None else b"")
-    head = (f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
-            f"Connection: close\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n{headers}\r\n")
+    head = (
+        f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+        f"Connection: close\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n{headers}\r\n"
+    )
     return http_raw(port, head.encode("latin-1") + data)
+
+
+def prepare_notes(root: Path) -> list[Path]:
+    """Normalize the vault with the real CLI and return the notes where our appended line is
+    normalized as expected (a note ending inside a code fence, excluded by userIgnoreFilters or
+    without a video id would keep it as written). Leaves the vault normalized and indexed."""
+    probes: dict[Path, str] = {}
+    for i, path in enumerate(notes_of(root)):
+        text = path.read_bytes().decode("utf-8", "replace")
+        if video_id(text):
+            probes[path] = f"calib-{i}"
+            path.write_text(text + ("" if text.endswith("\n") else "\n") + f"calib-{i} {ANCHOR} {SPACED}\n", encoding="utf-8")
+    cli("normalize", root, timeout=300)
+    good = []
+    for path, tag in probes.items():
+        text = path.read_bytes().decode("utf-8", "replace")
+        lines = text.splitlines(keepends=True)
+        hit = [k for k, line in enumerate(lines) if line.startswith(tag + " ")]
+        if not hit:
+            continue
+        line = lines[hit[0]].rstrip("\r\n")
+        raw = f"{tag} {ANCHOR} {SPACED}"
+        if line != raw and line in normalized_forms(raw, video_id(text)):
+            good.append(path)
+        del lines[hit[0]]
+        path.write_bytes("".join(lines).encode("utf-8"))
+    cli("scan", root, timeout=300)
+    return good

@@ -29,9 +29,26 @@ import time
 import uuid
 from pathlib import Path
 
-from _faults_common import (ANCHOR, ENV, SPACED, Result, cli, copy_vault, group_alive, kill_group, notes_of,
-                            normalized_forms, snapshot, spawn, start_daemon, temp_dir, temp_leftovers, video_id,
-                            wait_until)
+from _faults_common import (
+    ANCHOR,
+    ENV,
+    SPACED,
+    Result,
+    cli,
+    copy_vault,
+    group_alive,
+    kill_group,
+    normalized_forms,
+    notes_of,
+    prepare_notes,
+    snapshot,
+    spawn,
+    start_daemon,
+    temp_dir,
+    temp_leftovers,
+    video_id,
+    wait_until,
+)
 
 
 def attack_kills(source: Path, kills: int, rng: random.Random) -> tuple[list[Result], dict]:
@@ -59,9 +76,10 @@ def kill_daemon(source: Path, points: int, rng: random.Random) -> list[Result]:
     restart = Result("kill -9 daemon: restart cleans + normalizes")
     with temp_dir("kdaemon") as tmp:
         root = copy_vault(source, tmp / "vault")
-        cli("normalize", root, timeout=120)
-        cli("scan", root, timeout=120)
-        notes = [p for p in notes_of(root) if video_id(p.read_text("utf-8", "replace"))]
+        notes = prepare_notes(root)
+        if len(notes) < 5:
+            after.skipped = restart.skipped = "fewer than 5 notes with a videoId"
+            return [after, restart]
         pending: dict[Path, str] = {}
         for i in range(points + 1):
             proc = start_daemon(root)
@@ -69,9 +87,11 @@ def kill_daemon(source: Path, points: int, rng: random.Random) -> list[Result]:
                 if pending:  # the restart of the previous kill point
                     time.sleep(0.3)
                     left = temp_leftovers(root)
-                    ok = wait_until(lambda: all(normalized_forms_done(p, m) for p, m in pending.items()), 5.0, 0.05)
-                    restart.check(not left and bool(ok), f"point {i - 1}: temp files {left[:3]}" if left else
-                                  f"point {i - 1}: a save of the batch not on disk normalized after the restart")
+                    ok = wait_until(lambda: all(normalized_forms_done(p, m) for p, m in pending.items()), 5.0, 0.05)  # noqa: B023
+                    restart.check(
+                        not left and bool(ok),
+                        f"point {i - 1}: temp files {left[:3]}" if left else f"point {i - 1}: a save of the batch not on disk normalized after the restart",
+                    )
                 if i == points:
                     break
                 batch = rng.sample(notes, 5)
@@ -88,8 +108,11 @@ def kill_daemon(source: Path, points: int, rng: random.Random) -> list[Result]:
                 time.sleep(rng.uniform(0, 0.4))
             finally:
                 kill_group(proc)
-            bad = [f"{p.name}: {'not UTF-8' if _utf8(p.read_bytes()) is None else 'neither the save nor its normalized form'}"
-                   for p, forms in expected.items() if _utf8(p.read_bytes()) not in forms]
+            bad = [
+                f"{p.name}: {'not UTF-8' if _utf8(p.read_bytes()) is None else 'neither the save nor its normalized form'}"
+                for p, forms in expected.items()
+                if _utf8(p.read_bytes()) not in forms
+            ]
             after.check(not bad, f"point {i}: {bad[:2]}")
     return [after, restart]
 
@@ -139,8 +162,7 @@ def kill_normalize(source: Path, points: int, rng: random.Random) -> list[Result
                 time.sleep(2.0)
                 moved = [str(p.relative_to(root)) for p, m in mtimes.items() if not p.exists() or p.stat().st_mtime_ns != m]
                 workers = group_alive(proc.pid)
-                orphans.check(not moved, f"point {i}: {len(moved)} notes written after the parent died "
-                                         f"({len(workers)} workers alive), e.g. {moved[:2]}")
+                orphans.check(not moved, f"point {i}: {len(moved)} notes written after the parent died ({len(workers)} workers alive), e.g. {moved[:2]}")
             finally:
                 kill_group(proc)
             now = snapshot(root)
@@ -238,8 +260,9 @@ def kill_sync(source: Path, points: int, rng: random.Random) -> tuple[list[Resul
                     while time.monotonic() < deadline:  # a busy loop: git holds some of these for a few ms only
                         n += 1
                         if trigger == "push":  # receive-pack's quarantine, or a push process in the group
-                            hit = any(e.startswith("tmp_objdir-incoming") or e.startswith("incoming")
-                                      for e in os.listdir(objects)) or (n % 200 == 0 and _pushing(proc.pid))
+                            hit = any(e.startswith("tmp_objdir-incoming") or e.startswith("incoming") for e in os.listdir(objects)) or (
+                                n % 200 == 0 and _pushing(proc.pid)
+                            )
                         else:
                             hit = watch.exists()
                         if hit:
@@ -254,8 +277,7 @@ def kill_sync(source: Path, points: int, rng: random.Random) -> tuple[list[Resul
             if killed:
                 hits[trigger] += 1
                 now = snapshot(laptop)
-                bad = [u for u, data in now.items()
-                       if _utf8(data) is None or b"<<<<<<<" in data or (data != old.get(u) and data not in news.get(u, ()))]
+                bad = [u for u, data in now.items() if _utf8(data) is None or b"<<<<<<<" in data or (data != old.get(u) and data not in news.get(u, ()))]
                 intact.check(not bad, f"{trigger}: {bad[:2]} corrupted or half-merged")
             done = cli("sync", laptop, "--json", timeout=120)
             if killed:
@@ -300,4 +322,9 @@ def kill_sync(source: Path, points: int, rng: random.Random) -> tuple[list[Resul
             if git("pull", "-q", "--rebase", "origin", "main", cwd=desktop, check=False).returncode != 0:
                 git("rebase", "--abort", cwd=desktop, check=False)
                 git("reset", "-q", "--hard", "origin/main", cwd=desktop, check=False)
-    return [intact, nextsync, kept], {"sync_kill_points": intact.tries, "sync_kills_by_trigger": hits, "sync_attempts": attempt, "sync_laptop_reclones": rebuilt}
+    return [intact, nextsync, kept], {
+        "sync_kill_points": intact.tries,
+        "sync_kills_by_trigger": hits,
+        "sync_attempts": attempt,
+        "sync_laptop_reclones": rebuilt,
+    }
