@@ -19,7 +19,10 @@ finally) on temp copies of real notes (../shared/fixtures/tubegraph-sample, else
   it within 5 s; the files outside keep their bytes, mtime and (when the fs updates it) atime.
 - api: see bench/_faults_api.py.
 
-Exit 1 if any row broke. --quick: ~500 saves, ~20 kill points (< 3 min on 2 cores).
+Exit 1 if any row broke. --quick: 500 saves, 21 kill points: about 130 s on this 2-core machine
+(200 s when the other engineers' runs load it). The full run (10,000 saves, 210 kill points) is
+estimated from the quick run's per-point costs at 15-20 min; --saves/--kills shorten it.
+--only saves kill odd api runs a subset.
 """
 
 from __future__ import annotations
@@ -358,7 +361,14 @@ def main() -> int:
     figures["seconds"] = round(seconds, 1)
     print_table(results, figures, seconds)
     if args.json:
-        doc = json.dumps({"results": [r.as_json() for r in results], "figures": figures, "broken": sum(r.broken for r in results if not r.skipped)}, indent=1)
+        doc = json.dumps(
+            {
+                "results": [r.as_json() for r in results],
+                "figures": {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in figures.items()},
+                "broken": sum(r.broken for r in results if not r.skipped),
+            },
+            indent=1,
+        )
         if args.json == "-":
             print(doc)
         else:
