@@ -57,19 +57,40 @@ from exporters.markup import (
     render_fragment,
     render_inline,
 )
-from exporters.pipeline import HIGHLIGHT, comment_spans, inside
-from vaultsync import Diagnostic, LinkKind, NameTable, ParsedNote, parse_note
-from vaultsync.exporting import ExportRequest, ExportResult
-from vaultsync.model import Severity
-from vaultsync.names import basename, dirname, stem
-from vaultsync.normalize import clock, note_video_id, video_url
-from vaultsync.parse import frontmatter_tags
-from vaultsync.vault import read_note_text
+from exporters.pipeline import (
+    HIGHLIGHT,
+    comment_spans,
+    inside,
+    option_int,
+    option_yes_no,
+)
+from vaultsync import (
+    Diagnostic,
+    ExportRequest,
+    ExportResult,
+    LinkKind,
+    NameTable,
+    ParsedNote,
+    Severity,
+    TimestampForm,
+    Vault,
+    basename,
+    clock,
+    dirname,
+    display_label,
+    envelope,
+    frontmatter_tags,
+    needs_hours,
+    note_video_id,
+    parse_note,
+    stem,
+    video_url,
+)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".bmp")
 PARALLEL_NOTES = 200  # fewer notes than this are rendered in-process
 _CHUNK = 25
-_CALLOUT = re.compile(r"^[ \t]*>[ \t]*(\[!([A-Za-z0-9_-]+)\][+-]?)", re.M)
+_CALLOUT = re.compile(r"^[ \t]*>[ \t]*(\[!([A-Za-z0-9_-]+)\][+-]?)", re.MULTILINE)
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 _TAG_CHARS = re.compile(r"\s+")
 _MEDIA_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -90,6 +111,7 @@ class CardSettings:
     # per process, filled as notes are rendered: note path -> its obsidian:// URL (HTML-escaped);
     # link destinations are remembered by the name table itself (NameTable.resolve_memo)
     note_urls: dict[str, str] = field(default_factory=dict, compare=False)
+    vault: Vault | None = field(default=None, compare=False)  # every read goes through it (see _vault)
 
 
 class AnkiExporter:
@@ -99,23 +121,27 @@ class AnkiExporter:
 
     def export(self, request: ExportRequest) -> ExportResult:
         started = time.perf_counter()
+        options = request.options
+        heading_level = option_int(options, "heading_level", 2, 0, 6)
+        jobs = option_int(options, "jobs", None, 1)
         settings = CardSettings(
             str(request.vault.root),
             request.vault.root.name,
             NameTable(request.index.uris()),
-            int(request.options.get("heading_level", "2")),
-            request.options.get("cloze_highlights", "yes").lower() not in ("no", "false", "0"),
+            2 if heading_level is None else heading_level,
+            option_yes_no(options, "cloze_highlights", True),
+            vault=request.vault,
         )
-        paths = [(uri, str(request.vault.path_for(uri))) for uri in request.uris]
-        notes = list(render_notes(settings, paths, request.progress, int(request.options.get("jobs", "0")) or None))
-        media: dict[str, Path] = {}
+        notes = list(render_notes(settings, list(request.uris), request.progress, jobs))
+        media: dict[str, bytes] = {}
         for note in notes:
             for name, uri in note.media.items():
-                path = request.vault.path_for(uri)
-                if path.is_file():
-                    media[name] = path
-                else:
-                    note.diagnostics.append(Diagnostic(note.uri, "media-missing", f"image {uri!r} not found; left out"))
+                if name in media:
+                    continue
+                try:
+                    media[name] = request.vault.read_bytes(uri)  # inside the vault, a regular file
+                except Exception as exc:  # noqa: BLE001 - outside the vault, missing or unreadable: left out
+                    note.diagnostics.append(Diagnostic(note.uri, "media-missing", f"image {uri!r} left out: {exc}"))
         counts = write_package(notes, media, request.output)
         counts["media"] = len(media)
         diagnostics = [d for n in notes for d in n.diagnostics]
@@ -130,8 +156,8 @@ exporter = AnkiExporter()
 _settings: CardSettings | None = None  # set before forking workers, inherited without pickling
 
 
-def render_notes(settings: CardSettings, paths: list[tuple[str, str]], progress: object, jobs: int | None) -> Iterator[NoteCards]:
-    """NoteCards for each (uri, path), in order; forked workers for large selections."""
+def render_notes(settings: CardSettings, paths: list[str], progress: object, jobs: int | None) -> Iterator[NoteCards]:
+    """NoteCards for each note uri, in order; forked workers for large selections."""
     global _settings
     _settings = settings
     jobs = jobs or os.cpu_count() or 1
@@ -155,17 +181,29 @@ def render_notes(settings: CardSettings, paths: list[tuple[str, str]], progress:
             pool.join()
 
 
-def _render_chunk(chunk: list[tuple[str, str]]) -> list[NoteCards]:
+def _render_chunk(chunk: list[str]) -> list[NoteCards]:
     assert _settings is not None
-    return [note_cards(_settings, uri, path) for uri, path in chunk]
+    return [note_cards(_settings, uri) for uri in chunk]
 
 
-def note_cards(settings: CardSettings, uri: str, path: str) -> NoteCards:
-    """Read one note and render its cards."""
+@lru_cache(maxsize=8)
+def _vault_at(root: str) -> Vault:
+    return Vault(root)
+
+
+def _vault(settings: CardSettings) -> Vault:
+    """The vault every note is read through (settings made without one: the vault at ``root``)."""
+    return settings.vault if settings.vault is not None else _vault_at(settings.root)
+
+
+def note_cards(settings: CardSettings, uri: str) -> NoteCards:
+    """Read one note (through the vault: inside it, a regular file) and render its cards."""
     folder = dirname(uri)
     try:
-        text = read_note_text(Path(path), uri)
-        mtime_s = os.stat(path).st_mtime_ns // 1_000_000_000
+        vault = _vault(settings)
+        text = vault.read_text(uri)
+        st = vault.stat(uri)
+        mtime_s = st.mtime_ns // 1_000_000_000 if st is not None else 0
     except Exception as exc:  # noqa: BLE001 - one bad note must not stop the export
         note = NoteCards(uri, settings.vault_name, [], 0)
         note.diagnostics.append(Diagnostic(uri, "unreadable", f"left out of the deck: {exc}"))
@@ -243,20 +281,23 @@ def _replacements(settings: CardSettings, note: NoteCards, text: str, parsed: Pa
     """HTML for every Obsidian construct of the note (sorted by position)."""
     video = note_video_id(parsed)
     stamps = parsed.scan.timestamps
-    hours = any((t.seconds or 0) >= 3600 for t in stamps)
+    hours = needs_hours([t.seconds for t in stamps])
     video_safe = video is not None and _safe_id(video)
     reps: list[Replacement] = []
     append = reps.append
     folder = dirname(note.uri)
+    markdown = TimestampForm.MARKDOWN
     for t in stamps:  # a note has dozens: the loop is kept lean
         seconds = t.seconds
         vid = t.video_id or video
+        span, kept, _ = envelope(text, t.span)  # a wrapping link or brackets go with it
+        label = display_label(t.label, seconds, hours, markdown=t.form is markdown, kept=kept)
         if seconds is None or not vid:
-            append((t.span, html.escape(_clock(seconds, hours) if seconds is not None else t.label.strip("[] "), quote=False)))
-        elif video_safe if vid is video else _safe_id(vid):  # nothing to escape: built directly
-            append((t.span, f'<a href="https://www.youtube.com/watch?v={vid}&amp;t={seconds}s">{_clock(seconds, hours)}</a>'))
+            append((span, html.escape(label, quote=False)))
+        elif (video_safe if vid is video else _safe_id(vid)) and label.isascii() and "<" not in label and "&" not in label:
+            append((span, f'<a href="https://www.youtube.com/watch?v={vid}&amp;t={seconds}s">{label}</a>'))  # nothing to escape
         else:
-            append((t.span, link_html(video_url(vid, seconds), _clock(seconds, hours))))
+            append((span, link_html(video_url(vid, seconds), label)))
     for link in parsed.scan.links:
         if link.kind is LinkKind.FRONTMATTER:
             continue
@@ -283,7 +324,7 @@ def _replacements(settings: CardSettings, note: NoteCards, text: str, parsed: Pa
 
 
 def _link(settings: CardSettings, note: NoteCards, link: object) -> str:
-    from vaultsync.model import Link
+    from vaultsync import Link
 
     assert isinstance(link, Link)
     display = link.display or (link.target + link.subpath).lstrip("#") or link.target
@@ -302,11 +343,6 @@ def _note_url(settings: CardSettings, dest: str) -> str:
     unique = len(settings.table.named(basename(dest).lower())) <= 1
     target = stem(dest) if unique else dest[:-3]
     return f"obsidian://open?vault={quote(settings.vault_name, safe='')}&file={quote(target, safe='')}"
-
-
-@lru_cache(maxsize=1 << 16)
-def _clock(seconds: int, hours: bool) -> str:
-    return clock(seconds, hours)
 
 
 @lru_cache(maxsize=1 << 10)

@@ -122,7 +122,7 @@ def _card_ords(kind: CardKind, fields: tuple[str, ...]) -> tuple[int, ...]:
     )
 
 
-def write_package(notes: list[NoteCards], media: dict[str, Path], output: Path) -> dict[str, object]:
+def write_package(notes: list[NoteCards], media: dict[str, Path | bytes], output: Path) -> dict[str, object]:
     """Write the .apkg atomically; each note's ``mod`` is its source file's mtime."""
     basic, cloze = _models()
     by_deck: dict[str, list[tuple[NoteCards, AnkiCard, int]]] = {}
@@ -185,6 +185,9 @@ def _entry(name: str, size: int = 0) -> zipfile.ZipInfo:
     return info
 
 
-def _add_file(zf: zipfile.ZipFile, name: str, path: Path) -> None:
+def _add_file(zf: zipfile.ZipFile, name: str, path: Path | bytes) -> None:
+    if isinstance(path, bytes):  # media read through the vault
+        zf.writestr(_entry(name, len(path)), path)
+        return
     with open(path, "rb") as src, zf.open(_entry(name, os.fstat(src.fileno()).st_size), "w") as dst:
         shutil.copyfileobj(src, dst, 1 << 20)

@@ -21,9 +21,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from exporters.pandoc import TEMPLATES, write_parallel
-from exporters.pipeline import ExportContext, build_document
-from vaultsync.exporting import ExportRequest, ExportResult
-from vaultsync.resolve import NameTable
+from exporters.pipeline import Asset, ExportContext, build_document, option_text
+from vaultsync import ConfigError, ExportRequest, ExportResult, NameTable
 
 MODIFIED = "2023-11-14T22:13:20Z"  # fixed, so that the same notes give the same bytes
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -32,7 +31,7 @@ MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 _SECTION = re.compile(r'<section id="([^"]+)" class="level1">')
 _HREF = re.compile(r'href="#([^"]+)"')
 _ID = re.compile(r'\sid="([^"]+)"')
-_H2 = re.compile(r'<section id="([^"]+)" class="level2">\s*<h2>(.*?)</h2>', re.S)
+_H2 = re.compile(r'<section id="([^"]+)" class="level2">\s*<h2>(.*?)</h2>', re.DOTALL)
 _SRC = re.compile(r'src="(img-\d+\.\w+)"')
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -72,9 +71,20 @@ def split_chapters(html: str, titles: list[str]) -> list[Chapter]:
         chapters.append(Chapter(f"ch{i:03d}.xhtml", title, piece, headings))
     home = {hid: c.file for c in chapters for hid in _ID.findall(c.html)}
     return [
-        Chapter(c.file, c.title, _HREF.sub(lambda m: f'href="{home.get(m.group(1), c.file)}#{m.group(1)}"', c.html), c.headings)
+        Chapter(c.file, c.title, _HREF.sub(lambda m, own=c.file: f'href="{home.get(m.group(1), own)}#{m.group(1)}"', c.html), c.headings)
         for c in chapters
     ]
+
+
+_LANG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
+
+
+def epub_lang(options: dict[str, str]) -> str:
+    """The book's language (a BCP 47 tag such as ``en`` or ``pt-BR``); a ConfigError for anything else."""
+    lang = option_text(options, "lang", "en").replace("_", "-")  # en_US as written on Unix
+    if not _LANG.fullmatch(lang):
+        raise ConfigError(f"invalid lang {lang!r}: expected a language tag such as en, de or pt-BR")
+    return lang
 
 
 class EpubExporter:
@@ -86,7 +96,7 @@ class EpubExporter:
         started = time.perf_counter()
         ctx = ExportContext(request.vault, NameTable(request.index.uris()), request.uris)
         doc = build_document(ctx, request.title)
-        lang = re.sub(r"[^A-Za-z-]", "", request.options.get("lang", "en")) or "en"
+        lang = epub_lang(request.options)
         with tempfile.TemporaryDirectory(prefix="vaultsync-epub-") as tmp:
             html = write_parallel(doc.chunks, ["-t", "html5", "--section-divs", "--reference-location=section", "--wrap=none"], Path(tmp))
         titles = [ctx.notes[u].title for u in request.uris if u in ctx.notes]
@@ -94,7 +104,7 @@ class EpubExporter:
         digest = hashlib.sha256("\n".join(request.uris).encode() + request.title.encode()).hexdigest()
         identifier = f"urn:uuid:{uuid.UUID(digest[:32])}"
         request.output.parent.mkdir(parents=True, exist_ok=True)
-        files = self._files(request.title, lang, identifier, chapters, doc.resources, doc.notes, request.options)
+        files = self._files(request.title, lang, identifier, chapters, doc.assets, doc.notes, request.options)
         with zipfile.ZipFile(request.output, "w") as book:
             book.writestr(zipfile.ZipInfo("mimetype", _ZIP_TIME), "application/epub+zip", zipfile.ZIP_STORED)
             for name, data in files:
@@ -109,14 +119,14 @@ class EpubExporter:
         lang: str,
         identifier: str,
         chapters: list[Chapter],
-        resources: dict[str, Path],
+        assets: dict[str, Asset],
         notes: int,
         options: dict[str, str],
     ) -> list[tuple[str, bytes | str]]:
         files: list[tuple[str, bytes | str]] = [
             ("META-INF/container.xml",
-             '<?xml version="1.0" encoding="UTF-8"?>\n<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">\n'
-             '<rootfiles><rootfile full-path="EPUB/content.opf" media-type="application/oebps-package+xml"/></rootfiles>\n</container>\n'),
+             ('<?xml version="1.0" encoding="UTF-8"?>\n<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">\n'
+              '<rootfiles><rootfile full-path="EPUB/content.opf" media-type="application/oebps-package+xml"/></rootfiles>\n</container>\n')),
             ("EPUB/styles/epub.css", (TEMPLATES / "epub.css").read_text(encoding="utf-8")),
             ("EPUB/media/cover.svg", COVER.format(title=escape(title[:40]), subtitle=f"{notes} notes")),
             ("EPUB/text/cover.xhtml", xhtml(title, '<section epub:type="cover"><img src="../media/cover.svg" alt="Cover" /></section>', lang)),
@@ -126,10 +136,10 @@ class EpubExporter:
         for chapter in chapters:
             body = _SRC.sub(lambda m: f'src="../media/{m.group(1)}"', chapter.html)
             files.append((f"EPUB/text/{chapter.file}", xhtml(chapter.title, body, lang)))
-        for name, source in sorted(resources.items()):
-            files.append((f"EPUB/media/{name}", source.read_bytes()))
+        for name, asset in sorted(assets.items()):  # the bytes read through the vault, never a path
+            files.append((f"EPUB/media/{name}", asset.data))
         files.append(("EPUB/nav.xhtml", self._nav(title, lang, chapters)))
-        files.append(("EPUB/content.opf", self._opf(title, lang, identifier, chapters, resources, options)))
+        files.append(("EPUB/content.opf", self._opf(title, lang, identifier, chapters, sorted(assets), options)))
         return files
 
     def _nav(self, title: str, lang: str, chapters: list[Chapter]) -> str:
@@ -152,7 +162,7 @@ class EpubExporter:
         lang: str,
         identifier: str,
         chapters: list[Chapter],
-        resources: dict[str, Path],
+        resources: list[str],
         options: dict[str, str],
     ) -> str:
         manifest = [

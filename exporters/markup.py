@@ -29,18 +29,18 @@ _MD = MarkdownIt("commonmark", {"html": True, "breaks": True}).enable(["table", 
 _PLACEHOLDERS = [f"\ue000{n}\ue001" for n in range(1024)]  # the placeholder for replacement n
 # Constructs that tie blank-line-separated chunks together (fences, HTML blocks of types 1-5,
 # link reference definitions): a fragment holding one is rendered by markdown-it as a whole.
-_GLOBAL = re.compile(r"```|~~~|<(?:!|\?|pre|script|style|textarea)|\n[ >*+\-\d.)]*\[[^\]\n]+\]:", re.I)  # on "\n" + text
+_GLOBAL = re.compile(r"```|~~~|<(?:!|\?|pre|script|style|textarea)|\n[ >*+\-\d.)]*\[[^\]\n]+\]:", re.IGNORECASE)  # on "\n" + text
 _BLANK_RUN = re.compile(r"\n(?:[ \t]*\n)+")
 _SPECIAL = re.compile(r"[\\`_\[\]<>|\t\r\x00~&]")  # one character class: Python's re scans it fast
 _ENTITY = re.compile(r"&(?:#|[A-Za-z][A-Za-z0-9]*;)")
 # a line that could start or underline a block: list item, quote, heading, break, setext, code
-_FAST_BAD_LINE = re.compile(r"\n(?: {0,3}(?:[-+*](?:[ ]|$)|>|#{1,6}(?:[ ]|$)|\d{1,9}[.)](?:[ ]|$)|(?:\*[ ]*){3,}$|(?:-[ ]*)+$|=+[ ]*$)| {4})", re.M)  # matched against "\n" + text
+_FAST_BAD_LINE = re.compile(r"\n(?: {0,3}(?:[-+*](?:[ ]|$)|>|#{1,6}(?:[ ]|$)|\d{1,9}[.)](?:[ ]|$)|(?:\*[ ]*){3,}$|(?:-[ ]*)+$|=+[ ]*$)| {4})", re.MULTILINE)  # matched against "\n" + text
 # a line that is one paragraph of plain text, rendered as itself: starts with a letter (no block
 # syntax), then letters, digits, spaces and punctuation with no meaning in markdown
 _PLAIN_LINE = re.compile(r"[^\W\d_](?:[^\W_]|[ ,.;:'()?!\u2018\u2019-])*")
 _ATX = re.compile(r" {0,3}(#{1,6})(?:[ ]+(.*?))?(?:[ ]+#+)?[ ]*")
 _LIST_ITEM = re.compile(r"[-+*][ ]")
-_LIST_START = re.compile(r"[-+*](?:[ \t]|$)", re.M)  # a bullet item, empty ones too
+_LIST_START = re.compile(r"[-+*](?:[ \t]|$)", re.MULTILINE)  # a bullet item, empty ones too
 _ITEM = re.compile(r"([-+*])[ ]{1,4}(\S.*)")
 # *em* / **strong** around plain text: opener after a space or punctuation, closer before one
 # (or, when the text ends in punctuation, before a space), so the CommonMark flanking rules agree.

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from vaultsync.errors import VaultsyncError
+from vaultsync import VaultsyncError
 
 READER = "commonmark_x"  # attributes, fenced divs, bracketed spans, pipe tables; far faster than pandoc markdown
 TEMPLATES = Path(__file__).resolve().parent / "templates"

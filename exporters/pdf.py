@@ -22,11 +22,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from exporters.pandoc import READER, TEMPLATES, run_pandoc
-from exporters.pipeline import ExportContext, build_document, copy_resources
+from exporters.pipeline import (
+    Asset,
+    ExportContext,
+    build_document,
+    copy_resources,
+    option_text,
+)
 from exporters.typstwriter import note_parts
-from vaultsync.errors import VaultsyncError
-from vaultsync.exporting import ExportRequest, ExportResult
-from vaultsync.resolve import NameTable
+from vaultsync import ConfigError, Diagnostic, ExportRequest, ExportResult, NameTable, VaultsyncError
 
 PAPERS = {"a4": "a4", "letter": "us-letter"}
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -61,9 +65,9 @@ class PdfExporter:
         import typst
 
         started = time.perf_counter()
-        paper = request.options.get("paper", "a4").lower()
+        paper = option_text(request.options, "paper", "a4").lower()
         if paper not in PAPERS:
-            raise VaultsyncError(f"unknown paper size {paper!r}", hint="use a4 or letter")
+            raise ConfigError(f"unknown paper size {paper!r}", hint="use a4 or letter")
         ctx = ExportContext(request.vault, NameTable(request.index.uris()), request.uris)
         doc = build_document(ctx, request.title)
         font_paths: list[str] = []
@@ -77,21 +81,97 @@ class PdfExporter:
             font_paths = sorted({str(f.parent) for f in fonts})
         with tempfile.TemporaryDirectory(prefix="vaultsync-pdf-") as tmp:
             build = Path(tmp)
-            copy_resources(doc.resources, build)
+            assets = dict(doc.assets)
+            for name, asset in list(assets.items()):  # plainly not an image: left out before typst meets it
+                problem = image_problem(name, asset.data)
+                if problem:
+                    doc.diagnostics.extend(_dropped(asset, problem))
+                    del assets[name]
+            copy_resources(assets, build)
             body = heading_links(typst_body(doc.chunks, build))
+            for name in set(doc.assets) - set(assets):
+                body = drop_image(body, name, doc.assets[name].uri)
             template = (TEMPLATES / "briefing.typ").read_text(encoding="utf-8")
             fields = {
                 "title": typst_escape(request.title),
                 "subtitle": f"{doc.notes} notes",
                 "papersize": PAPERS[paper],
-                "lang": re.sub(r"[^a-z]", "", request.options.get("lang", "en").lower())[:3] or "en",
+                "lang": re.sub(r"[^a-z]", "", option_text(request.options, "lang", "en").lower())[:3] or "en",
             }
             source = build / "briefing.typ"
-            source.write_text(re.sub(r"\$(\w+)\$", lambda m: fields.get(m.group(1), "") if m.group(1) != "body" else body, template), encoding="utf-8")
+            text = re.sub(r"\$(\w+)\$", lambda m: fields.get(m.group(1), "") if m.group(1) != "body" else body, template)
             request.output.parent.mkdir(parents=True, exist_ok=True)
-            pdf = typst.compile(str(source), root=str(build), font_paths=font_paths)
+            for _ in range(len(assets) + 1):  # each failed round leaves out at least one image
+                source.write_text(text, encoding="utf-8")
+                try:
+                    pdf = typst.compile(str(source), root=str(build), font_paths=font_paths)
+                    break
+                except typst.TypstError as exc:
+                    report = str(getattr(exc, "diagnostic", "") or exc)
+                    bad = [n for n in failed_images(report, text) if n in assets]
+                    if not bad:
+                        raise
+                    for name in bad:
+                        doc.diagnostics.extend(_dropped(assets.pop(name), (getattr(exc, "message", "") or str(exc)).strip().split("\n")[0]))
+                        text = drop_image(text, name, doc.assets[name].uri)
             request.output.write_bytes(resolve_heading_links(pdf))
         return ExportResult(request.output, doc.notes, time.perf_counter() - started, doc.diagnostics, {"paper": paper})
+
+
+# -- images typst cannot decode ------------------------------------------------------------------
+
+_SIGNATURES = {
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".gif": (b"GIF87a", b"GIF89a"),
+}
+_ANY_RASTER = tuple(sig for sigs in _SIGNATURES.values() for sig in sigs)
+_LOCATION = re.compile(r"┌─ ([^\n]*?):(\d+):(\d+)")
+_RESOURCE = re.compile(r"img-\d{4}\.\w+")
+_IMAGE_CALL = re.compile(r'image\("(img-\d{4}\.\w+)"')
+
+
+def image_problem(name: str, data: bytes) -> str | None:
+    """Why ``data`` is plainly no image of its kind (a cheap look at its first bytes), or None.
+    Damage past the header (a truncated PNG) is found by typst and handled by the retry."""
+    suffix = Path(name).suffix.lower()
+    if not data:
+        return "the file is empty"
+    if suffix == ".webp":
+        ok = data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    elif suffix == ".svg":
+        ok = b"<svg" in data[:65536]
+    else:
+        ok = data.startswith(_SIGNATURES.get(suffix, _ANY_RASTER) + _ANY_RASTER)  # a PNG named .jpg still decodes
+    return None if ok else "not a valid image file"
+
+
+def failed_images(report: str, source: str) -> list[str]:
+    """The copied images (``img-NNNN.ext``) that typst's error report points at: an ``image(...)``
+    call in ``source``, or a place inside the image file itself."""
+    lines = source.split("\n")
+    names = []
+    for m in _LOCATION.finditer(report):
+        file, line, column = m.group(1).replace("\\", "/").rsplit("/", 1)[-1], int(m.group(2)) - 1, int(m.group(3)) - 1
+        if _RESOURCE.fullmatch(file):  # an error inside the image itself (an SVG)
+            if file not in names:
+                names.append(file)
+        elif 0 <= line < len(lines):
+            call = _IMAGE_CALL.match(lines[line], column) or _IMAGE_CALL.search(lines[line])
+            if call and call.group(1) not in names:
+                names.append(call.group(1))
+    return names
+
+
+def drop_image(typst_source: str, name: str, uri: str) -> str:
+    """Every ``image("name", ...)`` call -> the image's file name as text."""
+    label = "[" + typst_escape(f"[{uri.rsplit('/', 1)[-1]}]") + "]"
+    return re.sub(r'image\("' + re.escape(name) + r'"(?:[^()"]|"[^"]*")*\)', lambda _: label, typst_source)
+
+
+def _dropped(asset: Asset, reason: str) -> list[Diagnostic]:
+    return [Diagnostic(note, "image-undecodable", f"image {asset.uri!r} left out of the PDF: {reason}") for note in asset.notes]
 
 
 # -- markdown -> typst -----------------------------------------------------------------------------

@@ -12,17 +12,30 @@ the export). Only anchors that exist are ever linked to, so no writer meets a mi
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vaultsync import Diagnostic, NameTable, Vault, parse_note
-from vaultsync.model import Link, LinkKind, ParsedNote, TimestampForm
-from vaultsync.names import stem
-from vaultsync.normalize import clock, note_video_id, video_url
-from vaultsync.vault import read_note_text
-from vaultsync.wikitext import Edit, apply_edits, visible_text
+from vaultsync import (
+    ConfigError,
+    Diagnostic,
+    Edit,
+    Link,
+    LinkKind,
+    NameTable,
+    ParsedNote,
+    TimestampForm,
+    Vault,
+    apply_edits,
+    display_label,
+    envelope,
+    needs_hours,
+    note_video_id,
+    parse_note,
+    stem,
+    video_url,
+    visible_text,
+)
 
 MAX_EMBED_DEPTH = 5  # as Obsidian, which falls back to a plain box deeper than that
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
@@ -64,15 +77,26 @@ class NoteInfo:
 
 
 @dataclass(slots=True)
+class Asset:
+    """An image the document shows: read once, through the vault (inside it, a regular file), so
+    the bytes written beside the document are the bytes that were checked."""
+
+    uri: str  # the image in the vault
+    data: bytes
+    notes: list[str] = field(default_factory=list)  # the notes (or embedded notes) that show it
+
+
+@dataclass(slots=True)
 class Document:
     """What the writers get: pandoc input text, files it refers to, and metadata."""
 
     markdown: str
     chunks: list[str]  # the same text cut at note boundaries, for parallel reading
-    resources: dict[str, Path]  # file name beside the document -> source file
+    resources: dict[str, Path]  # file name beside the document -> its checked real path (for reference)
     title: str
     notes: int
     diagnostics: list[Diagnostic]
+    assets: dict[str, Asset] = field(default_factory=dict)  # file name beside the document -> its bytes
 
 
 class ExportContext:
@@ -84,6 +108,7 @@ class ExportContext:
         self.uris = list(uris)
         self.notes: dict[str, NoteInfo] = {}
         self.resources: dict[str, Path] = {}
+        self.assets: dict[str, Asset] = {}
         self.diagnostics: list[Diagnostic] = []
         self.backlinks: dict[str, list[str]] = {}
         self._ids: set[str] = set()
@@ -101,7 +126,7 @@ class ExportContext:
         """Pass one: read every note, give it and its headings and blocks anchors."""
         for uri in self.uris:
             try:
-                text = read_note_text(self.vault.path_for(uri), uri)
+                text = self.vault.read_text(uri)  # inside the vault, a regular file
             except Exception as exc:  # noqa: BLE001 - one bad note must not stop the export
                 self.diagnostics.append(Diagnostic(uri, "unreadable", f"left out of the export: {exc}"))
                 continue
@@ -136,14 +161,19 @@ class ExportContext:
             return info.headings.get(strip_heading(parts[-1]), info.anchor)
         return info.anchor
 
-    def image(self, dest: str) -> str:
-        """Copy an image beside the document once; return its file name there."""
-        source = self.vault.path_for(dest)
+    def image(self, dest: str, note: str) -> str:
+        """Read an image through the vault once; return its file name beside the document.
+        Raises OutsideVaultError/NoteReadError for one outside the vault or not a regular file."""
+        source = self.vault.real_path(dest)
         for name, path in self.resources.items():
             if path == source:
+                if note not in self.assets[name].notes:
+                    self.assets[name].notes.append(note)
                 return name
+        data = self.vault.read_bytes(dest)
         name = f"img-{len(self.resources) + 1:04d}{Path(dest).suffix.lower()}"
         self.resources[name] = source
+        self.assets[name] = Asset(dest, data, [note])
         return name
 
 
@@ -152,7 +182,7 @@ def build_document(ctx: ExportContext, title: str) -> Document:
     if not ctx.notes:
         ctx.load()
     chunks = [render_note(ctx, info) for info in (ctx.notes[u] for u in ctx.uris if u in ctx.notes)]
-    return Document("\n\n".join(chunks), chunks, dict(ctx.resources), title, len(chunks), ctx.diagnostics)
+    return Document("\n\n".join(chunks), chunks, dict(ctx.resources), title, len(chunks), ctx.diagnostics, dict(ctx.assets))
 
 
 def render_note(ctx: ExportContext, info: NoteInfo) -> str:
@@ -205,18 +235,17 @@ def convert(
             block_anchor = info.blocks.get(b.id.lower()) if info is not None else None
             edits.append(Edit(b.span, f"[]{{#{block_anchor}}}" if block_anchor else "", ("block",)))
     video = video or note_video_id(parsed)
-    hours = any((t.seconds or 0) >= 3600 for t in parsed.scan.timestamps)
+    hours = needs_hours([t.seconds for t in parsed.scan.timestamps])
     for t in parsed.scan.timestamps:
         if not free(t.span):
             continue
         vid = t.video_id or video
-        label = clock(t.seconds, hours) if t.seconds is not None else t.label.strip("[] ")
-        if t.form is TimestampForm.MARKDOWN and not re.fullmatch(r"\[?[\d:\s]*\]?", t.label):
-            label = t.label
+        span, kept, _ = envelope(text, t.span)  # a wrapping link or brackets go with it
+        label = display_label(t.label, t.seconds, hours, markdown=t.form is TimestampForm.MARKDOWN, kept=kept)
         if vid and t.seconds is not None:
-            edits.append(Edit(t.span, f"[{_escape(label)}]({video_url(vid, t.seconds)})", ("timestamp",)))
+            edits.append(Edit(span, f"[{_escape(label)}]({video_url(vid, t.seconds)})", ("timestamp",)))
         else:
-            edits.append(Edit(t.span, _escape(label), ("timestamp",)))
+            edits.append(Edit(span, _escape(label), ("timestamp",)))
     for link in parsed.scan.links:
         if link.kind is LinkKind.FRONTMATTER or not free(link.span):
             continue
@@ -277,7 +306,12 @@ def _embed(ctx: ExportContext, source: str, dest: str | None, link: Link, displa
         if re.fullmatch(r"\d+(?:\s*x\s*\d+)?", size):
             width = f"{{width={size.split('x')[0].strip()}px}}"
         alt = "" if re.fullmatch(r"[\dx\s]*", link.display or "") else (link.display or "").split("|")[0]
-        return f"![{_escape(alt)}]({ctx.image(dest)}){width}"
+        try:
+            name = ctx.image(dest, source)
+        except Exception as exc:  # noqa: BLE001 - an image outside the vault or unreadable: left out, the export goes on
+            ctx.diagnostics.append(Diagnostic(source, "embed-unreadable", f"cannot embed image {dest!r}: {exc}"))
+            return _escape(display)
+        return f"![{_escape(alt)}]({name}){width}"
     if not dest.lower().endswith(".md"):
         return _escape(display)
     if dest in stack or depth + 1 > MAX_EMBED_DEPTH:
@@ -287,8 +321,8 @@ def _embed(ctx: ExportContext, source: str, dest: str | None, link: Link, displa
         anchor = ctx.anchor_for(dest, link.subpath)
         return f"[{_escape(display)}](#{anchor})" if anchor else _escape(display)
     try:
-        text = read_note_text(ctx.vault.path_for(dest), dest)
-    except Exception as exc:  # noqa: BLE001
+        text = ctx.vault.read_text(dest)  # inside the vault, a regular file
+    except Exception as exc:  # noqa: BLE001 - outside the vault or unreadable: left out, the export goes on
         ctx.diagnostics.append(Diagnostic(source, "embed-unreadable", f"cannot embed {dest!r}: {exc}"))
         return _escape(display)
     parsed = parse_note(dest, text)
@@ -368,6 +402,46 @@ def callouts(body: str) -> str:
     return "\n".join(out)
 
 
-def copy_resources(resources: dict[str, Path], folder: Path) -> None:
-    for name, source in resources.items():
-        shutil.copyfile(source, folder / name)
+def copy_resources(assets: dict[str, Asset], folder: Path) -> None:
+    """Write the document's images beside it, from the bytes read through the vault (never from
+    a vault path, which could have been swapped for a symlink since it was checked)."""
+    for name, asset in assets.items():
+        (folder / name).write_bytes(asset.data)
+
+
+# -- options: user input, checked with one clear line each ---------------------------------------
+
+
+def option_text(options: dict[str, str], key: str, default: str) -> str:
+    """An option as text (the API may send numbers or booleans); ``default`` when it is absent."""
+    value = options.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value).strip()
+
+
+def option_int(options: dict[str, str], key: str, default: int | None, low: int, high: int | None = None) -> int | None:
+    """An integer option in ``low``..``high``; a ConfigError naming the option otherwise."""
+    if options.get(key) is None:
+        return default
+    text = option_text(options, key, "")
+    span = f"{low}-{high}" if high is not None else f"{low} or more"
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        raise ConfigError(f"invalid {key} {text!r}: expected an integer {span}")
+    return value
+
+
+def option_yes_no(options: dict[str, str], key: str, default: bool) -> bool:
+    """A yes/no option (also true/false, 1/0, on/off); a ConfigError otherwise."""
+    text = option_text(options, key, "yes" if default else "no").lower()
+    if text in ("yes", "true", "1", "on"):
+        return True
+    if text in ("no", "false", "0", "off"):
+        return False
+    raise ConfigError(f"invalid {key} {text!r}: expected yes or no")

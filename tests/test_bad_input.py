@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import write_file
+
 from vaultsync.indexing import update_index
 from vaultsync.vault import MAX_NOTE_BYTES, Vault, WalkResult
 

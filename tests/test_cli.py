@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, SAMPLE_VAULT
 
 SCAN_KEYS = ("notes", "links", "resolved", "unresolved", "ambiguous", "embeds", "timestamps", "files_read")

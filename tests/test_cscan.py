@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from vaultsync import indexing, scan
 from vaultsync.parse import split_frontmatter
-from vaultsync.scan import index_scan, scan_body, scan_body_python, scan_for_index
 from vaultsync.resolve import NameTable
+from vaultsync.scan import index_scan, scan_body, scan_body_python, scan_for_index
 from vaultsync.vault import FileStat, Vault
 
 ROOT = Path(__file__).resolve().parent.parent

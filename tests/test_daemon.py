@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import write_file
+
 from vaultsync.config import Settings, WatchSettings
 from vaultsync.daemon import BatchReport, Daemon, Hooks
 from vaultsync.indexing import open_index, rebuild_index

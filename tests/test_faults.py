@@ -21,12 +21,11 @@ import pytest
 
 from tests.conftest import REPO, write_file
 from vaultsync.api import LocalHost
-from vaultsync.config import Settings, WatchSettings
+from vaultsync.config import NormalizeSettings, Settings, WatchSettings
 from vaultsync.daemon import Daemon, read_status
 from vaultsync.errors import OutsideVaultError
 from vaultsync.indexing import Indexer, update_index
 from vaultsync.normalizing import WriteMode, normalize_vault
-from vaultsync.config import NormalizeSettings
 from vaultsync.server import ApiServer
 from vaultsync.vault import TEMP_SUFFIX, Vault, swap_files, temp_name, write_note_atomic
 
@@ -146,7 +145,7 @@ def test_write_keeps_a_save_made_while_it_works(tmp_path):
         count = 0
         saved: list[str] = []
 
-        def tracer(frame, event, arg):
+        def tracer(frame, event, arg, k=k, saved=saved):
             nonlocal count
             if frame.f_code.co_filename != vault_module.__file__:
                 return None
@@ -301,7 +300,7 @@ def test_rename_to_a_name_near_the_limit_updates_every_link(tmp_path):
     root = tmp_path / "vault"
     write_file(root / "target.md", "# T\n")
     for i in range(23):
-        write_file(root / f"{'s' * 235}{i:02d}.md", f"see [[target]] and [[target|the target]]\n")
+        write_file(root / f"{'s' * 235}{i:02d}.md", "see [[target]] and [[target|the target]]\n")
     vault = Vault(root)
     index, _ = update_index(vault)
     new = "t" * 237 + ".md"  # 240 bytes

@@ -7,12 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-
+from conftest import write_file
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from conftest import write_file
 from vaultsync.index import SCHEMA_VERSION, Index
 from vaultsync.indexing import rebuild_index, update_index
 from vaultsync.vault import Vault

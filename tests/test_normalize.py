@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO, write_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO, write_file
 from vaultsync.config import NormalizeSettings, load_settings
 from vaultsync.errors import ConfigError
 from vaultsync.names import forgiving_key

@@ -156,3 +156,29 @@ def test_scanners_agree_on_damaged_fragments(pieces):
     c = parse_note("note.md", text).scan
     py = scan_body_python(text, len(FM))
     assert [(t.span, t.seconds) for t in c.timestamps] == [(t.span, t.seconds) for t in py.timestamps]
+
+
+# -- every output renders a timestamp by the same rule ------------------------------------------------
+
+
+def test_exports_render_damaged_and_prose_timestamps_alike(tmp_path):
+    from exporters.anki import CardSettings, note_cards
+    from exporters.pipeline import ExportContext, build_document
+    from tests.conftest import write_file
+    from vaultsync import NameTable, Vault
+
+    body = (
+        "## Part\n\n"
+        '[00:00:38](<a class="yt-timestamp" data-t="00:00:38">[00:00:38]</a>. Then '
+        f"[see this]({URL}30s) and "
+        '<a class="yt-timestamp" data-t="00:01:23:12">[00:01:23:12]</a>.\n'
+    )
+    write_file(tmp_path / "v" / "note.md", FM + body)
+    vault = Vault(tmp_path / "v")
+    ctx = ExportContext(vault, NameTable(["note.md"]), ["note.md"])
+    doc = build_document(ctx, "t")
+    assert f"[00:38]({URL}38s)" in doc.markdown and "](<a" not in doc.markdown and "[00:00:38](" not in doc.markdown
+    assert f"[see this]({URL}30s)" in doc.markdown and f"[01:23]({URL}83s)" in doc.markdown
+    cards = note_cards(CardSettings(str(vault.root), "v", NameTable(["note.md"]), vault=vault), "note.md")
+    back = " ".join(" ".join(card.fields) for card in cards.cards)
+    assert ">see this</a>" in back and ">00:38</a>" in back and ">01:23</a>" in back and "&lt;a class" not in back

@@ -1,13 +1,16 @@
 """vaultsync: keep an Obsidian vault of video notes consistent, indexed and exportable.
 
-The supported library surface is re-exported here; everything else may change.
+The supported library surface is re-exported here; everything else may change. The built-in
+exporters import nothing else of vaultsync, exactly as a third-party exporter would (an
+import-linter contract in CI keeps it so).
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from vaultsync.errors import ConfigError, NoteReadError, NoteWriteError, StoreError, VaultsyncError
+from vaultsync.errors import ConfigError, NoteReadError, NoteWriteError, OutsideVaultError, StoreError, VaultsyncError
+from vaultsync.exporting import Exporter, ExportRequest, ExportResult
 from vaultsync.index import Index
 from vaultsync.indexing import ScanReport, open_index, rebuild_index, update_index
 from vaultsync.model import (
@@ -19,20 +22,29 @@ from vaultsync.model import (
     LinkKind,
     ParsedNote,
     Scan,
+    Severity,
     Tag,
     Timestamp,
     TimestampForm,
 )
-from vaultsync.parse import parse_note, split_frontmatter
+from vaultsync.names import basename, dirname, stem
+from vaultsync.normalize import note_video_id
+from vaultsync.parse import frontmatter_aliases, frontmatter_tags, parse_note, split_frontmatter
 from vaultsync.resolve import NameTable, Resolution
 from vaultsync.scan import scan_body
+from vaultsync.timestamps import clock, display_label, envelope, needs_hours, read_clock, video_url
 from vaultsync.vault import AppConfig, Vault
+from vaultsync.wikitext import Edit, apply_edits, visible_text
 
 __all__ = [
     "AppConfig",
     "BlockId",
     "ConfigError",
     "Diagnostic",
+    "Edit",
+    "ExportRequest",
+    "ExportResult",
+    "Exporter",
     "Frontmatter",
     "Heading",
     "Index",
@@ -41,10 +53,12 @@ __all__ = [
     "NameTable",
     "NoteReadError",
     "NoteWriteError",
+    "OutsideVaultError",
     "ParsedNote",
     "Resolution",
     "Scan",
     "ScanReport",
+    "Severity",
     "StoreError",
     "Tag",
     "Timestamp",
@@ -52,10 +66,24 @@ __all__ = [
     "Vault",
     "VaultsyncError",
     "__version__",
+    "apply_edits",
+    "basename",
+    "clock",
+    "dirname",
+    "display_label",
+    "envelope",
+    "frontmatter_aliases",
+    "frontmatter_tags",
+    "needs_hours",
+    "note_video_id",
     "open_index",
     "parse_note",
+    "read_clock",
     "rebuild_index",
     "scan_body",
     "split_frontmatter",
+    "stem",
     "update_index",
+    "video_url",
+    "visible_text",
 ]

@@ -10,10 +10,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
-cscan: Any
-try:
+
+def _load() -> Any:
     if os.environ.get("VAULTSYNC_NO_C") == "1":
-        raise ImportError("switched off by VAULTSYNC_NO_C=1")
-    from vaultsync import _cscan as cscan  # type: ignore[attr-defined,unused-ignore]
-except ImportError:  # pragma: no cover - exercised where the extension is missing or switched off
-    cscan = None
+        return None
+    try:
+        from vaultsync import _cscan  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:  # pragma: no cover - exercised where the extension is missing
+        return None
+    return _cscan
+
+
+cscan: Any = _load()

@@ -149,7 +149,7 @@ class ReadPool:
                 opened = Index.open_existing(self.path)
                 if opened is None:
                     raise VaultsyncError("the index is missing or damaged", hint="run `vaultsync scan`")
-                opened.conn.execute("PRAGMA query_only=1")
+                opened.set_read_only()
                 with self._lock:
                     self._all.append(opened)
                 index = opened

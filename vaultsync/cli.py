@@ -30,11 +30,11 @@ from vaultsync.config import RULE_NAMES, GitSettings, load_settings
 from vaultsync.daemon import Daemon, is_locked, read_status, setup_logging
 from vaultsync.errors import ConfigError, NoteNotFoundError, VaultsyncError
 from vaultsync.exporting import ExportRequest, load_exporter
-from vaultsync.index import Index
 from vaultsync.gitsync import setup_repository, sync_status, sync_vault
+from vaultsync.index import Index
 from vaultsync.indexing import Indexer, ScanReport, open_index, rebuild_index, update_index
-from vaultsync.move import move_files, plan_moves
 from vaultsync.model import Diagnostic, Severity
+from vaultsync.move import move_files, plan_moves
 from vaultsync.normalizing import WriteMode, normalize_vault
 from vaultsync.resolve import NameTable
 from vaultsync.selection import Selection, select_notes

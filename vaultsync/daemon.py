@@ -29,12 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from vaultsync.config import Settings
-from vaultsync.errors import NoteReadError, NoteWriteError, OutsideVaultError, VaultsyncError
+from vaultsync.errors import NoteReadError, OutsideVaultError, VaultsyncError
 from vaultsync.gitsync import GitRepo, SyncReport, recover, sync_vault
 from vaultsync.index import Index
 from vaultsync.indexing import Indexer, open_index, update_index
 from vaultsync.move import relink_after_moves, text_hash
-from vaultsync.normalize import NormalizeContext, forgiving_index, normalize_text
+from vaultsync.normalize import NormalizeContext, forgiving_index
+from vaultsync.normalizing import normalize_note
 from vaultsync.vault import TEMP_SUFFIX, Vault, is_note
 from vaultsync.watch import Batch, ChangeQueue, VaultWatcher, is_ignored
 
@@ -337,36 +338,38 @@ class Daemon:
             self._forgiving = None
 
     def _normalize(self, uri: str) -> str:
+        """One saved note through the same per-note normalize as the CLI; its outcome's name."""
         assert self.indexer is not None
-        try:
-            text = self.vault.read_text(uri)
-        except (NoteReadError, OutsideVaultError) as exc:
-            log.warning("%r: %s", uri, exc.reason)
-            return "unreadable"
-        digest = text_hash(text)
-        if self._written.get(uri) == digest:
-            del self._written[uri]
-            return "echo"  # the event of our own write
         if self._forgiving is None:
             self._forgiving = forgiving_index(self.indexer.stored)
         ctx = NormalizeContext(uri, self.indexer.table, self._forgiving, self.settings.normalize, self.vault.app.new_link_format)
-        result = normalize_text(text, ctx)
-        if not result.changed:
+        outcome = normalize_note(self.vault, ctx, skip=lambda text: self._is_echo(uri, text), before_write=self.hooks.before_write)
+        codes = {d.code for d in outcome.diagnostics}
+        if outcome.skipped:
+            return "echo"  # the event of our own write
+        if codes & {"unreadable", "symlink-outside"}:
+            for d in outcome.diagnostics:
+                log.warning("%r: %s", uri, d.message)
+            return "unreadable"
+        if not outcome.changed:
             return "clean"
-        if self.hooks.before_write:
-            self.hooks.before_write(uri)
-        try:
-            written = self.vault.write_text_atomic(uri, result.text, expected=text)
-        except (NoteWriteError, OutsideVaultError) as exc:
-            log.warning("%r: %s", uri, exc.reason)
-            self._error(f"{uri}: {exc.reason}")
+        if "write-failed" in codes:
+            message = next(d.message for d in outcome.diagnostics if d.code == "write-failed")
+            log.warning("%r: %s", uri, message)
+            self._error(f"{uri}: {message}")
             return "failed"
-        if not written:
+        if not outcome.written or outcome.text is None:
             log.info("%r changed while being normalized; the user's text wins", uri)
             return "raced"
-        self._written[uri] = text_hash(result.text)
-        log.debug("%r normalized (%s)", uri, ", ".join(sorted({r for e in result.edits for r in e.rules})))
+        self._written[uri] = text_hash(outcome.text)
+        log.debug("%r normalized", uri)
         return "written"
+
+    def _is_echo(self, uri: str, text: str) -> bool:
+        if self._written.get(uri) == text_hash(text):
+            del self._written[uri]
+            return True
+        return False
 
     # -- git sync ----------------------------------------------------------------------------------
 

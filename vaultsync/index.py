@@ -353,6 +353,30 @@ class Index:
         """Whether ``uri`` is an indexed note."""
         return self.conn.execute("SELECT 1 FROM files WHERE uri=? AND is_note=1", (uri,)).fetchone() is not None
 
+    def note_rows(self) -> list[tuple[str, str | None, dict[str, Any] | None, bool]]:
+        """(uri, title, frontmatter, excluded) of every note."""
+        rows = self.conn.execute("SELECT uri, title, frontmatter, excluded FROM files WHERE is_note=1")
+        return [(u, t, json.loads(fm) if fm else None, bool(ex)) for u, t, fm, ex in rows]
+
+    def tag_rows(self) -> list[tuple[str, str]]:
+        """(uri, tag) of every tag occurrence, frontmatter tags included."""
+        return [(r[0], r[1]) for r in self.conn.execute("SELECT f.uri, t.tag FROM tags t JOIN files f ON f.id=t.src")]
+
+    def frontmatter(self, uri: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT frontmatter FROM files WHERE uri=?", (uri,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
+    def headings(self, uri: str) -> list[tuple[int, str, list[int]]]:
+        """(level, text, span) of a note's headings."""
+        row = self.conn.execute(
+            "SELECT o.headings FROM files f JOIN occurrences o ON o.id=f.id WHERE f.uri=?", (uri,)
+        ).fetchone()
+        return [(h[0], h[1], h[2]) for h in json.loads(row[0])] if row and row[0] else []
+
+    def set_read_only(self) -> None:
+        """This connection never writes (a reader beside the daemon's writer)."""
+        self.conn.execute("PRAGMA query_only=1")
+
     def file_id(self, uri: str) -> int | None:
         row = self.conn.execute("SELECT id FROM files WHERE uri=?", (uri,)).fetchone()
         return None if row is None else int(row[0])

@@ -9,7 +9,6 @@ atomically and only if it still holds what was read.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -182,8 +181,7 @@ def _aliases(index: Index, uri: str, moves: Mapping[str, str]) -> list[str]:
     from vaultsync.parse import frontmatter_aliases
 
     old = next((o for o, n in moves.items() if n == uri), uri)
-    row = index.conn.execute("SELECT frontmatter FROM files WHERE uri=?", (old,)).fetchone()
-    return frontmatter_aliases(json.loads(row[0])) if row and row[0] else []
+    return frontmatter_aliases(index.frontmatter(old))
 
 
 def _table_uris(table: NameTable) -> list[str]:

@@ -23,11 +23,11 @@ from typing import Any
 from vaultsync.config import NormalizeSettings
 from vaultsync.model import Diagnostic, Link, LinkKind, ParsedNote, Severity, Timestamp, TimestampForm
 from vaultsync.names import JS_WHITESPACE, basename, clean_string, dirname, forgiving_key
-from vaultsync.wikitext import Edit, apply_edits, build_wiki, linktext, parse_wiki, visible_text
 from vaultsync.parse import parse_note, parse_note_to_normalize
 from vaultsync.resolve import NameTable
 from vaultsync.timestamps import WATCH as _WATCH
-from vaultsync.timestamps import clock, envelope, is_clock_label, needs_hours, range_label, video_url
+from vaultsync.timestamps import clock, display_label, envelope, is_clock_label, needs_hours, video_url
+from vaultsync.wikitext import Edit, apply_edits, build_wiki, linktext, parse_wiki, visible_text
 
 _MARKDOWN = TimestampForm.MARKDOWN
 _VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{6,20}")
@@ -283,7 +283,7 @@ def canonical_timestamp(note: _Note, stamp: Timestamp, raw: str) -> str | None:
         return None
     url = video_url(video_id, stamp.seconds)
     kept, markdown_ok = note.wraps.get(stamp.span, (None, True))
-    label = kept or range_label(stamp.label) or clock(stamp.seconds, note.hours)
+    label = display_label(stamp.label, stamp.seconds, note.hours, kept=kept)
     # right after "!" or "[", a markdown link would become an embed or a wikilink: keep the
     # (clickable) HTML form there
     if note.ctx.settings.timestamp_style == "html" or not markdown_ok:

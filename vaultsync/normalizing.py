@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from vaultsync._parallel import Tick, map_shares, worker_state
@@ -61,6 +61,8 @@ class _Outcome:
     counts: dict[str, int]
     diagnostics: tuple[Diagnostic, ...]
     diff: str | None = None
+    text: str | None = None  # the text written (the daemon's echo detection); not sent back by workers
+    skipped: bool = False  # left alone because the caller's skip() said so
 
 
 def normalize_vault(
@@ -113,6 +115,7 @@ def _normalize_share(chunks: Iterator[list[str]], tick: Tick, share: int) -> tup
         for uri in uris:
             try:
                 outcome = normalize_note(vault, base.for_note(uri), mode)
+                outcome = replace(outcome, text=None) if outcome.text is not None else outcome
             except Exception as exc:  # noqa: BLE001 - one bad note never stops the run
                 outcome = _Outcome(uri, False, False, {}, (Diagnostic(uri, "failed", f"not normalized: {type(exc).__name__}: {exc}"),))
             _count(part, outcome, mode)
@@ -139,8 +142,19 @@ def _count(report: NormalizeReport, outcome: _Outcome, mode: str) -> None:
         report.diffs.append(outcome.diff)
 
 
-def normalize_note(vault: Vault, ctx: NormalizeContext, mode: str = WriteMode.WRITE) -> _Outcome:
-    """Normalize one note on disk; the unit the daemon calls too."""
+def normalize_note(
+    vault: Vault,
+    ctx: NormalizeContext,
+    mode: str = WriteMode.WRITE,
+    *,
+    skip: Callable[[str], bool] | None = None,
+    before_write: Callable[[str], None] | None = None,
+) -> _Outcome:
+    """Normalize one note on disk: the unit ``normalize``, the API and the daemon all call.
+
+    ``skip(text)`` true leaves the note as it is (the daemon: the file event of its own write);
+    ``before_write(uri)`` runs just before a write (a hook for tests). A written outcome carries
+    the text written, so the caller can recognise that write's own file event."""
     uri = ctx.uri
     try:
         text = vault.read_text(uri)
@@ -148,6 +162,8 @@ def normalize_note(vault: Vault, ctx: NormalizeContext, mode: str = WriteMode.WR
         return _Outcome(uri, False, False, {}, (Diagnostic(uri, "symlink-outside", f"{exc.reason}; not normalized"),))
     except NoteReadError as exc:
         return _Outcome(uri, False, False, {}, (Diagnostic(uri, "unreadable", f"{exc.reason}; not normalized"),))
+    if skip is not None and skip(text):
+        return _Outcome(uri, False, False, {}, (), skipped=True)
     result = normalize_text(text, ctx)
     if not result.changed:
         return _Outcome(uri, False, False, result.counts, result.diagnostics)
@@ -155,6 +171,8 @@ def normalize_note(vault: Vault, ctx: NormalizeContext, mode: str = WriteMode.WR
     written = False
     diff = None
     if mode == WriteMode.WRITE:
+        if before_write is not None:
+            before_write(uri)
         try:
             written = vault.write_text_atomic(uri, result.text, expected=text)
         except (NoteWriteError, OutsideVaultError) as exc:
@@ -168,4 +186,4 @@ def normalize_note(vault: Vault, ctx: NormalizeContext, mode: str = WriteMode.WR
         )
         # like diff(1): a last line without a newline gets the marker patch(1) expects
         diff = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
-    return _Outcome(uri, True, written, result.counts, tuple(diagnostics), diff)
+    return _Outcome(uri, True, written, result.counts, tuple(diagnostics), diff, result.text if written else None)

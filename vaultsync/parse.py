@@ -13,11 +13,10 @@ from typing import Any, Literal, NamedTuple
 
 import yaml  # type: ignore[import-untyped]
 
+from vaultsync._native import cscan as _cscan  # the C pass of index_text (see vaultsync.scan)
 from vaultsync.model import Diagnostic, Frontmatter, Link, LinkKind, ParsedNote, Scan
 from vaultsync.names import clean_string, split_subpath
 from vaultsync.scan import parse_wikilink_inner, scan_body, scan_body_to_normalize
-
-from vaultsync._native import cscan as _cscan  # the C pass of index_text (see vaultsync.scan)
 
 try:  # the C parser is ~10x faster; fall back where libyaml is missing
     _BaseLoader: Any = yaml.CSafeLoader

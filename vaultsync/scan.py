@@ -68,7 +68,7 @@ _MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _ANCHOR_FAST = re.compile(r'<a class="yt-timestamp" data-t="([^"<>]*)">(\[?[^<\[]*)</a>')
 _ANCHOR_ANY = re.compile(r"""<a\b(""" + _ATTRS + r""")\s*>([^<]*)</a\s*>""")
 _ANCHOR_LOOSE = re.compile(r"<a\s([^<>]*)>([^<]*)</a\s*>")
-_STAMP_ATTRS = re.compile(r"data-t|yt\W?timestamp|yt-\d")  # an anchor of a timestamp, typos included
+_STAMP_ATTRS = re.compile(r"data-t|timestamp|\byt\W")  # an anchor of a timestamp, typos included
 _HTML_TAG = re.compile(r"<(?:!--[\s\S]*?-->|/?[A-Za-z][A-Za-z0-9-]*" + _ATTRS + r"\s*/?>|[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>)")
 _ASCII_DIGITS = re.compile(r"[0-9]+")  # JavaScript's \\d: a tag of digits only is no tag
 _OTHER_HTML = re.compile(r'<(?!a class="yt-timestamp" data-t="|/a>|br ?/?>)')

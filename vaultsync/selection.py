@@ -10,9 +10,9 @@ breadth-first order.
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from vaultsync.errors import ConfigError
 from vaultsync.index import Index
@@ -53,7 +53,7 @@ class Selection:
 
 def select_notes(index: Index, selection: Selection) -> list[str]:
     """The selected note uris, in export order. ``selection.notes`` must already be vault paths."""
-    rows = index.conn.execute("SELECT uri, title, frontmatter, excluded FROM files WHERE is_note=1").fetchall()
+    rows = index.note_rows()
     meta = {uri: (title, fm) for uri, title, fm, _ in rows}
     # files hidden by userIgnoreFilters are left out unless named, or in a named folder
     named = set(selection.notes)
@@ -75,15 +75,15 @@ def select_notes(index: Index, selection: Selection) -> list[str]:
 
 def _tagged(index: Index, tags: tuple[str, ...]) -> set[str]:
     out: set[str] = set()
-    for uri, tag in index.conn.execute("SELECT f.uri, t.tag FROM tags t JOIN files f ON f.id=t.src"):
+    for uri, tag in index.tag_rows():
         tag = tag.lower()
         if any(tag == t or tag.startswith(t + "/") for t in tags):  # #a matches #a/b, as Obsidian's tag: search
             out.add(uri)
     return out
 
 
-def _matches(frontmatter: str | None, where: tuple[tuple[str, str], ...]) -> bool:
-    data = json.loads(frontmatter) if frontmatter else {}
+def _matches(frontmatter: dict[str, Any] | None, where: tuple[tuple[str, str], ...]) -> bool:
+    data = frontmatter or {}
     for key, value in where:
         have = data.get(key)
         values = have if isinstance(have, list) else [have]
@@ -131,10 +131,7 @@ def _channel_index(index: Index, folder: str, members: list[str]) -> str | None:
     """The folder's channel index note: it has video headings (``### [title](youtube...)``)."""
     candidates = []
     for uri in members:
-        row = index.conn.execute(
-            "SELECT o.headings FROM files f JOIN occurrences o ON o.id=f.id WHERE f.uri=?", (uri,)
-        ).fetchone()
-        headings = json.loads(row[0]) if row and row[0] else []
+        headings = index.headings(uri)
         videos = sum(1 for h in headings if "youtube.com/watch" in h[1] or "youtu.be/" in h[1])
         if videos:
             candidates.append((-(stem(uri) == folder.rsplit("/", 1)[-1]), -videos, uri))

@@ -84,6 +84,20 @@ def range_label(label: str) -> str | None:
     return f"{parts[0].strip(_TRIM)}-{parts[1].strip(_TRIM)}"
 
 
+def display_label(label: str, seconds: int | None, hours: bool, *, markdown: bool = False, kept: str | None = None) -> str:
+    """The text every output shows for a timestamp: a kept label (an envelope's prose), the
+    prose of a markdown link (``[see this](…)``), a range as written, else the clock of its
+    second; a timestamp with no reading shows its label."""
+    if kept:
+        return kept
+    if markdown and not is_clock_label(label):
+        return label
+    ranged = range_label(label)
+    if ranged is not None:
+        return ranged
+    return clock(seconds, hours) if seconds is not None else label.strip("[] ")
+
+
 def is_clock_label(label: str) -> bool:
     """Whether a markdown timestamp's text is a time (``[01:23]``, or empty) rather than prose
     (``see this``) or a range, which a rewrite keeps."""

@@ -358,7 +358,7 @@ def test_package_rows_are_genankis_and_bytes_reproducible(tmp_path: Path) -> Non
     write_file(root / "Study" / "copy.md", "---\ndeck: Study::Optics\n---\nQ::A\nQ::A again\n")
     uris = sorted(str(p.relative_to(root)) for p in root.rglob("*.md"))
     settings = CardSettings(str(root), "V", NameTable(uris))
-    notes = [note_cards(settings, uri, str(root / uri)) for uri in uris]
+    notes = [note_cards(settings, uri) for uri in uris]
     notes.append(notes[-1])  # every card a duplicate: left out
     write_package(notes, {}, tmp_path / "one.apkg")
     write_package(notes, {}, tmp_path / "two.apkg")

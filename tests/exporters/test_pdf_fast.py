@@ -17,8 +17,8 @@ from export_helpers import copy_scenario, open_vault
 
 from exporters.pandoc import READER, TEMPLATES, run_pandoc
 from exporters.pdf import heading_links, resolve_heading_links, typst_body
-from exporters.typstwriter import NotSimple, block, note_parts
 from exporters.pipeline import ExportContext, build_document
+from exporters.typstwriter import NotSimple, block, note_parts
 from vaultsync.resolve import NameTable
 from vaultsync.selection import Selection, select_notes
 
