@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -259,9 +260,9 @@ def test_kill_9_in_the_middle_of_a_rebase_then_restart_loses_nothing(clones, tmp
     hook.unlink()
     restart = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
     assert restart.returncode == 0, restart.stderr
-    recovered = [line for line in restart.stderr.splitlines() if "recovered" in line]
-    assert len(recovered) == 1
-    assert "stale index.lock" in recovered[0] and "aborted an interrupted rebase" in recovered[0]
+    recovered = [line for line in restart.stderr.splitlines() if "recovered" in line]  # one line per repair
+    assert any("stale index.lock" in line for line in recovered)
+    assert any("aborted an interrupted rebase" in line for line in recovered)
     assert_clean(laptop)
     sync_vault(desktop, SETTINGS)
     for root in clones:
@@ -295,3 +296,240 @@ def test_the_daemon_indexes_a_pull_of_2000_files_without_rewriting_them(clones):
         wait_for(lambda: git(laptop, "status", "--porcelain") == "" and git(laptop, "rev-list", "--count", "origin/main..HEAD").strip() == "0"
                  and "my edit" in git(laptop, "show", "origin/main:pulled/p0001.md"), 30, "the save to be pushed")  # fmt: skip
     assert sum(run.writes.values()) == 1
+
+
+# -- a sync killed at each step of git's work --------------------------------------------------------
+
+STEP_HOOK = """#!/bin/sh
+# installed as reference-transaction and post-index-change: stall git at one step of the cycle
+refs=$(cat)
+if [ -n "{edit_src}" ] && [ ! -e "{edit_done}" ] && [ "$1" = committed ] && echo "$refs" | grep -q ' refs/remotes/origin/'; then
+  cp "{edit_src}" "{edit_dst}"; touch "{edit_done}"  # the user saves a note while the cycle fetches
+fi
+if [ ! -e "{marker}" ] && {when}; then touch "{marker}"; sleep 60; fi
+"""
+
+# when git, in the cycle's `rebase --autostash`, ...
+STEPS = {
+    # has stashed the user's edit and reset the tree, before it checks out upstream
+    "autostash-made": '[ "$0" = .git/hooks/post-index-change ] && [ -f .git/rebase-merge/autostash ] && [ ! -f .git/rebase-merge/onto ] && [ "$1" = 1 ]',
+    # has checked out upstream and holds HEAD.lock to detach HEAD there (the reported kill)
+    "checkout-upstream": '[ "$1" = prepared ] && [ -f .git/rebase-merge/onto ] && echo "$refs" | grep -q " HEAD$"',
+    # has picked the local commits and holds the branch's lock to move it
+    "branch-update": '[ "$1" = prepared ] && [ -d .git/rebase-merge ] && echo "$refs" | grep -q " refs/heads/main$"',
+    # has moved the branch, before it applies the autostash
+    "before-autostash-apply": '[ "$1" = committed ] && [ -d .git/rebase-merge ] && echo "$refs" | grep -q " refs/heads/main$"',
+    # is applying the autostash (the branch moved, HEAD back on it)
+    "autostash-apply": '[ "$0" = .git/hooks/post-index-change ] && [ -f .git/rebase-merge/orig-head ] && [ "$1" = 1 ] && grep -q "^ref:" .git/HEAD'
+                       ' && [ "$(git rev-parse -q --verify refs/heads/main)" != "$(cat .git/rebase-merge/orig-head)" ]',
+}
+
+
+def kill_sync_at(root: Path, tmp_path: Path, step: str, edit: tuple[str, str] | None = None) -> None:
+    """Run `vaultsync sync` in its own process group and SIGKILL the group when git reaches
+    ``step`` (see STEPS; the hook stalls git there, its locks and state as they are). With
+    ``edit`` (path, text), the user saves that note while the cycle fetches (it is autostashed)."""
+    marker = tmp_path / f"reached-{step}"
+    src = tmp_path / "user-edit"
+    if edit:
+        src.write_text(edit[1])
+    script = STEP_HOOK.format(
+        when=STEPS[step], marker=marker, edit_src=src if edit else "", edit_dst=root / edit[0] if edit else "",
+        edit_done=tmp_path / "user-edit-done",
+    )  # fmt: skip
+    hooks = [root / ".git/hooks/reference-transaction", root / ".git/hooks/post-index-change"]
+    for hook in hooks:
+        hook.write_text(script)
+        hook.chmod(0o755)
+    proc = subprocess.Popen([sys.executable, "-m", "vaultsync", "sync", str(root)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    try:
+        wait_for(lambda: marker.exists() or proc.poll() is not None, 30, f"the cycle to reach {step}")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the cycle and its git children
+        proc.wait(timeout=10)
+        for hook in hooks:
+            hook.unlink()
+    assert marker.exists(), f"the cycle ended before {step}: {proc.stderr.read().decode() if proc.stderr else ''}"
+    assert (root / ".git" / "vaultsync-rebase").exists() and (root / ".git/rebase-merge").is_dir()
+
+
+def restart_sync(root: Path) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "vaultsync", "sync", str(root)], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def twenty_each(laptop: Path, desktop: Path) -> None:
+    """40 notes on both machines; the desktop then edits n20..n39 and pushes, the laptop edits
+    n00..n19 (not synced yet)."""
+    for i in range(40):
+        write_file(laptop / f"many/n{i:02}.md", lines(f"note {i}"))
+    sync_vault(laptop, SETTINGS)
+    sync_vault(desktop, SETTINGS)
+    for i in range(20, 40):
+        write_file(desktop / f"many/n{i:02}.md", lines(f"desktop's edit {i}"))
+    sync_vault(desktop, SETTINGS)
+    for i in range(20):
+        write_file(laptop / f"many/n{i:02}.md", lines(f"laptop's edit {i}"))
+
+
+def assert_all_forty(root: Path, git_remote: Path) -> None:
+    for i in range(40):
+        want = lines(f"laptop's edit {i}" if i < 20 else f"desktop's edit {i}")
+        path = f"many/n{i:02}.md"
+        assert (root / path).read_text() == want, path
+        assert git(root, "show", f"HEAD:{path}") == want, path
+        assert git(git_remote, "show", f"main:{path}") == want, path
+
+
+def test_a_sync_killed_holding_head_lock_with_the_tree_at_upstream_keeps_the_20_edits(clones, tmp_path, git_remote):
+    """The fault-injection report, step by step: killed while HEAD.lock and rebase-merge exist,
+    the tree at upstream's state and HEAD at the 20 local commits; then a sync, the user removing
+    HEAD.lock if it is still there (as git's message says), and another sync. No sync may commit
+    that tree (the old recovery failed on HEAD.lock, then committed 'modified 40': 20 edits lost)."""
+    laptop, desktop = clones
+    twenty_each(laptop, desktop)
+    kill_sync_at(laptop, tmp_path, "checkout-upstream")
+    gd = laptop / ".git"
+    assert (gd / "HEAD.lock").exists() and (gd / "rebase-merge").is_dir()
+    assert sum("laptop's edit" in (laptop / f"many/n{i:02}.md").read_text() for i in range(20)) == 0  # 0 of 20 in the tree
+    assert all("laptop's edit" in git(laptop, "show", f"HEAD:many/n{i:02}.md") for i in range(20))  # 20 of 20 in HEAD
+    cmd = [sys.executable, "-m", "vaultsync", "sync", str(laptop)]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    (gd / "HEAD.lock").unlink(missing_ok=True)
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    assert_all_forty(laptop, git_remote)  # the 20 edits in the tree, in HEAD and on the remote
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "stale HEAD.lock" in first.stderr and "aborted an interrupted rebase" in first.stderr
+    assert "committed" not in first.stderr + second.stderr  # nothing to commit: the tree went back to HEAD
+    assert "recovered" not in second.stderr
+    assert_clean(laptop)
+    assert not (gd / "vaultsync-rebase").exists()
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_a_sync_killed_at_each_step_of_an_autostashed_rebase_keeps_every_edit(clones, tmp_path, git_remote, step):
+    """The user saves a note while the cycle runs (autostashed); the cycle is killed at each step:
+    the next sync keeps the committed edits, the upstream ones and the user's uncommitted one."""
+    laptop, desktop = clones
+    twenty_each(laptop, desktop)
+    kill_sync_at(laptop, tmp_path, step, edit=("a.md", lines("saved while the cycle ran")))
+    restart = restart_sync(laptop)
+    assert "aborted an interrupted rebase" in restart.stderr
+    assert (laptop / "a.md").read_text() == lines("saved while the cycle ran")
+    assert git(git_remote, "show", "main:a.md") == lines("saved while the cycle ran")
+    assert_all_forty(laptop, git_remote)
+    assert_clean(laptop)
+    assert git(laptop, "stash", "list") == ""  # the autostash was applied, not left behind
+    assert not [p for p in notes(laptop) if CONFLICT_RE.search(p)]  # nothing of the user's was in doubt
+    assert_no_markers(laptop)
+
+
+def test_text_the_user_saves_over_an_interrupted_rebase_is_kept_beside(clones, tmp_path, git_remote):
+    """After the kill the tree is at upstream's state; a note the user then edits there is not
+    committed over the local commits (that would revert them): it is kept as a conflict copy."""
+    laptop, desktop = clones
+    twenty_each(laptop, desktop)
+    kill_sync_at(laptop, tmp_path, "checkout-upstream")
+    write_file(laptop / "many/n03.md", lines("note 3") + "written after the kill\n")
+    restart_sync(laptop)
+    assert_all_forty(laptop, git_remote)
+    copies = [p for p in notes(laptop) if CONFLICT_RE.search(p)]
+    assert len(copies) == 1 and copies[0].startswith("many/n03 (conflict ")
+    assert (laptop / copies[0]).read_text() == lines("note 3") + "written after the kill\n"
+    assert_clean(laptop)
+
+
+LOCKS = [
+    "index.lock", "HEAD.lock", "ORIG_HEAD.lock", "refs/heads/main.lock", "refs/remotes/origin/main.lock",
+    "refs/stash.lock", "packed-refs.lock", "config.lock", "shallow.lock", "logs/HEAD.lock", "logs/refs/heads/main.lock",
+]  # fmt: skip
+
+
+def test_every_stale_lock_git_leaves_is_removed_and_the_sync_succeeds(clones, git_remote):
+    laptop, desktop = clones
+    gd = laptop / ".git"
+    for name in LOCKS:
+        (gd / name).parent.mkdir(parents=True, exist_ok=True)
+        (gd / name).write_text("")  # as a killed git process leaves them
+    write_file(desktop / "b.md", lines("desktop's edit"))
+    sync_vault(desktop, SETTINGS)
+    write_file(laptop / "a.md", lines("laptop's edit"))
+    report = sync_vault(laptop, SETTINGS)
+    assert sorted(report.recovered) == sorted(f"removed a stale {name}" for name in LOCKS)
+    assert report.pushed and report.integrated == "rebase"
+    assert not [p for p in gd.rglob("*.lock")]
+    assert git(git_remote, "show", "main:a.md") == lines("laptop's edit") and (laptop / "b.md").read_text() == lines("desktop's edit")
+    assert_clean(laptop)
+
+
+def test_a_lock_held_by_a_live_git_process_is_waited_for_not_removed(clones, monkeypatch):
+    laptop, _ = clones
+    lock = laptop / ".git/packed-refs.lock"
+    lock.write_text("")
+    # another tool's git, still working: it rewrites its lock, then releases it
+    code = f"import time, pathlib; p = pathlib.Path({str(lock)!r})\nfor _ in range(8): time.sleep(0.3); p.write_text(str(time.time()))\np.unlink()"
+    helper = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        report = sync_vault(laptop, SETTINGS)
+    finally:
+        helper.wait(timeout=10)
+    assert report.recovered == []
+
+
+def test_a_rebase_of_the_users_own_is_still_refused(clones):
+    laptop, desktop = clones
+    write_file(desktop / "a.md", lines("desktop's words"))
+    sync_vault(desktop, SETTINGS)
+    write_file(laptop / "a.md", lines("laptop's words"))
+    git(laptop, "commit", "-qam", "mine")
+    git(laptop, "fetch", "-q", "origin")
+    proc = subprocess.run(["git", "rebase", "origin/main"], cwd=laptop, capture_output=True, text=True, check=False)
+    assert proc.returncode != 0 and (laptop / ".git/rebase-merge").is_dir()  # stopped on the conflict
+    (laptop / ".git/HEAD.lock").write_text("")  # a stale lock too: removed, the rebase left alone
+    detached = git(laptop, "rev-parse", "HEAD")
+    with pytest.raises(GitError, match="a rebase is in progress"):
+        sync_vault(laptop, SETTINGS)
+    assert (laptop / ".git/rebase-merge").is_dir() and git(laptop, "rev-parse", "HEAD") == detached
+    assert "<<<<<<<" in (laptop / "a.md").read_text()  # the user's conflict, untouched
+
+
+def test_a_recovery_killed_half_way_is_finished_by_the_next_cycle_even_the_daemons(clones, tmp_path, git_remote, monkeypatch):
+    """Recovery writes what it learned into REBASE_MARK before it drops git's state: killed after
+    that, the next cycle (a daemon's too, which does not recover first) finishes the repair."""
+    from vaultsync import gitsync
+
+    laptop, desktop = clones
+    twenty_each(laptop, desktop)
+    kill_sync_at(laptop, tmp_path, "checkout-upstream", edit=("a.md", lines("saved while the cycle ran")))
+    restore = gitsync._restore_worktree
+
+    def killed(*args: object) -> list[str]:
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(gitsync, "_restore_worktree", killed)
+    with pytest.raises(SystemExit):
+        sync_vault(laptop, SETTINGS)
+    gd = laptop / ".git"
+    assert not (gd / "rebase-merge").exists() and (gd / "vaultsync-rebase").exists()  # git's state gone, our journal kept
+    assert "autostash" in (gd / "vaultsync-rebase").read_text() and git(laptop, "stash", "list")  # the user's edit reachable
+    monkeypatch.setattr(gitsync, "_restore_worktree", restore)
+    report = sync_vault(laptop, SETTINGS, recover_first=False)
+    assert any("autostash" in line for line in report.recovered) and report.pushed
+    assert (laptop / "a.md").read_text() == lines("saved while the cycle ran")
+    assert_all_forty(laptop, git_remote)
+    assert git(laptop, "stash", "list") == "" and not (gd / "vaultsync-rebase").exists()
+    assert_clean(laptop)
+
+
+def test_locks_are_left_to_a_running_git_gc(clones):
+    from vaultsync.gitsync import GitRepo, recover
+
+    laptop, _ = clones
+    gd = laptop / ".git"
+    (gd / "packed-refs.lock").write_text("")
+    (gd / "gc.pid").write_text(f"{os.getpid()} {socket.gethostname()}")  # `gc --auto`, detached from our git, runs
+    assert recover(GitRepo(laptop)) == [] and (gd / "packed-refs.lock").exists()
+    (gd / "gc.pid").unlink()
+    assert recover(GitRepo(laptop)) == ["removed a stale packed-refs.lock"] and not (gd / "packed-refs.lock").exists()

@@ -33,16 +33,19 @@ def git_env() -> dict[str, str]:
     return env
 
 
-def run_git(root: Path, args: list[str], *, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``git ARGS`` in ``root`` and capture its output; a failure raises a GitError showing
-    the command, its exit code, stdout and stderr."""
+def run_git(
+    root: Path, args: list[str], *, check: bool = True, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``git ARGS`` in ``root`` (``input`` on its stdin) and capture its output; a failure
+    raises a GitError showing the command, its exit code, stdout and stderr."""
     cmd = ("git", *args)
     for delay in (0.05, 0.1, 0.2, 0.4, 0.8, 0):
         with GIT_LOCK:
             try:
                 proc = subprocess.run(
                     cmd, cwd=root, env={**git_env(), **(env or {})}, capture_output=True, text=True,
-                    encoding="utf-8", errors="surrogateescape", stdin=subprocess.DEVNULL, check=False,
+                    encoding="utf-8", errors="surrogateescape", check=False,
+                    input=input, stdin=subprocess.DEVNULL if input is None else None,
                 )  # fmt: skip
             except FileNotFoundError:
                 raise GitError("git is not installed", hint="install git >= 2.38") from None
@@ -83,16 +86,18 @@ class GitRepo:
         self.root = Path(root)
         self._identity: list[str] | None = None
 
-    def run(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         if self._identity is None:
             # commits need an identity; a machine without one commits as vaultsync@host
             known = run_git(self.root, ["config", "user.email"], check=False).returncode == 0
             known = known or ("GIT_AUTHOR_EMAIL" in os.environ and "GIT_COMMITTER_EMAIL" in os.environ)
             self._identity = [] if known else ["-c", "user.name=vaultsync", "-c", f"user.email=vaultsync@{host_name()}"]
-        return run_git(self.root, [*self._identity, *args], check=check, env=env)
+        return run_git(self.root, [*self._identity, *args], check=check, env=env, input=input)
 
-    def out(self, *args: str, env: dict[str, str] | None = None) -> str:
-        return self.run(*args, env=env).stdout
+    def out(self, *args: str, env: dict[str, str] | None = None, input: str | None = None) -> str:
+        return self.run(*args, env=env, input=input).stdout
 
     def is_toplevel(self) -> bool:
         proc = run_git(self.root, ["rev-parse", "--show-toplevel"], check=False)

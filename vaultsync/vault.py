@@ -275,20 +275,7 @@ class Vault:
 
     def read_bytes(self, uri: str, limit: int = 1 << 30) -> bytes:
         """An attachment's bytes (an image to export), under the same rules as :meth:`read_text`."""
-        path = self.real_path(uri)
-        try:
-            fd = os.open(path, READ_FLAGS)
-            try:
-                st = os.fstat(fd)
-                if not stat.S_ISREG(st.st_mode):
-                    raise NoteReadError(uri, "is not a regular file")
-                return read_fd(fd, st.st_size, limit)
-            finally:
-                os.close(fd)
-        except FileNotFoundError as exc:
-            raise NoteReadError(uri, "vanished while being read") from exc
-        except OSError as exc:
-            raise NoteReadError(uri, f"cannot read: {exc.strerror}") from exc
+        return read_regular_file(self.real_path(uri), uri, limit)
 
     def write_text_atomic(self, uri: str, text: str, expected: str | None) -> bool:
         """Replace a note's text atomically, inside the vault only; see :func:`write_note_atomic`."""
@@ -297,14 +284,20 @@ class Vault:
 
 def read_note_text(path: Path, uri: str) -> str:
     """A note's text from ``path`` (already checked to be inside the vault: see
-    :meth:`Vault.read_text`). Only a regular file is read: the open does not block on a FIFO."""
+    :meth:`Vault.read_text`); huge, binary and non-UTF-8 files give a NoteReadError."""
+    return decode_note(read_regular_file(path, uri, MAX_NOTE_BYTES + 1), uri)
+
+
+def read_regular_file(path: Path, uri: str, limit: int) -> bytes:
+    """At most ``limit`` bytes of a regular file: the open does not block on a FIFO, and a FIFO,
+    socket or device is refused with a NoteReadError, as is a file that vanished."""
     try:
         fd = os.open(path, READ_FLAGS)
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise NoteReadError(uri, "is not a regular file (a FIFO, socket or device); skipped")
-            data = read_fd(fd, st.st_size)
+            return read_fd(fd, st.st_size, limit)
         finally:
             os.close(fd)
     except FileNotFoundError as exc:
@@ -313,7 +306,6 @@ def read_note_text(path: Path, uri: str) -> str:
         raise NoteReadError(uri, "is a folder, not a note") from exc
     except OSError as exc:
         raise NoteReadError(uri, f"cannot read: {exc.strerror}") from exc
-    return decode_note(data, uri)
 
 
 READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)  # a FIFO never blocks a read
