@@ -226,9 +226,10 @@ def kill_sync(source: Path, points: int, rng: random.Random) -> tuple[list[Resul
         t0 = time.monotonic()
         cli("sync", laptop, timeout=120)
         typical = max(0.3, time.monotonic() - t0)
-        attempt = rebuilt = 0
+        attempt = rebuilt = streak = 0
+        misses = {t: 0 for t in TRIGGERS}
         while intact.tries < points and attempt < points * 2:
-            trigger = TRIGGERS[attempt % len(TRIGGERS)]
+            trigger = TRIGGERS[(intact.tries + streak // 2) % len(TRIGGERS)]  # a missed step is tried once more
             attempt += 1
             old = snapshot(laptop)
             news: dict[str, set[bytes]] = {}
@@ -274,8 +275,12 @@ def kill_sync(source: Path, points: int, rng: random.Random) -> tuple[list[Resul
                     os.killpg(proc.pid, signal.SIGKILL)
             finally:
                 kill_group(proc)
+            if not killed:
+                misses[trigger] += 1
+                streak += 1
             if killed:
                 hits[trigger] += 1
+                streak = 0
                 now = snapshot(laptop)
                 bad = [u for u, data in now.items() if _utf8(data) is None or b"<<<<<<<" in data or (data != old.get(u) and data not in news.get(u, ()))]
                 intact.check(not bad, f"{trigger}: {bad[:2]} corrupted or half-merged")
@@ -326,5 +331,6 @@ def kill_sync(source: Path, points: int, rng: random.Random) -> tuple[list[Resul
         "sync_kill_points": intact.tries,
         "sync_kills_by_trigger": hits,
         "sync_attempts": attempt,
+        "sync_misses_by_trigger": misses,
         "sync_laptop_reclones": rebuilt,
     }
