@@ -498,23 +498,23 @@ def test_a_rebase_of_the_users_own_is_still_refused(clones):
 def test_a_recovery_killed_half_way_is_finished_by_the_next_cycle_even_the_daemons(clones, tmp_path, git_remote, monkeypatch):
     """Recovery writes what it learned into REBASE_MARK before it drops git's state: killed after
     that, the next cycle (a daemon's too, which does not recover first) finishes the repair."""
-    from vaultsync import gitsync
+    from vaultsync import gitrecover
 
     laptop, desktop = clones
     twenty_each(laptop, desktop)
     kill_sync_at(laptop, tmp_path, "checkout-upstream", edit=("a.md", lines("saved while the cycle ran")))
-    restore = gitsync._restore_worktree
+    restore = gitrecover._restore_worktree
 
     def killed(*args: object) -> list[str]:
         raise SystemExit("killed")
 
-    monkeypatch.setattr(gitsync, "_restore_worktree", killed)
+    monkeypatch.setattr(gitrecover, "_restore_worktree", killed)
     with pytest.raises(SystemExit):
         sync_vault(laptop, SETTINGS)
     gd = laptop / ".git"
     assert not (gd / "rebase-merge").exists() and (gd / "vaultsync-rebase").exists()  # git's state gone, our journal kept
     assert "autostash" in (gd / "vaultsync-rebase").read_text() and git(laptop, "stash", "list")  # the user's edit reachable
-    monkeypatch.setattr(gitsync, "_restore_worktree", restore)
+    monkeypatch.setattr(gitrecover, "_restore_worktree", restore)
     report = sync_vault(laptop, SETTINGS, recover_first=False)
     assert any("autostash" in line for line in report.recovered) and report.pushed
     assert (laptop / "a.md").read_text() == lines("saved while the cycle ran")

@@ -148,7 +148,7 @@ class ReadPool:
             except queue.Empty:
                 opened = Index.open_existing(self.path)
                 if opened is None:
-                    raise VaultsyncError("the index is missing or damaged", hint="run `vaultsync scan`")
+                    raise VaultsyncError("the index is missing or damaged", hint="run `vaultsync scan`") from None
                 opened.set_read_only()
                 with self._lock:
                     self._all.append(opened)

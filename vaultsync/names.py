@@ -93,6 +93,21 @@ def encode_special_chars(text: str) -> str:
     return re.sub(r"[ \\\x00-\x08\x0b\x0c\x0e-\x1f]", lambda m: "%%%02X" % ord(m.group()), text)
 
 
+def split_alias(inner: str) -> tuple[str, str | None, str]:
+    """Obsidian's ``parseAliasLink`` on a wikilink's trimmed inner text: ``(target, display,
+    separator)``. The split is at the first ``|`` when it is not the first character; a target
+    that ends in a backslash there is a table's escaped pipe (``[[a\\|b]]``, separator ``\\|``).
+    The one wikilink split: the scanner (:func:`vaultsync.scan.parse_wikilink_inner`, whose C
+    fast path is tested against it) and the rewriters (:func:`vaultsync.wikitext.parse_wiki`)."""
+    cut = inner.find("|")
+    if cut <= 0:
+        return inner, None, ""
+    left, display = inner[:cut].rstrip(JS_WHITESPACE), inner[cut + 1 :].strip(JS_WHITESPACE)
+    if left.endswith("\\"):
+        return left[:-1], display, "\\|"
+    return left, display, "|"
+
+
 def split_subpath(linktext: str) -> tuple[str, str]:
     """``parseLinktext``: split at the first ``#``; the subpath keeps its ``#``."""
     cut = linktext.find("#")

@@ -31,7 +31,7 @@ from vaultsync.model import (
     Timestamp,
     TimestampForm,
 )
-from vaultsync.names import JS_WHITESPACE, URIDecodeError, clean_string, decode_uri, split_subpath
+from vaultsync.names import JS_WHITESPACE, URIDecodeError, clean_string, decode_uri, split_alias, split_subpath
 from vaultsync.timestamps import read_clock
 
 IndexLink = tuple[str, int, int, str, str, "str | None"]  # (kind, start, end, target, subpath, display)
@@ -339,13 +339,8 @@ def parse_wikilink_inner(inner: str) -> tuple[str, str, str | None] | None:
     inner = inner.strip(JS_WHITESPACE)
     if not inner:
         return None
-    display: str | None = None
-    cut = inner.find("|")
-    if cut > 0:
-        target, display = inner[:cut].strip(JS_WHITESPACE), inner[cut + 1 :].strip(JS_WHITESPACE)
-    else:
-        target = inner
-    if target.endswith("\\"):  # table-escaped pipe: [[a\|b]]
+    target, display, _ = split_alias(inner)
+    if target.endswith("\\"):  # Obsidian drops a trailing backslash: [[a\]] links to a
         target = target[:-1]
     path, subpath = split_subpath(clean_string(target))
     return path, subpath, display

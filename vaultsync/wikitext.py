@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from vaultsync.names import JS_WHITESPACE, basename, dirname, split_subpath
+from vaultsync.names import JS_WHITESPACE, basename, dirname, split_alias, split_subpath
 from vaultsync.resolve import NameTable
 
 
@@ -39,16 +39,7 @@ def parse_wiki(raw: str) -> tuple[str, str, str, str | None, str]:
     (prefix, linkpath, subpath, display, separator). Remembered: the normalizer's rules each
     parse the same link text in turn."""
     prefix = "![[" if raw.startswith("!") else "[["
-    inner = raw[len(prefix) : -2].strip(JS_WHITESPACE)
-    cut = inner.find("|")
-    sep, display = "", None
-    if cut > 0:
-        left, display = inner[:cut], inner[cut + 1 :].strip(JS_WHITESPACE)
-        sep = "|"
-        if left.rstrip(JS_WHITESPACE).endswith("\\"):
-            left, sep = left.rstrip(JS_WHITESPACE)[:-1], "\\|"
-    else:
-        left = inner
+    left, display, sep = split_alias(raw[len(prefix) : -2].strip(JS_WHITESPACE))
     path, subpath = split_subpath(left.strip(JS_WHITESPACE))
     return prefix, path.strip(JS_WHITESPACE), subpath, display, sep
 
