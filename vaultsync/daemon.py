@@ -36,7 +36,7 @@ from vaultsync.indexing import Indexer, open_index, update_index
 from vaultsync.move import relink_after_moves, text_hash
 from vaultsync.normalize import NormalizeContext, forgiving_index
 from vaultsync.normalizing import normalize_note
-from vaultsync.vault import TEMP_SUFFIX, Vault, is_note
+from vaultsync.vault import Vault, is_note
 from vaultsync.watch import Batch, ChangeQueue, VaultWatcher, is_ignored
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,6 @@ class Daemon:
         """Run until stopped; returns the exit code."""
         with vault_lock(self.vault):
             self._install_signals()
-            self._remove_stale_temp_files()
             self.index = open_index(self.vault)
             if self.index is None:
                 log.info("no index yet: building it (existing notes are not normalized; run `vaultsync normalize`)")
@@ -422,6 +421,7 @@ class Daemon:
         started = time.perf_counter()
         report = BatchReport(changes=changes, reconciled=True)
         walk = self.vault.walk()
+        self.vault.remove_stale_temp_files()  # of writes a crash interrupted (ours, the CLI's)
         for d in walk.diagnostics:
             log.warning("%r: %s", d.uri, d.message)
         stored = self.indexer.stored
@@ -448,16 +448,6 @@ class Daemon:
         return self._finish(report, started)
 
     # -- housekeeping ------------------------------------------------------------------------------
-
-    def _remove_stale_temp_files(self) -> None:
-        """Our own temp files left by a crash between write and replace (never a user's file)."""
-        for dirpath, dirnames, filenames in os.walk(self.vault.root):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            for name in filenames:
-                if name.startswith(".") and name.endswith(TEMP_SUFFIX):
-                    with contextlib.suppress(OSError):
-                        os.unlink(os.path.join(dirpath, name))
-                        log.info("removed a temp file left by an interrupted write: %s", name)
 
     def status(self) -> dict[str, Any]:
         return {

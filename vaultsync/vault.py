@@ -175,15 +175,17 @@ class Vault:
         real = os.path.realpath(path)
         return real == str(self.root) or real.startswith(self._root_prefix)
 
-    def remove_stale_temp_files(self, min_age_s: float = 60.0) -> int:
+    def remove_stale_temp_files(self, max_age_s: float = 3600.0) -> int:
         """Delete the temp files of interrupted writes (ours only: ``.*.vaultsync-tmp``) that the
-        last walk met and that are older than ``min_age_s`` (a live write takes milliseconds).
+        last walk met: those whose writer (named in the file's name) is dead, and any older than
+        ``max_age_s`` (a live write takes milliseconds; an old name may carry a reused pid).
         Returns how many went."""
         removed = 0
         now = time.time()
         for path in self._temp_files:
             try:
-                if now - os.lstat(path).st_mtime >= min_age_s:
+                alive = _writer_alive(os.path.basename(path))
+                if alive is False or now - os.lstat(path).st_mtime >= max_age_s:
                     os.unlink(path)
                     removed += 1
                     log.info("removed a temp file left by an interrupted write: %s", path)
@@ -343,9 +345,27 @@ TEMP_SUFFIX = ".vaultsync-tmp"
 
 
 def temp_name() -> str:
-    """A temp file's name: short and of fixed length (23 bytes), whatever the note's name, so a
-    note whose name is near the 255-byte limit can still be written."""
-    return f".{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    """A temp file's name: short and of fixed length (27 bytes), whatever the note's name, so a
+    note whose name is near the 255-byte limit can still be written. It starts with the writer's
+    pid (8 hex digits), so a later run can tell a dead writer's leftovers from a live write."""
+    return f".{os.getpid() & 0xFFFFFFFF:08x}{secrets.token_hex(2)}{TEMP_SUFFIX}"
+
+
+def _writer_alive(name: str) -> bool | None:
+    """Whether the process that made temp file ``name`` still runs (None: not one of our names)."""
+    head = name[1:9]
+    if len(name) != len(temp_name()) or not all(c in "0123456789abcdef" for c in head):
+        return None
+    pid = int(head, 16)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # alive, another user's
+    return True
 
 
 def write_note_atomic(path: Path, uri: str, text: str, expected: str | None) -> bool:
