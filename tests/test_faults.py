@@ -308,3 +308,34 @@ def test_rename_to_a_name_near_the_limit_updates_every_link(tmp_path):
     assert len(report.notes_updated) == 23
     for i in range(23):
         assert f"[[{new[:-3]}]]" in (root / f"{'s' * 235}{i:02d}.md").read_text()
+
+
+def test_clients_sending_their_headers_slowly_hold_no_thread(api_client):
+    """Regression (issue 14): half-sent request heads held every worker until their timeout, so
+    a probe got 503 meanwhile. The accept loop now reads heads as they arrive."""
+    call, _ = api_client
+    before = threading.active_count()
+    status, _ = call("GET", "/status")
+    assert status == 200
+    server_port = _api_port(call)
+    socks = []
+    try:
+        for _ in range(80):  # more than the worker pool
+            s = socket.create_connection(("127.0.0.1", server_port))
+            s.sendall(b"GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            socks.append(s)
+        time.sleep(0.3)
+        status, _ = call("GET", "/status")
+        assert status == 200
+        assert threading.active_count() - before <= 64
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _api_port(call) -> int:
+    for cell in call.__closure__ or ():
+        value = cell.cell_contents
+        if isinstance(value, ApiServer):
+            return value.port
+    raise AssertionError("no server in the client")

@@ -11,7 +11,9 @@ Limits: a request's line and headers must arrive within :data:`HEADER_TIMEOUT_S`
 byte, its body within :data:`BODY_TIMEOUT_S` after that (else 408 and the connection closes). A
 connection waiting for its next request holds no thread: it is parked in the accept loop's
 selector, and closed after :data:`IDLE_TIMEOUT_S` (:data:`FIRST_BYTE_TIMEOUT_S` for a new one), the
-longest-idle first once :data:`MAX_IDLE_CONNECTIONS` are parked. Requests run on a fixed pool of
+longest-idle first once :data:`MAX_IDLE_CONNECTIONS` are parked. A request's head is read by the
+accept loop as it arrives (within :data:`HEADER_TIMEOUT_S` of its first byte, else 408), so a client
+sending its headers slowly holds no thread. Whole requests run on a fixed pool of
 :data:`MAX_WORKERS` threads; when every one is busy, a request gets 503 ``busy`` at once.
 """
 
@@ -72,6 +74,8 @@ IDLE_TIMEOUT_S = 30.0  # a keep-alive connection with no next request is closed 
 SEND_TIMEOUT_S = 30.0  # a client that stops reading its response is dropped after this
 MAX_WORKERS = 32  # request threads; a request arriving when all are busy gets 503
 MAX_IDLE_CONNECTIONS = 1024  # parked connections (no thread each); beyond, the longest idle is closed
+_MAX_HEAD_BYTES = 65_536 + 8_192  # a head longer than this goes to a worker, which answers 431
+_MAX_HEAD_LINES = 110  # http.server allows 100 headers
 _SWEEP_S = 0.25  # how often parked connections are checked for their deadline
 _ALLOWED_HOSTS = ("127.0.0.1", "localhost")
 _NOTE_ROUTE = re.compile(r"^/notes/(?P<path>.+)/(?P<what>links|backlinks|unresolved)$")
@@ -166,6 +170,12 @@ class _DeadlineReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int | None:
+        early = self._handler.early
+        if early:  # what the accept loop read before the request went to a worker
+            n = min(len(buffer), len(early))
+            buffer[:n] = early[:n]
+            del early[:n]
+            return n
         if self.peeking:  # only what has already arrived
             self._sock.setblocking(False)
             try:
@@ -217,6 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.deadline = 0.0
         self.timed_out = False
         self.responded = False
+        self.early = bytearray()  # a request's head, read by the accept loop until it is whole
         self.setup()
 
     def setup(self) -> None:
@@ -244,6 +255,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def pending(self) -> bool:
         """True when the next request's bytes are already here (a pipelining client)."""
+        if self.early:
+            return True
         self._reader.peeking = True
         try:
             return bool(self._buffered.peek(1))
@@ -575,8 +588,7 @@ class _Server(HTTPServer):
                         with contextlib.suppress(OSError):
                             self._wake_r.recv(4096)
                     else:
-                        self._unpark(key.data)
-                        self._dispatch(key.data)
+                        self._readable(key.data)
                 while self._returned:
                     conn = self._returned.popleft()
                     self._park(conn, IDLE_TIMEOUT_S)
@@ -585,7 +597,10 @@ class _Server(HTTPServer):
                     next_sweep = now + _SWEEP_S
                     for conn in [c for c, deadline in self._parked.items() if deadline <= now]:
                         self._unpark(conn)
-                        conn.close()
+                        if conn.early:  # a head that never finished arriving
+                            _refuse(conn, 408, "request_timeout", f"the request did not arrive within {HEADER_TIMEOUT_S:g} s")
+                        else:
+                            conn.close()
         finally:
             for conn in list(self._parked):
                 self._unpark(conn)
@@ -636,6 +651,27 @@ class _Server(HTTPServer):
                 sock.close()
                 continue
             self._park(conn, FIRST_BYTE_TIMEOUT_S)
+
+    def _readable(self, conn: _Handler) -> None:
+        """Read what a parked connection sent; hand it to a worker once its request head is whole
+        (or too long to be one), so that a client sending its headers slowly holds no thread."""
+        try:
+            data = conn.connection.recv(65536, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:  # the client closed
+            self._unpark(conn)
+            conn.close()
+            return
+        if not conn.early:  # the head's deadline runs from its first byte
+            self._parked[conn] = min(self._parked[conn], time.monotonic() + HEADER_TIMEOUT_S)
+        conn.early += data
+        head = conn.early
+        if b"\r\n\r\n" in head or b"\n\n" in head or len(head) > _MAX_HEAD_BYTES or head.count(b"\n") > _MAX_HEAD_LINES:
+            self._unpark(conn)
+            self._dispatch(conn)
 
     def _park(self, conn: _Handler, timeout: float) -> None:
         if self._stop.is_set():
@@ -690,11 +726,16 @@ class _Server(HTTPServer):
 
 
 def _refuse_busy(conn: _Handler) -> None:
-    """503 without reading the request (every worker is busy): a short write, never blocking."""
-    body = json.dumps({"error": "busy", "message": "the server is answering too many requests",
-                       "hint": "retry in a moment"}).encode()  # fmt: skip
-    head = (f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-            "Retry-After: 1\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n").encode()  # fmt: skip
+    """503 without reading the request (every worker is busy)."""
+    _refuse(conn, 503, "busy", "the server is answering too many requests", "retry in a moment")
+
+
+def _refuse(conn: _Handler, status: int, code: str, message: str, hint: str | None = None) -> None:
+    """An error answered from the accept loop: a short write that never blocks, then close."""
+    body = json.dumps({"error": code, "message": message, "hint": hint}).encode()
+    retry = "Retry-After: 1\r\n" if status == 503 else ""
+    head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n{retry}Cache-Control: no-store\r\nConnection: close\r\n\r\n").encode()  # fmt: skip
     with contextlib.suppress(OSError):
         conn.connection.setblocking(False)
         conn.connection.send(head + body)
