@@ -45,6 +45,27 @@ COVER = """<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="1600" vi
 """
 
 
+_SVG = re.compile(r"<svg[\s>/]", re.I)
+_MATH = re.compile(r"<math[\s>/]", re.I)
+_SCRIPT = re.compile(r"<script[\s>/]", re.I)
+# a remote resource: src of any element, or href of a stylesheet link, that an e-reader fetches
+_REMOTE = re.compile(
+    r"<(?:img|audio|video|source|track|embed|iframe|object|image|input)\b[^>]*?\s(?:src|data|poster|xlink:href|href)=[\"']\s*(?:https?:)?//"
+    r"|<link\b[^>]*?\shref=[\"']\s*(?:https?:)?//"
+    r"|url\(\s*[\"']?\s*(?:https?:)?//",
+    re.I,
+)
+
+
+def manifest_properties(html: str) -> str:
+    """The OPF manifest ``properties`` a chapter's XHTML needs (EPUB 3.3, 5.6.2): ``mathml``,
+    ``remote-resources``, ``scripted`` and ``svg`` when it holds such content (a callout's icon is an
+    inline SVG), as an attribute ready to append; empty when it needs none."""
+    found = [name for name, pattern in (("mathml", _MATH), ("remote-resources", _REMOTE), ("scripted", _SCRIPT), ("svg", _SVG))
+             if pattern.search(html)]  # fmt: skip
+    return f' properties="{" ".join(found)}"' if found else ""
+
+
 @dataclass(frozen=True, slots=True)
 class Chapter:
     file: str  # ch001.xhtml
@@ -162,7 +183,10 @@ class EpubExporter:
             '<item id="cover" href="text/cover.xhtml" media-type="application/xhtml+xml"/>',
             '<item id="title_page" href="text/title_page.xhtml" media-type="application/xhtml+xml"/>',
         ]
-        manifest += [f'<item id="c{c.file[2:5]}" href="text/{c.file}" media-type="application/xhtml+xml"/>' for c in chapters]
+        manifest += [
+            f'<item id="c{c.file[2:5]}" href="text/{c.file}" media-type="application/xhtml+xml"{manifest_properties(c.html)}/>'
+            for c in chapters
+        ]
         manifest += [
             f'<item id="m-{Path(n).stem}" href="media/{n}" media-type="{MEDIA_TYPES.get(Path(n).suffix, "application/octet-stream")}"/>'
             for n in sorted(resources)
