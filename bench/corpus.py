@@ -49,6 +49,9 @@ from _corpus_checks import NormalizeStats, Violation, check_note, compare_indexe
 
 from vaultsync.resolve import NameTable  # noqa: E402
 
+# bench/anki.py would shadow the official anki package that the anki check imports
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
 OPS = ("scan", "normalize", "export", "anki", "daemon")
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
 EPUBCHECK_ENV = {**ENV, "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
