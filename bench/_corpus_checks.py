@@ -64,7 +64,7 @@ def _canonical_tables(db: Path, root: Path) -> dict[str, dict[str, Any]]:
             return sorted(map(str, map(u, json.loads(text)))) if text else []
 
         for table in names:
-            cur = con.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - names from sqlite_master
+            cur = con.execute(f'SELECT * FROM "{table}"')
             cols = [d[0] for d in cur.description]
             rows = [dict(zip(cols, r, strict=True)) for r in cur]
             tab: dict[str, Any] = {}
@@ -181,7 +181,7 @@ def _changed_regions(old: str, new: str) -> list[tuple[int, int]]:
 
 
 _CANON_MD = re.compile(r"\[[^\]\n]*\]\((https://www\.youtube\.com/watch\?v=[\w-]+&t=\d+s)\)\Z")
-_CANON_HTML = re.compile(r'<a [^>]*href="(https://www\.youtube\.com/watch\?v=[\w-]+&amp;t=\d+s|https://www\.youtube\.com/watch\?v=[\w-]+&t=\d+s)"[^>]*>.*</a>\Z', re.S)
+_CANON_HTML = re.compile(r'<a [^>]*href="(https://www\.youtube\.com/watch\?v=[\w-]+&amp;t=\d+s|https://www\.youtube\.com/watch\?v=[\w-]+&t=\d+s)"[^>]*>.*</a>\Z', re.DOTALL)
 
 
 def _canonical_url(raw: str) -> str | None:

@@ -45,9 +45,16 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from _corpus_checks import NormalizeStats, Violation, check_note, compare_indexes, notes_of, vault_files  # noqa: E402
+from _corpus_checks import (
+    NormalizeStats,
+    Violation,
+    check_note,
+    compare_indexes,
+    notes_of,
+    vault_files,
+)
 
-from vaultsync.resolve import NameTable  # noqa: E402
+from vaultsync.resolve import NameTable
 
 # bench/anki.py would shadow the official anki package that the anki check imports
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
@@ -152,7 +159,7 @@ class Run:
             self.add(check_note(uri, (self.orig / uri).read_bytes(), (root / uri).read_bytes(), names, stats))
         check = vaultsync("normalize", str(root), "--check")
         if check.returncode != 0:
-            changed = re.findall(r"^would change: (.*)$", check.stdout, re.M) or ["-"]
+            changed = re.findall(r"^would change: (.*)$", check.stdout, re.MULTILINE) or ["-"]
             self.add([Violation("normalize", u, "idempotence-check", f"--check exited {check.returncode} after a write run") for u in changed])
         first = {u: (root / u).read_bytes() for u in self.notes}
         again = vaultsync("normalize", str(root), "--json")
@@ -188,10 +195,18 @@ class Run:
         for i, folder in enumerate(self.folders):
             if self.export("epub", folder, out / f"f{i:02d}.epub"):
                 epubs.append((folder, out / f"f{i:02d}.epub"))
-        checks = [(f, subprocess.Popen([sys.executable, "-m", "epubcheck", str(p)], stdout=subprocess.PIPE,
-                                       stderr=subprocess.STDOUT, text=True, env=EPUBCHECK_ENV)) for f, p in epubs]  # fmt: skip
+        pending, checks = list(epubs), []
+
+        def start_checks() -> None:  # at most two JVMs at once
+            while pending and sum(p.poll() is None for _, p in checks) < 2:
+                folder, path = pending.pop(0)
+                checks.append((folder, subprocess.Popen([sys.executable, "-m", "epubcheck", str(path)], stdout=subprocess.PIPE,
+                                                        stderr=subprocess.STDOUT, text=True, env=EPUBCHECK_ENV)))  # fmt: skip
+
+        start_checks()
         titles = self.titles()
         for i, folder in enumerate(self.folders):
+            start_checks()
             pdf = out / f"f{i:02d}.pdf"
             if not self.export("pdf", folder, pdf):
                 continue
@@ -199,7 +214,11 @@ class Run:
             for uri in self.notes:
                 if uri.startswith(folder + "/") and _squash(titles.get(uri, "")) not in text:
                     self.add([Violation("pdf", uri, "title-in-pdf", f"title {titles.get(uri)!r} not found in {folder}'s PDF text")])
-        for folder, proc in checks:
+        done = 0
+        while done < len(checks) or pending:
+            start_checks()
+            folder, proc = checks[done]
+            done += 1
             try:
                 output, _ = proc.communicate(timeout=600)
             except subprocess.TimeoutExpired:
@@ -227,7 +246,10 @@ class Run:
 
     def op_anki(self) -> int:
         from anki.collection import Collection
-        from anki.import_export_pb2 import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+        from anki.import_export_pb2 import (
+            ImportAnkiPackageOptions,
+            ImportAnkiPackageRequest,
+        )
 
         root = self.copy("anki")
         out = self.work / "anki-out"
@@ -316,7 +338,8 @@ class Run:
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
+    text = "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")  # bidi isolates, ZWJ: not drawn
+    return re.sub(r"\s+", "", text).casefold()
 
 
 def report(run: Run, as_json: bool) -> None:

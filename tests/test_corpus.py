@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import write_file
 
-import exporters.epub as epub
+from exporters import epub
 from vaultsync.exporting import ExportRequest
 from vaultsync.indexing import update_index
 from vaultsync.selection import Selection, select_notes
