@@ -210,10 +210,15 @@ class Run:
             pdf = out / f"f{i:02d}.pdf"
             if not self.export("pdf", folder, pdf):
                 continue
-            text = _squash(" ".join(page.extract_text() or "" for page in PdfReader(pdf).pages))
-            for uri in self.notes:
-                if uri.startswith(folder + "/") and _squash(titles.get(uri, "")) not in text:
-                    self.add([Violation("pdf", uri, "title-in-pdf", f"title {titles.get(uri)!r} not found in {folder}'s PDF text")])
+            wanted = {uri: _squash(titles.get(uri, "")) for uri in self.notes if uri.startswith(folder + "/")}
+            text = ""
+            for page in PdfReader(pdf).pages:  # page by page: the contents come first, and a whole PDF takes minutes
+                text += _squash(page.extract_text() or "")
+                wanted = {u: t for u, t in wanted.items() if t not in text}
+                if not wanted:
+                    break
+            for uri in wanted:
+                self.add([Violation("pdf", uri, "title-in-pdf", f"title {titles.get(uri)!r} not found in {folder}'s PDF text")])
         done = 0
         while done < len(checks) or pending:
             start_checks()
