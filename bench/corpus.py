@@ -344,6 +344,7 @@ class Run:
 
 def _squash(text: str) -> str:
     text = "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")  # bidi isolates, ZWJ: not drawn
+    text = text.translate({0x2018: "'", 0x2019: "'", 0x201C: '"', 0x201D: '"'})  # typst's smart quotes
     return re.sub(r"\s+", "", text).casefold()
 
 

@@ -57,6 +57,18 @@ _REMOTE = re.compile(
 )
 
 
+_BARE_SVG = re.compile(r"<svg(?=[\s>/])(?![^>]*\sxmlns=)", re.I)
+_BARE_MATH = re.compile(r"<math(?=[\s>/])(?![^>]*\sxmlns=)", re.I)
+
+
+def with_namespaces(html: str) -> str:
+    """Inline ``<svg>``/``<math>`` without ``xmlns`` (an icon pasted into a note as HTML) given
+    theirs: HTML parsers imply it, XHTML does not, and without it the element is no SVG and
+    epubcheck rejects both the markup and the ``svg`` property (OPF-015)."""
+    html = _BARE_SVG.sub('<svg xmlns="http://www.w3.org/2000/svg"', html)
+    return _BARE_MATH.sub('<math xmlns="http://www.w3.org/1998/Math/MathML"', html)
+
+
 def manifest_properties(html: str) -> str:
     """The OPF manifest ``properties`` a chapter's XHTML needs (EPUB 3.3, 5.6.2): ``mathml``,
     ``remote-resources``, ``scripted`` and ``svg`` when it holds such content (a callout's icon is an
@@ -145,7 +157,7 @@ class EpubExporter:
                                                         f'<p class="subtitle">{notes} notes</p></section>', lang)),
         ]  # fmt: skip
         for chapter in chapters:
-            body = _SRC.sub(lambda m: f'src="../media/{m.group(1)}"', chapter.html)
+            body = with_namespaces(_SRC.sub(lambda m: f'src="../media/{m.group(1)}"', chapter.html))
             files.append((f"EPUB/text/{chapter.file}", xhtml(chapter.title, body, lang)))
         for name, source in sorted(resources.items()):
             files.append((f"EPUB/media/{name}", source.read_bytes()))

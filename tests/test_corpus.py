@@ -80,3 +80,11 @@ def test_callout_with_icon_passes_epubcheck(tmp_path, monkeypatch):
     output = proc.stdout + proc.stderr
     problems = [line for line in output.splitlines() if re.match(r"\s*(FATAL|ERROR|WARNING)\b", line)]
     assert proc.returncode == 0 and not problems, output
+
+
+def test_bare_svg_gets_its_namespace():
+    html = '<p><svg width="16" height="16"><path d="M0 0"/></svg> and <math><mi>x</mi></math></p>'
+    fixed = epub.with_namespaces(html)
+    assert '<svg xmlns="http://www.w3.org/2000/svg" width="16"' in fixed
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML">' in fixed
+    assert epub.with_namespaces(fixed) == fixed
