@@ -61,10 +61,15 @@ _BARE_SVG = re.compile(r"<svg(?=[\s>/])(?![^>]*\sxmlns=)", re.I)
 _BARE_MATH = re.compile(r"<math(?=[\s>/])(?![^>]*\sxmlns=)", re.I)
 
 
+_OPEN_VOID = re.compile(r"<(area|base|br|col|embed|hr|img|input|link|meta|source|track|wbr)\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)\s*(?<!/)>", re.I)
+
+
 def with_namespaces(html: str) -> str:
-    """Inline ``<svg>``/``<math>`` without ``xmlns`` (an icon pasted into a note as HTML) given
-    theirs: HTML parsers imply it, XHTML does not, and without it the element is no SVG and
-    epubcheck rejects both the markup and the ``svg`` property (OPF-015)."""
+    """HTML a note holds verbatim made XHTML: void elements closed (``<br>`` -> ``<br />``, a
+    fatal RSC-016 otherwise), and inline ``<svg>``/``<math>`` without ``xmlns`` (an icon pasted
+    into a note) given theirs: HTML parsers imply it, XHTML does not, and without it the element
+    is no SVG and epubcheck rejects both the markup and the ``svg`` property (OPF-015)."""
+    html = _OPEN_VOID.sub(lambda m: f"<{m.group(1)}{m.group(2)} />", html)
     html = _BARE_SVG.sub('<svg xmlns="http://www.w3.org/2000/svg"', html)
     return _BARE_MATH.sub('<math xmlns="http://www.w3.org/1998/Math/MathML"', html)
 

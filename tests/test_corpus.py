@@ -88,3 +88,8 @@ def test_bare_svg_gets_its_namespace():
     assert '<svg xmlns="http://www.w3.org/2000/svg" width="16"' in fixed
     assert '<math xmlns="http://www.w3.org/1998/Math/MathML">' in fixed
     assert epub.with_namespaces(fixed) == fixed
+
+
+def test_void_elements_are_closed():
+    html = '<p>a<br>b<br/>c<hr class="x"><img src="a.png" alt="1 > 0" /></p>'
+    assert epub.with_namespaces(html) == '<p>a<br />b<br/>c<hr class="x" /><img src="a.png" alt="1 > 0" /></p>'
