@@ -51,6 +51,7 @@ from _corpus_checks import (
     check_note,
     compare_indexes,
     notes_of,
+    report,
     vault_files,
 )
 
@@ -346,42 +347,6 @@ def _squash(text: str) -> str:
     text = "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")  # bidi isolates, ZWJ: not drawn
     text = text.translate({0x2018: "'", 0x2019: "'", 0x201C: '"', 0x201D: '"'})  # typst's smart quotes
     return re.sub(r"\s+", "", text).casefold()
-
-
-def report(run: Run, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps({"table": [{"op": o, "notes": n, "violations": v, "seconds": round(s, 2)} for o, n, v, s in run.rows],
-                          "violations": [v.__dict__ if hasattr(v, "__dict__") else {"op": v.op, "note": v.note, "check": v.check,
-                                                                                    "detail": v.detail} for v in run.violations],
-                          **run.info}, ensure_ascii=False, indent=1))  # fmt: skip
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(highlight=False)
-    table = Table(title=f"corpus check: {len(run.notes)} notes, {len(run.folders)} folders")
-    for col in ("operation", "notes", "violations", "seconds"):
-        table.add_column(col, justify="left" if col == "operation" else "right")
-    for op, notes, n, seconds in run.rows:
-        table.add_row(op, f"{notes:,}", str(n), f"{seconds:.1f}")
-    console.print(table)
-    for key in ("scan_counts", "normalize_counts", "anchors"):
-        if key in run.info:
-            console.print(f"{key}: {json.dumps(run.info[key], ensure_ascii=False)}", markup=False)
-    dead = run.info.get("dead_anchors") or []
-    for d in dead[:20]:  # type: ignore[union-attr]
-        console.print(f"  dead anchor ({d['why']}): {d['note']}: {d['text']!r}", markup=False)
-    if len(dead) > 20:  # type: ignore[arg-type]
-        console.print(f"  ... {len(dead) - 20} more dead anchors (--json lists all)", markup=False)  # type: ignore[arg-type]
-    by_check: dict[tuple[str, str], list[Violation]] = {}
-    for v in run.violations:
-        by_check.setdefault((v.op, v.check), []).append(v)
-    for (op, check), found in by_check.items():
-        console.print(f"[bold]{op} / {check}[/bold]: {len(found)}")
-        for v in found[:20]:
-            console.print(f"  {v.note}: {v.detail}", markup=False)
-        if len(found) > 20:
-            console.print(f"  ... {len(found) - 20} more (--json lists all)", markup=False)
 
 
 def main(argv: list[str] | None = None) -> int:
