@@ -44,6 +44,44 @@ COVER = """<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="1600" vi
 """
 
 
+_SVG = re.compile(r"<svg[\s>/]", re.I)
+_MATH = re.compile(r"<math[\s>/]", re.I)
+_SCRIPT = re.compile(r"<script[\s>/]", re.I)
+# a remote resource: src of any element, or href of a stylesheet link, that an e-reader fetches
+_REMOTE = re.compile(
+    r"<(?:img|audio|video|source|track|embed|iframe|object|image|input)\b[^>]*?\s(?:src|data|poster|xlink:href|href)=[\"']\s*(?:https?:)?//"
+    r"|<link\b[^>]*?\shref=[\"']\s*(?:https?:)?//"
+    r"|url\(\s*[\"']?\s*(?:https?:)?//",
+    re.I,
+)
+
+
+_BARE_SVG = re.compile(r"<svg(?=[\s>/])(?![^>]*\sxmlns=)", re.I)
+_BARE_MATH = re.compile(r"<math(?=[\s>/])(?![^>]*\sxmlns=)", re.I)
+
+
+_OPEN_VOID = re.compile(r"<(area|base|br|col|embed|hr|img|input|link|meta|source|track|wbr)\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)\s*(?<!/)>", re.I)
+
+
+def with_namespaces(html: str) -> str:
+    """HTML a note holds verbatim made XHTML: void elements closed (``<br>`` -> ``<br />``, a
+    fatal RSC-016 otherwise), and inline ``<svg>``/``<math>`` without ``xmlns`` (an icon pasted
+    into a note) given theirs: HTML parsers imply it, XHTML does not, and without it the element
+    is no SVG and epubcheck rejects both the markup and the ``svg`` property (OPF-015)."""
+    html = _OPEN_VOID.sub(lambda m: f"<{m.group(1)}{m.group(2)} />", html)
+    html = _BARE_SVG.sub('<svg xmlns="http://www.w3.org/2000/svg"', html)
+    return _BARE_MATH.sub('<math xmlns="http://www.w3.org/1998/Math/MathML"', html)
+
+
+def manifest_properties(html: str) -> str:
+    """The OPF manifest ``properties`` a chapter's XHTML needs (EPUB 3.3, 5.6.2): ``mathml``,
+    ``remote-resources``, ``scripted`` and ``svg`` when it holds such content (a callout's icon is an
+    inline SVG), as an attribute ready to append; empty when it needs none."""
+    found = [name for name, pattern in (("mathml", _MATH), ("remote-resources", _REMOTE), ("scripted", _SCRIPT), ("svg", _SVG))
+             if pattern.search(html)]  # fmt: skip
+    return f' properties="{" ".join(found)}"' if found else ""
+
+
 @dataclass(frozen=True, slots=True)
 class Chapter:
     file: str  # ch001.xhtml
@@ -134,7 +172,7 @@ class EpubExporter:
                                                         f'<p class="subtitle">{notes} notes</p></section>', lang)),
         ]  # fmt: skip
         for chapter in chapters:
-            body = _SRC.sub(lambda m: f'src="../media/{m.group(1)}"', chapter.html)
+            body = with_namespaces(_SRC.sub(lambda m: f'src="../media/{m.group(1)}"', chapter.html))
             files.append((f"EPUB/text/{chapter.file}", xhtml(chapter.title, body, lang)))
         for name, asset in sorted(assets.items()):  # the bytes read through the vault, never a path
             files.append((f"EPUB/media/{name}", asset.data))
@@ -172,7 +210,10 @@ class EpubExporter:
             '<item id="cover" href="text/cover.xhtml" media-type="application/xhtml+xml"/>',
             '<item id="title_page" href="text/title_page.xhtml" media-type="application/xhtml+xml"/>',
         ]
-        manifest += [f'<item id="c{c.file[2:5]}" href="text/{c.file}" media-type="application/xhtml+xml"/>' for c in chapters]
+        manifest += [
+            f'<item id="c{c.file[2:5]}" href="text/{c.file}" media-type="application/xhtml+xml"{manifest_properties(c.html)}/>'
+            for c in chapters
+        ]
         manifest += [
             f'<item id="m-{Path(n).stem}" href="media/{n}" media-type="{MEDIA_TYPES.get(Path(n).suffix, "application/octet-stream")}"/>'
             for n in sorted(resources)
