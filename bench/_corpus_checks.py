@@ -232,11 +232,13 @@ def check_note(uri: str, old_b: bytes, new_b: bytes, names: NameTable, stats: No
     if len(new_ts) < len(old_ts):
         bad("timestamp-count", f"{len(old_ts)} -> {len(new_ts)}")
     paired = len(new_ts) == len(old_ts)
+    wikis = [k.span for k in po.scan.links if k.kind in (LinkKind.WIKI, LinkKind.EMBED)]
     for i, s in enumerate(old_ts):
         vid = s.video_id or video
         raw_old = old[s.span[0] : s.span[1]]
-        if s.seconds is None or vid is None:
-            why = "no reading" if s.seconds is None else "no video id"
+        in_link = any(a <= s.span[0] and s.span[1] <= b for a, b in wikis)
+        if s.seconds is None or vid is None or in_link:
+            why = "no reading" if s.seconds is None else "no video id" if vid is None else "inside a wikilink's text"
             stats.dead[f"{why}: {s.form.value}"] += 1
             stats.dead_list.append((uri, s.form.value, raw_old[:120], why))
             continue

@@ -182,3 +182,12 @@ def test_exports_render_damaged_and_prose_timestamps_alike(tmp_path):
     cards = note_cards(CardSettings(str(vault.root), "v", NameTable(["note.md"]), vault=vault), "note.md")
     back = " ".join(" ".join(card.fields) for card in cards.cards)
     assert ">see this</a>" in back and ">00:38</a>" in back and ">01:23</a>" in back and "&lt;a class" not in back
+
+
+def test_an_anchor_inside_a_wikilinks_display_is_the_links_text():
+    """Corpus finding: the link rule rewrote the link, the overlapping timestamp edit was dropped,
+    and the second run rewrote the anchor: not idempotent. Such an anchor is the link's text."""
+    body = '[[ w |<a class="yt-timestamp" data-t="00:12:00">[00:12:00]</a>]] and <a class="yt-timestamp" data-t="00:00:05">[00:00:05]</a>'
+    once = norm(body)
+    assert once == f'[[w|<a class="yt-timestamp" data-t="00:12:00">[00:12:00]</a>]] and [00:05]({URL}5s)'
+    assert norm(once) == once

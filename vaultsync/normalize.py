@@ -15,6 +15,7 @@ touched. Every rule maps its own output to itself, so normalizing twice equals n
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -157,6 +158,11 @@ def normalize_text(text: str, ctx: NormalizeContext) -> Normalized:
     note = _Note(text, parsed, ctx, note_video_id(parsed), hours, [], {})
     counts = dict.fromkeys([*COUNTERS.values(), "links_unresolved", "timestamps_unread"], 0)
     edits: list[Edit] = []
+    links = [link.span for link in parsed.scan.links if link.kind in (LinkKind.WIKI, LinkKind.EMBED)]
+    if links and stamps:
+        # an anchor written inside a wikilink's display text ([[x|<a …>[00:12:00]</a>]]) is part
+        # of that link's text, which the link rules own: it is left as it is
+        stamps = [t for t in stamps if not _within(t.span, links)]
     for stamp in stamps:
         # a rewrite takes along what would otherwise turn into a broken link (see envelope)
         span, label, markdown_ok = envelope(text, stamp.span)
@@ -190,6 +196,12 @@ def normalize_text(text: str, ctx: NormalizeContext) -> Normalized:
             known[raw] = (tuple((d.code, d.message, d.severity) for d in note.diagnostics[reported:]), unresolved)
     edits.sort(key=lambda e: e.span[0])
     return Normalized(apply_edits(text, _without_overlaps(edits)), tuple(edits), tuple(note.diagnostics), counts)
+
+
+def _within(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    """Whether ``span`` lies inside one of ``spans`` (sorted by start)."""
+    at = bisect.bisect_right(spans, (span[0], float("inf"))) - 1
+    return at >= 0 and spans[at][0] <= span[0] and span[1] <= spans[at][1]
 
 
 def _without_overlaps(edits: list[Edit]) -> list[Edit]:
