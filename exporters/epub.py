@@ -109,9 +109,19 @@ def split_chapters(html: str, titles: list[str]) -> list[Chapter]:
         chapters.append(Chapter(f"ch{i:03d}.xhtml", title, piece, headings))
     home = {hid: c.file for c in chapters for hid in _ID.findall(c.html)}
     return [
-        Chapter(c.file, c.title, _HREF.sub(lambda m, own=c.file: f'href="{home.get(m.group(1), own)}#{m.group(1)}"', c.html), c.headings)
+        Chapter(c.file, c.title, _HREF.sub(lambda m, own=c.file: f'href="{home.get(m.group(1), own)}#{m.group(1)}"', _no_dead_hrefs(c.html)), c.headings)
         for c in chapters
     ]
+
+
+_ANY_HREF = re.compile(r'\shref="([^"]*)"')
+_KEPT_HREF = re.compile(r"#|[A-Za-z][A-Za-z0-9+.-]*:")  # in-book anchors, and URLs with a scheme
+
+
+def _no_dead_hrefs(html: str) -> str:
+    """A relative link that raw HTML in a note carried along (``href="/wiki/x"``, pasted from a
+    published site) points at no file of the book: its ``href`` goes, its text stays."""
+    return _ANY_HREF.sub(lambda m: m.group(0) if _KEPT_HREF.match(m.group(1)) else "", html)
 
 
 _LANG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")

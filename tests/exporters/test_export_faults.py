@@ -192,3 +192,13 @@ def test_good_options_are_accepted(small_vault) -> None:
         book = export(vault, index, epub_exporter, tmp / f"{lang}.epub", lang=lang)
         with zipfile.ZipFile(book.output) as zf:
             assert f"<dc:language>{tag}</dc:language>" in zf.read("EPUB/content.opf").decode()
+
+
+def test_epub_drops_relative_links_raw_html_carried_in():
+    """Corpus finding (jcs): HTML pasted from a published site kept href="/wiki/x" (RSC-007)."""
+    from exporters.epub import split_chapters
+
+    html = '<section id="n-a" class="level1"><h1>A</h1><p><a href="/wiki/x#y">x</a> <a href="https://e.org/">e</a> <a href="#n-a">me</a></p></section>'
+    (chapter,) = split_chapters(html, ["A"])
+    assert 'href="/wiki' not in chapter.html and ">x</a>" in chapter.html
+    assert 'href="https://e.org/"' in chapter.html and 'href="ch001.xhtml#n-a"' in chapter.html
