@@ -233,18 +233,13 @@ def kill_sync(source: Path, points: int, rng: random.Random) -> tuple[list[Resul
             attempt += 1
             old = snapshot(laptop)
             news: dict[str, set[bytes]] = {}
-            for rel in rng.sample(local_set, 2):
-                mark = f"local-{attempt}-{uuid.uuid4().hex}"
-                with open(laptop / rel, "a", encoding="utf-8") as fh:
-                    fh.write(f"\n{mark}\n")
-                local_marks.setdefault(rel, []).append(mark)
-                news.setdefault(rel, set()).add((laptop / rel).read_bytes())
-            for rel in rng.sample(remote_set, 2):
-                mark = f"remote-{attempt}-{uuid.uuid4().hex}"
-                with open(desktop / rel, "a", encoding="utf-8") as fh:
-                    fh.write(f"\n{mark}\n")
-                remote_marks.setdefault(rel, []).append(mark)
-                news.setdefault(rel, set()).add((desktop / rel).read_bytes())
+            for side, root, notes, marks in (("local", laptop, local_set, local_marks), ("remote", desktop, remote_set, remote_marks)):
+                for rel in rng.sample(notes, 2):
+                    mark = f"{side}-{attempt}-{uuid.uuid4().hex}"
+                    with open(root / rel, "a", encoding="utf-8") as fh:
+                        fh.write(f"\n{mark}\n")
+                    marks.setdefault(rel, []).append(mark)
+                    news.setdefault(rel, set()).add((root / rel).read_bytes())
             git("commit", "-qam", f"desktop {attempt}", cwd=desktop)
             git("push", "-q", "origin", "main", cwd=desktop)
             proc = spawn("sync", laptop, "--json", quiet=True)
