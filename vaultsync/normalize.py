@@ -195,7 +195,8 @@ def normalize_text(text: str, ctx: NormalizeContext) -> Normalized:
         if known is not None and not rewritten:
             known[raw] = (tuple((d.code, d.message, d.severity) for d in note.diagnostics[reported:]), unresolved)
     edits.sort(key=lambda e: e.span[0])
-    return Normalized(apply_edits(text, _without_overlaps(edits)), tuple(edits), tuple(note.diagnostics), counts)
+    applied = _without_overlaps(edits)
+    return Normalized(apply_edits(text, applied), tuple(applied), tuple(note.diagnostics), counts)
 
 
 def _within(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:

@@ -145,12 +145,12 @@ class Vault:
         followed. Raises :class:`OutsideVaultError` when that location is outside the vault root
         (a symlink out, ``..``), so no caller can read or write through one."""
         try:
-            real = Path(os.path.realpath(self.path_for(uri)))
+            real = os.path.realpath(self.path_for(uri))
         except (OSError, ValueError) as exc:
             raise OutsideVaultError(uri, f"cannot be resolved ({exc})") from None
-        if real != self.root and not real.is_relative_to(self.root):
+        if not self._within_root(real):
             raise OutsideVaultError(uri)
-        return real
+        return Path(real)
 
     def is_inside(self, uri: str) -> bool:
         """Whether ``uri``'s real location (see :meth:`real_path`) is inside the vault."""
@@ -171,9 +171,9 @@ class Vault:
                 return True
         return False
 
-    def _leads_inside(self, path: str) -> bool:
-        real = os.path.realpath(path)
-        return real == str(self.root) or real.startswith(self._root_prefix)
+    def _within_root(self, real: str) -> bool:
+        """Whether a real (symlink-free, absolute) path is the vault root or inside it."""
+        return real == self._root_prefix[:-1] or real.startswith(self._root_prefix)
 
     def remove_stale_temp_files(self, max_age_s: float = 3600.0) -> int:
         """Delete the temp files of interrupted writes (ours only: ``.*.vaultsync-tmp``) that the
@@ -231,7 +231,7 @@ class Vault:
                 link = entry.is_symlink()
             except OSError:
                 link = False
-            if link and not self._leads_inside(entry.path):
+            if link and not self._within_root(os.path.realpath(entry.path)):
                 diags.append(Diagnostic(child, "symlink-outside", "symlink leads outside the vault; skipped"))
                 continue
             if not stat_files:
@@ -344,6 +344,9 @@ def decode_note(data: bytes, uri: str) -> str:
 TEMP_SUFFIX = ".vaultsync-tmp"
 
 
+_TEMP_NAME_BYTES = 27  # "." + 8 hex digits of the pid + 4 random hex digits + TEMP_SUFFIX
+
+
 def temp_name() -> str:
     """A temp file's name: short and of fixed length (27 bytes), whatever the note's name, so a
     note whose name is near the 255-byte limit can still be written. It starts with the writer's
@@ -354,7 +357,7 @@ def temp_name() -> str:
 def _writer_alive(name: str) -> bool | None:
     """Whether the process that made temp file ``name`` still runs (None: not one of our names)."""
     head = name[1:9]
-    if len(name) != len(temp_name()) or not all(c in "0123456789abcdef" for c in head):
+    if len(name) != _TEMP_NAME_BYTES or not name.endswith(TEMP_SUFFIX) or not all(c in "0123456789abcdef" for c in head):
         return None
     pid = int(head, 16)
     if pid == os.getpid():
