@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from vaultsync.model import LinkKind
-from vaultsync.normalize import note_video_id
-from vaultsync.parse import parse_note, split_frontmatter
-from vaultsync.resolve import NameTable
-from vaultsync.timestamps import envelope
+from vaultsync.text.normalize import note_video_id
+from vaultsync.text.parse import parse_note, split_frontmatter
+from vaultsync.text.resolve import NameTable
+from vaultsync.text.timestamps import envelope
 
 WATCH = "https://www.youtube.com/watch?v="
 _STAT_COLUMNS = {"id", "mtime_ns", "ctime_ns", "inode"}

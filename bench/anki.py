@@ -25,10 +25,10 @@ sys.path.insert(0, str(HERE.parent))
 from scan import ensure_vault  # noqa: E402
 
 from exporters.anki import exporter  # noqa: E402
-from vaultsync.exporting import ExportRequest  # noqa: E402
-from vaultsync.indexing import update_index  # noqa: E402
-from vaultsync.selection import Selection, select_notes  # noqa: E402
-from vaultsync.vault import Vault  # noqa: E402
+from vaultsync.export.registry import ExportRequest  # noqa: E402
+from vaultsync.export.selection import Selection, select_notes  # noqa: E402
+from vaultsync.fs.vault import Vault  # noqa: E402
+from vaultsync.store.indexing import update_index  # noqa: E402
 
 
 def main() -> int:

@@ -55,7 +55,7 @@ from _corpus_checks import (
     vault_files,
 )
 
-from vaultsync.resolve import NameTable
+from vaultsync.text.resolve import NameTable
 
 # bench/anki.py would shadow the official anki package that the anki check imports
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]

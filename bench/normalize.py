@@ -25,9 +25,9 @@ from floor import floor_seconds  # noqa: E402
 from scan import ensure_vault  # noqa: E402
 
 from vaultsync.config import NormalizeSettings  # noqa: E402
-from vaultsync.indexing import rebuild_index  # noqa: E402
-from vaultsync.normalizing import WriteMode, normalize_vault  # noqa: E402
-from vaultsync.vault import Vault  # noqa: E402
+from vaultsync.fs.vault import Vault  # noqa: E402
+from vaultsync.rewrite.normalize_files import WriteMode, normalize_vault  # noqa: E402
+from vaultsync.store.indexing import rebuild_index  # noqa: E402
 
 
 def main() -> int:

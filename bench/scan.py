@@ -28,8 +28,8 @@ sys.path.insert(0, str(HERE.parent))
 from floor import floor_seconds  # noqa: E402
 from synth import generate  # noqa: E402
 
-from vaultsync.indexing import Indexer, update_index  # noqa: E402
-from vaultsync.vault import Vault  # noqa: E402
+from vaultsync.fs.vault import Vault  # noqa: E402
+from vaultsync.store.indexing import Indexer, update_index  # noqa: E402
 
 
 def ensure_vault(path: Path, notes: int) -> Path:

@@ -31,9 +31,9 @@ sys.path.insert(0, str(HERE.parent))
 from scan import ensure_vault  # noqa: E402
 
 from vaultsync.config import GitSettings  # noqa: E402
-from vaultsync.gitsync import setup_repository, sync_vault  # noqa: E402
-from vaultsync.indexing import Indexer, rebuild_index  # noqa: E402
-from vaultsync.vault import Vault  # noqa: E402
+from vaultsync.fs.vault import Vault  # noqa: E402
+from vaultsync.store.indexing import Indexer, rebuild_index  # noqa: E402
+from vaultsync.sync.cycle import setup_repository, sync_vault  # noqa: E402
 
 SETTINGS = GitSettings(max_delete_share=1.0)
 

@@ -26,9 +26,9 @@ sys.path.insert(0, str(HERE.parent))
 from scan import ensure_vault  # noqa: E402
 
 from vaultsync.config import Settings  # noqa: E402
-from vaultsync.daemon import BatchReport, Daemon, Hooks  # noqa: E402
-from vaultsync.indexing import rebuild_index  # noqa: E402
-from vaultsync.vault import Vault  # noqa: E402
+from vaultsync.daemon.loop import BatchReport, Daemon, Hooks  # noqa: E402
+from vaultsync.fs.vault import Vault  # noqa: E402
+from vaultsync.store.indexing import rebuild_index  # noqa: E402
 
 ANCHOR = '<a class="yt-timestamp" data-t="00:02:03">[00:02:03]</a>'
 

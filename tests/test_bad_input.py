@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import write_file
 
-from vaultsync.indexing import update_index
-from vaultsync.vault import MAX_NOTE_BYTES, Vault, WalkResult
+from vaultsync.fs.vault import MAX_NOTE_BYTES, Vault, WalkResult
+from vaultsync.store.indexing import update_index
 
 GOOD = "[[other]]\n"
 

@@ -14,10 +14,10 @@ import pytest
 from conftest import write_file
 
 from exporters import epub
-from vaultsync.exporting import ExportRequest
-from vaultsync.indexing import update_index
-from vaultsync.selection import Selection, select_notes
-from vaultsync.vault import Vault
+from vaultsync.export.registry import ExportRequest
+from vaultsync.export.selection import Selection, select_notes
+from vaultsync.fs.vault import Vault
+from vaultsync.store.indexing import update_index
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO.parent / "shared" / "fixtures" / "tubegraph-sample"

@@ -16,11 +16,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from vaultsync import indexing, scan
-from vaultsync.parse import split_frontmatter
-from vaultsync.resolve import NameTable
-from vaultsync.scan import index_scan, scan_body, scan_body_python, scan_for_index
-from vaultsync.vault import FileStat, Vault
+from vaultsync.fs.vault import FileStat, Vault
+from vaultsync.store import indexing
+from vaultsync.text import scan
+from vaultsync.text.parse import split_frontmatter
+from vaultsync.text.resolve import NameTable
+from vaultsync.text.scan import index_scan, scan_body, scan_body_python, scan_for_index
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "tubegraph-sample"
@@ -243,7 +244,7 @@ def test_whole_note_rows_are_the_same_from_c_and_python(lines, eol, close, lead,
 
 @needs_c
 def test_whole_note_pass_takes_the_common_note():
-    from vaultsync.parse import index_text
+    from vaultsync.text.parse import index_text
 
     text = "---\ntitle: Café chemistry, part 2\nvideoId: 3kMgfWWinnd\n---\nFrom: [[chan]] <br/>\n## Part\n"
     found = index_text(text, 1, {}, {}, lambda t, u, f: (None, 0, t), "n.md", "")
@@ -260,7 +261,7 @@ def test_whole_note_pass_takes_the_common_note():
 def test_c_helpers_of_the_bulk_writer_agree_with_python(ids, keys):
     import json
 
-    from vaultsync import index
+    from vaultsync.store import index
 
     assert scan._cscan.json_ids(ids) == index._json_ids_python(ids) == json.dumps(ids)
     fast: dict[str, list[int]] = {"a": [0]}

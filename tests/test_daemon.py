@@ -17,10 +17,10 @@ import pytest
 from conftest import write_file
 
 from vaultsync.config import Settings, WatchSettings
-from vaultsync.daemon import BatchReport, Daemon, Hooks
-from vaultsync.indexing import open_index, rebuild_index
-from vaultsync.normalize import NormalizeContext, normalize_text
-from vaultsync.vault import Vault
+from vaultsync.daemon.loop import BatchReport, Daemon, Hooks
+from vaultsync.fs.vault import Vault
+from vaultsync.store.indexing import open_index, rebuild_index
+from vaultsync.text.normalize import NormalizeContext, normalize_text
 
 pytestmark = pytest.mark.slow
 
@@ -279,7 +279,7 @@ def test_kill_9_mid_batch_then_restart_loses_nothing(make_vault):
 
 
 def test_service_install_writes_a_systemd_unit(tmp_path):
-    from vaultsync.service import install_service
+    from vaultsync.daemon.service import install_service
 
     service = install_service(tmp_path, system="Linux", home=tmp_path / "home")
     assert service.path.parent == tmp_path / "home/.config/systemd/user"

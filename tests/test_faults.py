@@ -20,14 +20,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, write_file
-from vaultsync.api import LocalHost
+from vaultsync.api.operations import LocalHost
+from vaultsync.api.server import ApiServer
 from vaultsync.config import NormalizeSettings, Settings, WatchSettings
-from vaultsync.daemon import Daemon, read_status
+from vaultsync.daemon.loop import Daemon, read_status
 from vaultsync.errors import OutsideVaultError
-from vaultsync.indexing import Indexer, update_index
-from vaultsync.normalizing import WriteMode, normalize_vault
-from vaultsync.server import ApiServer
-from vaultsync.vault import TEMP_SUFFIX, Vault, swap_files, temp_name, write_note_atomic
+from vaultsync.fs.vault import TEMP_SUFFIX, Vault, swap_files, temp_name, write_note_atomic
+from vaultsync.rewrite.normalize_files import WriteMode, normalize_vault
+from vaultsync.store.indexing import Indexer, update_index
 
 FM = "---\nvideoId: abcdefghijk\n---\n"
 STAMP = '<a class="yt-timestamp" data-t="00:01:05">[00:01:05]</a>'
@@ -136,7 +136,7 @@ def test_write_keeps_a_save_made_while_it_works(tmp_path):
     """The user's save lands at any moment while write_note_atomic works (after the caller read
     the note): it must win. Deterministic: a tracer saves at the k-th line the write runs, for
     every k, whatever mechanism the write uses."""
-    import vaultsync.vault as vault_module
+    import vaultsync.fs.vault as vault_module
 
     note = tmp_path / "n.md"
     lines_run = 0
@@ -293,7 +293,7 @@ def with_suppressed_kill(proc: subprocess.Popen[bytes]) -> None:
 def test_rename_to_a_name_near_the_limit_updates_every_link(tmp_path):
     """Regression: a 240-byte new name left most linking notes pointing at the old one (their
     temp files' names did not fit)."""
-    from vaultsync.move import move_files, plan_moves
+    from vaultsync.rewrite.move_files import move_files, plan_moves
 
     root = tmp_path / "vault"
     write_file(root / "target.md", "# T\n")

@@ -13,8 +13,8 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
-from vaultsync.indexing import update_index
-from vaultsync.vault import Vault
+from vaultsync.fs.vault import Vault
+from vaultsync.store.indexing import update_index
 
 WIKILINK = re.compile(r"(!?)\[\[(.+?)\]\]")
 

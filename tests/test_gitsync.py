@@ -16,7 +16,7 @@ from test_daemon import Running, wait_for
 
 from vaultsync.config import GitSettings, Settings, WatchSettings, load_settings
 from vaultsync.errors import ConfigError, GitError
-from vaultsync.gitsync import (
+from vaultsync.sync.cycle import (
     CONFLICT_RE,
     run_git,
     setup_repository,
@@ -498,7 +498,7 @@ def test_a_rebase_of_the_users_own_is_still_refused(clones):
 def test_a_recovery_killed_half_way_is_finished_by_the_next_cycle_even_the_daemons(clones, tmp_path, git_remote, monkeypatch):
     """Recovery writes what it learned into REBASE_MARK before it drops git's state: killed after
     that, the next cycle (a daemon's too, which does not recover first) finishes the repair."""
-    from vaultsync import gitrecover
+    from vaultsync.sync import recover as gitrecover
 
     laptop, desktop = clones
     twenty_each(laptop, desktop)
@@ -524,7 +524,7 @@ def test_a_recovery_killed_half_way_is_finished_by_the_next_cycle_even_the_daemo
 
 
 def test_locks_are_left_to_a_running_git_gc(clones):
-    from vaultsync.gitsync import GitRepo, recover
+    from vaultsync.sync.cycle import GitRepo, recover
 
     laptop, _ = clones
     gd = laptop / ".git"

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from vaultsync.index import SCHEMA_VERSION, Index
-from vaultsync.indexing import rebuild_index, update_index
-from vaultsync.vault import Vault
+from vaultsync.fs.vault import Vault
+from vaultsync.store.index import SCHEMA_VERSION, Index
+from vaultsync.store.indexing import rebuild_index, update_index
 
 
 def scan(root: Path) -> tuple[object, dict]:
@@ -247,7 +247,7 @@ test_index_matches_rebuild = IndexMatchesRebuild.TestCase
 
 
 def test_indexer_refresh_handles_modified_new_and_deleted_paths(make_vault):
-    from vaultsync.indexing import Indexer
+    from vaultsync.store.indexing import Indexer
 
     root = make_vault({"x/src.md": "[[Note]] [[gone]]\n", "y/Note.md": "far", "gone.md": ""})
     index, _ = scan(root)
@@ -347,9 +347,9 @@ def test_parsing_notes_leaves_no_cyclic_garbage():
     only safe while parsing, the YAML loader included, makes nothing that needs it."""
     import gc
 
-    from vaultsync.indexing import LinkResolver, text_rows
-    from vaultsync.resolve import NameTable
-    from vaultsync.vault import FileStat
+    from vaultsync.fs.vault import FileStat
+    from vaultsync.store.indexing import LinkResolver, text_rows
+    from vaultsync.text.resolve import NameTable
 
     root = Path(__file__).resolve().parent.parent
     paths = [p for d in (root / "vault", root / "tests" / "testdata") for p in sorted(d.rglob("*.md"))]
@@ -377,7 +377,7 @@ def test_scans_work_with_spawned_workers(make_vault, tmp_path, monkeypatch):
     the cold scan's and a large warm update's state must survive that."""
     import multiprocessing
 
-    from vaultsync import _parallel
+    from vaultsync import workers as _parallel
 
     monkeypatch.setattr(_parallel, "_context", lambda: (multiprocessing.get_context("spawn"), False))
     files: dict[str, str | bytes] = {f"f{i % 3}/n{i}.md": f"[[n{(i + 1) % 300}]] [[gone{i % 4}]]\n" for i in range(300)}
@@ -412,7 +412,7 @@ def _taken(chunks, tick, share):
 def test_map_shares_gives_every_chunk_once_and_keeps_runs_together(jobs):
     """Each worker takes its own consecutive run of chunks front to back, then takes from the back
     of the run with most left: every chunk once, and a worker's files stay neighbours."""
-    from vaultsync._parallel import _segments, map_shares
+    from vaultsync.workers import _segments, map_shares
 
     items = list(range(40 * 8))
     taken = map_shares(_taken, items, None, jobs=jobs, chunk=8, threshold=1)
@@ -453,7 +453,7 @@ def test_cold_scan_stores_the_stat_the_workers_take(make_vault):
 def test_read_fd_reads_to_the_end_whatever_the_stat_said(tmp_path, stated, limit):
     """Notes are read in one call sized by their stat; a file that grew since must still be read
     whole, and never beyond the limit (past which decode_note refuses a note as too large)."""
-    from vaultsync.vault import read_fd
+    from vaultsync.fs.vault import read_fd
 
     path = tmp_path / "n.md"
     path.write_bytes(b"0123456789" * 300)

@@ -23,18 +23,18 @@ from hypothesis import strategies as st
 
 from vaultsync.config import NormalizeSettings, load_settings
 from vaultsync.errors import ConfigError
-from vaultsync.names import forgiving_key
-from vaultsync.normalize import (
+from vaultsync.fs.vault import Vault, is_note, write_note_atomic
+from vaultsync.rewrite.normalize_files import WriteMode, normalize_vault
+from vaultsync.text.names import forgiving_key
+from vaultsync.text.normalize import (
     NormalizeContext,
     apply_edits,
     normalize_text,
     parse_wiki,
     visible_text,
 )
-from vaultsync.normalizing import WriteMode, normalize_vault
-from vaultsync.parse import parse_note
-from vaultsync.resolve import NameTable
-from vaultsync.vault import Vault, is_note, write_note_atomic
+from vaultsync.text.parse import parse_note
+from vaultsync.text.resolve import NameTable
 
 GOLDEN = Path(__file__).resolve().parent / "testdata" / "normalize"
 SCENARIOS = sorted(p.name for p in GOLDEN.iterdir() if (p / "input").is_dir())
@@ -921,7 +921,7 @@ def test_property_canonical_timestamp_shortcut_changes_nothing(text, style, hour
     off (every timestamp through canonical_timestamp) the result must be the same."""
     from unittest import mock
 
-    import vaultsync.normalize as normalize_module
+    import vaultsync.text.normalize as normalize_module
 
     ctx = ctx_for(VAULT_URIS, SOURCE, timestamp_style=style, timestamp_hours=hours)
     once = normalize_text(text, ctx)
@@ -950,8 +950,8 @@ CANONICAL_ATOMS = [
 def test_canonical_timestamps_left_out_in_c_as_in_python(body, always):
     """scan_to_normalize leaves out exactly the markdown timestamps _not_canonical filters, and
     gives the same `hours` as normalize_text works out in Python."""
-    from vaultsync.normalize import _not_canonical
-    from vaultsync.scan import scan_body, scan_body_to_normalize
+    from vaultsync.text.normalize import _not_canonical
+    from vaultsync.text.scan import scan_body, scan_body_to_normalize
 
     fast = scan_body_to_normalize(body, 0, always)
     if fast is None:
@@ -986,7 +986,7 @@ def test_remembered_link_outcomes_change_nothing(bodies):
 
 def test_remembered_link_outcomes_are_not_used_with_other_rules(monkeypatch):
     """A rule put in from outside may read the whole note: then nothing is remembered."""
-    from vaultsync import normalize
+    from vaultsync.text import normalize
 
     repair = normalize.LINK_RULES["wikilink-repair"]
 

@@ -1,4 +1,4 @@
-"""Tests for vaultsync.parse: frontmatter split (OBSIDIAN.md 5.1), special keys (5.2), parse_note.
+"""Tests for vaultsync.text.parse: frontmatter split (OBSIDIAN.md 5.1), special keys (5.2), parse_note.
 
 Rows marked ``fixed=`` are regression tests for library bugs these tests found.
 """
@@ -14,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from vaultsync.model import LinkKind
-from vaultsync.parse import (
+from vaultsync.text.parse import (
     frontmatter_aliases,
     frontmatter_links,
     frontmatter_tags,

@@ -18,12 +18,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vaultsync.fs.vault import Vault, compile_ignore_filters
 from vaultsync.model import Link, LinkKind
-from vaultsync.names import URIDecodeError, clean_string, decode_uri, split_subpath
-from vaultsync.parse import frontmatter_aliases, parse_note
-from vaultsync.resolve import NameTable, Resolution, unresolved_key
-from vaultsync.scan import parse_wikilink_inner, scan_body
-from vaultsync.vault import Vault, compile_ignore_filters
+from vaultsync.text.names import URIDecodeError, clean_string, decode_uri, split_subpath
+from vaultsync.text.parse import frontmatter_aliases, parse_note
+from vaultsync.text.resolve import NameTable, Resolution, unresolved_key
+from vaultsync.text.scan import parse_wikilink_inner, scan_body
 
 
 def dest(files: Iterable[str], linkpath: str, source: str) -> str | None:

@@ -1,4 +1,4 @@
-"""Table-driven tests for vaultsync.scan (OBSIDIAN.md 1.1-1.3, 5.3-5.5).
+"""Table-driven tests for vaultsync.text.scan (OBSIDIAN.md 1.1-1.3, 5.3-5.5).
 
 Every found item is checked by the exact text its span covers (``text[span]``).
 Rows marked ``fixed=`` are regression tests for library bugs these tests found.
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from vaultsync import scan as scan_module
 from vaultsync.model import LinkKind, TimestampForm
-from vaultsync.scan import parse_clock, parse_wikilink_inner, scan_body, youtube_time
+from vaultsync.text import scan as scan_module
+from vaultsync.text.scan import parse_clock, parse_wikilink_inner, scan_body, youtube_time
 
 W, E, M, ME = LinkKind.WIKI, LinkKind.EMBED, LinkKind.MARKDOWN, LinkKind.MARKDOWN_EMBED
 

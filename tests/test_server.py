@@ -24,14 +24,14 @@ from typing import Any
 
 import pytest
 
-import vaultsync.server as server_mod
+import vaultsync.api.server as server_mod
 from tests.conftest import SAMPLE_VAULT, write_file
-from vaultsync.api import LocalHost
+from vaultsync.api.operations import LocalHost
+from vaultsync.api.server import API_FILE, MAX_BODY, ORIGIN, ApiServer
 from vaultsync.config import Settings, WatchSettings
-from vaultsync.daemon import Daemon, read_status
-from vaultsync.indexing import Indexer, update_index
-from vaultsync.server import API_FILE, MAX_BODY, ORIGIN, ApiServer
-from vaultsync.vault import Vault
+from vaultsync.daemon.loop import Daemon, read_status
+from vaultsync.fs.vault import Vault
+from vaultsync.store.indexing import Indexer, update_index
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -624,7 +624,7 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402 - after the importorskip above
 from schemathesis.checks import positive_data_acceptance  # noqa: E402
 
-from vaultsync.openapi import openapi_document  # noqa: E402
+from vaultsync.api.openapi import openapi_document  # noqa: E402
 
 schema = schemathesis.openapi.from_dict(openapi_document())
 

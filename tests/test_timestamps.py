@@ -1,4 +1,4 @@
-"""The timestamp rule (vaultsync.timestamps): every time a person can read becomes a link, once.
+"""The timestamp rule (vaultsync.text.timestamps): every time a person can read becomes a link, once.
 
 Issue 15: real notes hold frames, centiseconds, milliseconds, minutes over 59, trailing colons,
 damaged attributes, ranges, and anchors nested in a markdown link's target.
@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaultsync.normalize import NormalizeContext, normalize_text
-from vaultsync.parse import parse_note
-from vaultsync.scan import scan_body_python
-from vaultsync.timestamps import clock, envelope, is_clock_label, range_label, read_clock
+from vaultsync.text.normalize import NormalizeContext, normalize_text
+from vaultsync.text.parse import parse_note
+from vaultsync.text.scan import scan_body_python
+from vaultsync.text.timestamps import clock, envelope, is_clock_label, range_label, read_clock
 
 FM = "---\nvideoId: abcdefghijk\n---\n"
 URL = "https://www.youtube.com/watch?v=abcdefghijk&t="

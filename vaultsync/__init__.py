@@ -10,9 +10,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from vaultsync.errors import ConfigError, NoteReadError, NoteWriteError, OutsideVaultError, StoreError, VaultsyncError
-from vaultsync.exporting import Exporter, ExportRequest, ExportResult
-from vaultsync.index import Index
-from vaultsync.indexing import ScanReport, open_index, rebuild_index, update_index
+from vaultsync.export.registry import Exporter, ExportRequest, ExportResult
+from vaultsync.fs.vault import AppConfig, Vault
 from vaultsync.model import (
     BlockId,
     Diagnostic,
@@ -27,14 +26,15 @@ from vaultsync.model import (
     Timestamp,
     TimestampForm,
 )
-from vaultsync.names import basename, dirname, stem
-from vaultsync.normalize import note_video_id
-from vaultsync.parse import frontmatter_aliases, frontmatter_tags, parse_note, split_frontmatter
-from vaultsync.resolve import NameTable, Resolution
-from vaultsync.scan import scan_body
-from vaultsync.timestamps import clock, display_label, envelope, needs_hours, read_clock, video_url
-from vaultsync.vault import AppConfig, Vault
-from vaultsync.wikitext import Edit, apply_edits, visible_text
+from vaultsync.store.index import Index
+from vaultsync.store.indexing import ScanReport, open_index, rebuild_index, update_index
+from vaultsync.text.names import basename, dirname, stem
+from vaultsync.text.normalize import note_video_id
+from vaultsync.text.parse import frontmatter_aliases, frontmatter_tags, parse_note, split_frontmatter
+from vaultsync.text.resolve import NameTable, Resolution
+from vaultsync.text.scan import scan_body
+from vaultsync.text.timestamps import clock, display_label, envelope, needs_hours, read_clock, video_url
+from vaultsync.text.wikitext import Edit, apply_edits, visible_text
 
 __all__ = [
     "AppConfig",

@@ -1,5 +1,5 @@
 """`python -m vaultsync` runs the CLI."""
 
-from vaultsync.cli import main
+from vaultsync.cli.app import main
 
 main()

@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 from exporters.pipeline import Document, ExportContext, build_document
-from vaultsync.index import Index
-from vaultsync.indexing import update_index
-from vaultsync.resolve import NameTable
-from vaultsync.selection import Selection, select_notes
-from vaultsync.vault import Vault
+from vaultsync.export.selection import Selection, select_notes
+from vaultsync.fs.vault import Vault
+from vaultsync.store.index import Index
+from vaultsync.store.indexing import update_index
+from vaultsync.text.resolve import NameTable
 
 REPO = Path(__file__).resolve().parents[2]
 EXPORT_DATA = REPO / "tests" / "testdata" / "export"

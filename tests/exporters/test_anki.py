@@ -20,10 +20,10 @@ from exporters.anki import BASIC_MODEL_ID, CLOZE_MODEL_ID, exporter
 from exporters.cards import CardKind, extract_cards
 from exporters.markup import _MD, _fill, render_inline, render_markdown
 from vaultsync import parse_note
-from vaultsync.exporting import ExportRequest, ExportResult, load_exporter
-from vaultsync.indexing import update_index
-from vaultsync.selection import Selection, select_notes
-from vaultsync.vault import Vault
+from vaultsync.export.registry import ExportRequest, ExportResult, load_exporter
+from vaultsync.export.selection import Selection, select_notes
+from vaultsync.fs.vault import Vault
+from vaultsync.store.indexing import update_index
 
 anki_collection = pytest.importorskip("anki.collection")
 from anki.import_export_pb2 import ImportAnkiPackageOptions, ImportAnkiPackageRequest  # noqa: E402 - after the importorskip
@@ -332,7 +332,7 @@ def test_guids_use_the_file_name_not_the_folder_unless_names_clash(tmp_path: Pat
 def test_cli_export_anki(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from vaultsync.cli import app
+    from vaultsync.cli.app import app
 
     root = card_vault(tmp_path / "V")
     out = tmp_path / "deck.apkg"

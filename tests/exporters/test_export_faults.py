@@ -19,8 +19,8 @@ from exporters.anki import exporter as anki_exporter
 from exporters.epub import exporter as epub_exporter
 from exporters.pdf import exporter as pdf_exporter
 from vaultsync.errors import ConfigError
-from vaultsync.exporting import ExportRequest
-from vaultsync.selection import Selection, select_notes
+from vaultsync.export.registry import ExportRequest
+from vaultsync.export.selection import Selection, select_notes
 
 pytestmark = pytest.mark.slow
 

@@ -26,9 +26,9 @@ from exporters.epub import exporter as epub_exporter
 from exporters.pdf import FontMissingError, cjk_fonts
 from exporters.pdf import exporter as pdf_exporter
 from exporters.pipeline import ExportContext, build_document
-from vaultsync.exporting import ExportRequest, load_exporter
-from vaultsync.resolve import NameTable
-from vaultsync.selection import Selection, select_notes
+from vaultsync.export.registry import ExportRequest, load_exporter
+from vaultsync.export.selection import Selection, select_notes
+from vaultsync.text.resolve import NameTable
 
 pytestmark = pytest.mark.slow
 
@@ -281,8 +281,8 @@ def test_exports_are_reproducible(exports):
 
 
 def test_cjk_renders_or_fails_clearly(make_vault, tmp_path):
-    from vaultsync.indexing import update_index
-    from vaultsync.vault import Vault
+    from vaultsync.fs.vault import Vault
+    from vaultsync.store.indexing import update_index
 
     vault = Vault(make_vault({"cjk.md": "---\ntitle: 东京 notes\n---\n日本語のテキスト。中文文本。한국어.\n"}))
     index, _ = update_index(vault)
@@ -305,8 +305,8 @@ def test_cjk_renders_or_fails_clearly(make_vault, tmp_path):
 
 def test_unknown_paper_is_refused(exports, tmp_path):
     from vaultsync.errors import VaultsyncError
-    from vaultsync.indexing import update_index
-    from vaultsync.vault import Vault
+    from vaultsync.fs.vault import Vault
+    from vaultsync.store.indexing import update_index
 
     vault = Vault(exports.root / "scenario")
     index, _ = update_index(vault)
@@ -324,8 +324,8 @@ def test_exporters_are_registered():
 
 # Regression: a link to a heading inside %%comment%% breaks the PDF build (TypstError)
 def test_link_to_heading_in_a_comment_does_not_break_the_pdf(make_vault, tmp_path):
-    from vaultsync.indexing import update_index
-    from vaultsync.vault import Vault
+    from vaultsync.fs.vault import Vault
+    from vaultsync.store.indexing import update_index
 
     vault = Vault(make_vault({"a.md": "x\n%%\n## Hidden\n%%\n\nsee [[#Hidden]]\n"}))
     index, _ = update_index(vault)

@@ -19,8 +19,8 @@ from exporters.pandoc import READER, TEMPLATES, run_pandoc
 from exporters.pdf import heading_links, resolve_heading_links, typst_body
 from exporters.pipeline import ExportContext, build_document
 from exporters.typstwriter import NotSimple, block, note_parts
-from vaultsync.resolve import NameTable
-from vaultsync.selection import Selection, select_notes
+from vaultsync.export.selection import Selection, select_notes
+from vaultsync.text.resolve import NameTable
 
 SEPARATOR = "VAULTSYNCTESTSEPARATOR"
 

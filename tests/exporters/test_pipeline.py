@@ -32,8 +32,8 @@ from export_helpers import (
 )
 
 from exporters.pipeline import ExportContext, build_document
-from vaultsync.resolve import NameTable
-from vaultsync.selection import Selection
+from vaultsync.export.selection import Selection
+from vaultsync.text.resolve import NameTable
 
 GOLDEN = {
     # name -> (selection, title)
@@ -176,8 +176,8 @@ def test_linked_from_lists_backlinks_within_the_export(documents):
 
 
 def _doc(make_vault, files, title="T"):
-    from vaultsync.indexing import update_index
-    from vaultsync.vault import Vault
+    from vaultsync.fs.vault import Vault
+    from vaultsync.store.indexing import update_index
 
     vault = Vault(make_vault(files))
     index, _ = update_index(vault)

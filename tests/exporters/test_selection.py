@@ -1,4 +1,4 @@
-"""Which notes an export takes and in what order (vaultsync.selection)."""
+"""Which notes an export takes and in what order (vaultsync.export.selection)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from export_helpers import SCENARIO_ORDER, copy_scenario, open_vault
 
 from vaultsync.errors import ConfigError
-from vaultsync.selection import Selection, order_notes, select_notes
+from vaultsync.export.selection import Selection, order_notes, select_notes
 
 
 @pytest.fixture

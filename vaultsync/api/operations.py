@@ -4,7 +4,7 @@
 :class:`LocalHost` for ``vaultsync serve``, the daemon's adapter inside ``vaultsync watch``. Reads
 go through a small pool of SQLite connections of their own (WAL lets them run beside the host's
 writer); every write (normalize, rename, sync) runs inside ``host.exclusive()``, so it never
-overlaps a daemon batch. Errors are :class:`VaultsyncError` subclasses; :mod:`vaultsync.server`
+overlaps a daemon batch. Errors are :class:`VaultsyncError` subclasses; :mod:`vaultsync.api.server`
 maps them to HTTP statuses.
 """
 
@@ -30,14 +30,14 @@ from typing import Any, Protocol
 from vaultsync import __version__
 from vaultsync.config import GitSettings, Settings
 from vaultsync.errors import ConfigError, NoteNotFoundError, OutsideVaultError, VaultsyncError
-from vaultsync.exporting import ExportRequest, available_exporters, load_exporter
-from vaultsync.index import Index
-from vaultsync.indexing import Indexer, index_path
-from vaultsync.move import move_files, plan_moves
-from vaultsync.normalize import NormalizeContext, forgiving_index
-from vaultsync.normalizing import WriteMode, normalize_note, normalize_vault
-from vaultsync.selection import Selection, select_notes
-from vaultsync.vault import Vault, is_note
+from vaultsync.export.registry import ExportRequest, available_exporters, load_exporter
+from vaultsync.export.selection import Selection, select_notes
+from vaultsync.fs.vault import Vault, is_note
+from vaultsync.rewrite.move_files import move_files, plan_moves
+from vaultsync.rewrite.normalize_files import WriteMode, normalize_note, normalize_vault
+from vaultsync.store.index import Index
+from vaultsync.store.indexing import Indexer, index_path
+from vaultsync.text.normalize import NormalizeContext, forgiving_index
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ class Job:
 def _gitsync() -> Any:
     """The gitsync module, or None when this installation has none."""
     try:
-        return importlib.import_module("vaultsync.gitsync")
+        return importlib.import_module("vaultsync.sync.cycle")
     except ImportError:
         return None
 
@@ -453,7 +453,7 @@ class LocalHost:
     """The host for ``vaultsync serve``: an index of its own, kept current by the API's own writes.
 
     Edits made meanwhile by Obsidian are picked up by :meth:`refresh` (a warm, stat-only scan),
-    which :class:`vaultsync.server.ApiServer` runs every ``refresh_s`` seconds. For live tracking
+    which :class:`vaultsync.api.server.ApiServer` runs every ``refresh_s`` seconds. For live tracking
     of every save, serve the API from ``vaultsync watch`` instead.
     """
 

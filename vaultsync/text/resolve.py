@@ -16,7 +16,7 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vaultsync.names import dirname, name_key
+from vaultsync.text.names import dirname, name_key
 
 
 @dataclass(frozen=True, slots=True)

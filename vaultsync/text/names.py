@@ -97,8 +97,8 @@ def split_alias(inner: str) -> tuple[str, str | None, str]:
     """Obsidian's ``parseAliasLink`` on a wikilink's trimmed inner text: ``(target, display,
     separator)``. The split is at the first ``|`` when it is not the first character; a target
     that ends in a backslash there is a table's escaped pipe (``[[a\\|b]]``, separator ``\\|``).
-    The one wikilink split: the scanner (:func:`vaultsync.scan.parse_wikilink_inner`, whose C
-    fast path is tested against it) and the rewriters (:func:`vaultsync.wikitext.parse_wiki`)."""
+    The one wikilink split: the scanner (:func:`vaultsync.text.scan.parse_wikilink_inner`, whose C
+    fast path is tested against it) and the rewriters (:func:`vaultsync.text.wikitext.parse_wiki`)."""
     cut = inner.find("|")
     if cut <= 0:
         return inner, None, ""

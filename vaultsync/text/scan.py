@@ -31,8 +31,8 @@ from vaultsync.model import (
     Timestamp,
     TimestampForm,
 )
-from vaultsync.names import JS_WHITESPACE, URIDecodeError, clean_string, decode_uri, split_alias, split_subpath
-from vaultsync.timestamps import read_clock
+from vaultsync.text.names import JS_WHITESPACE, URIDecodeError, clean_string, decode_uri, split_alias, split_subpath
+from vaultsync.text.timestamps import read_clock
 
 IndexLink = tuple[str, int, int, str, str, "str | None"]  # (kind, start, end, target, subpath, display)
 
@@ -418,7 +418,7 @@ def _clock(data_t: str) -> int | None:
     return seconds
 
 
-parse_clock = read_clock  # the reading of a written time is vaultsync.timestamps' rule
+parse_clock = read_clock  # the reading of a written time is vaultsync.text.timestamps' rule
 
 
 _CANONICAL_URL = re.compile(r"https://www\.youtube\.com/watch\?v=([A-Za-z0-9_-]+)&t=([0-9]+)s")
@@ -564,7 +564,7 @@ def index_note(
     return found
 
 
-from vaultsync._native import cscan as _cscan  # noqa: E402 - built by setup.py; optional
+from vaultsync.text._native import cscan as _cscan  # noqa: E402 - built by setup.py; optional
 
 if _cscan is not None:
     _cscan.configure(

@@ -2,7 +2,7 @@
 
 ``vaultsync mv`` performs the move itself; the daemon calls :func:`relink_after_moves` for moves
 made outside Obsidian (a file manager, git, ``mv``), after they happened. Both rewrite links like
-Obsidian's "Automatically update internal links" (see :mod:`vaultsync.relink`), each note
+Obsidian's "Automatically update internal links" (see :mod:`vaultsync.text.relink`), each note
 atomically and only if it still holds what was read.
 """
 
@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vaultsync.errors import ConfigError, NoteReadError, NoteWriteError, OutsideVaultError
-from vaultsync.index import Index
-from vaultsync.indexing import Indexer
+from vaultsync.fs.vault import Vault, is_note
 from vaultsync.model import Diagnostic
-from vaultsync.names import file_keys
-from vaultsync.relink import relink_text
-from vaultsync.resolve import NameTable
-from vaultsync.vault import Vault, is_note
+from vaultsync.store.index import Index
+from vaultsync.store.indexing import Indexer
+from vaultsync.text.names import file_keys
+from vaultsync.text.relink import relink_text
+from vaultsync.text.resolve import NameTable
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def text_hash(text: str) -> str:
 
 
 def _aliases(index: Index, uri: str, moves: Mapping[str, str]) -> list[str]:
-    from vaultsync.parse import frontmatter_aliases
+    from vaultsync.text.parse import frontmatter_aliases
 
     old = next((o for o, n in moves.items() if n == uri), uri)
     return frontmatter_aliases(index.frontmatter(old))

@@ -1,4 +1,4 @@
-"""Replicate a vault through git: the sync cycle (git itself runs through :mod:`vaultsync._git`).
+"""Replicate a vault through git: the sync cycle (git itself runs through :mod:`vaultsync.sync.git`).
 
 A cycle (:func:`sync_vault`) commits local changes, fetches, predicts conflicts with
 ``git merge-tree --write-tree`` (the notes are not touched), then either rebases with autostash
@@ -6,7 +6,7 @@ A cycle (:func:`sync_vault`) commits local changes, fetches, predicts conflicts 
 and adds the remote version beside it as ``Name (conflict HOST YYYY-MM-DD HHMM).md``. It refuses
 to push a mass deletion, pushes, and reports the paths the pull changed so the caller can index
 them. It never leaves conflict markers in a note or the repository mid-rebase, and never commits
-``.vaultsync/``. :func:`vaultsync.gitrecover.recover` repairs what a killed cycle left behind
+``.vaultsync/``. :func:`vaultsync.sync.recover.recover` repairs what a killed cycle left behind
 (every cycle runs it first; the daemon at start-up).
 """
 
@@ -23,7 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vaultsync._git import (
+from vaultsync.config import GitSettings
+from vaultsync.errors import GitError
+from vaultsync.sync.git import (
     GIT_LOCK,
     GitRepo,
     check_git_version,
@@ -32,12 +34,10 @@ from vaultsync._git import (
     run_git,
     split_z,
 )
-from vaultsync.config import GitSettings
-from vaultsync.errors import GitError
-from vaultsync.gitrecover import CONFLICT_RE, REBASE_MARK, _conflict_name, _rescue_unmerged, mark_rebase, recover
+from vaultsync.sync.recover import CONFLICT_RE, REBASE_MARK, _conflict_name, _rescue_unmerged, mark_rebase, recover
 
 if TYPE_CHECKING:
-    from vaultsync.indexing import Indexer
+    from vaultsync.store.indexing import Indexer
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +241,7 @@ def _integrate(repo: GitRepo, upstream: str, host: str, report: SyncReport) -> N
                 ok = repo.run("merge", "-q", "--ff-only", merge, check=False).returncode == 0
                 mode = "merge"
             else:
-                mark = mark_rebase(repo, head)  # recovery's journal: see vaultsync.gitrecover
+                mark = mark_rebase(repo, head)  # recovery's journal: see vaultsync.sync.recover
                 ok = repo.run("rebase", "-q", "--autostash", "--no-autosquash", upstream, check=False).returncode == 0
                 if not ok:  # a commit-by-commit conflict the combined merge does not have
                     repo.run("rebase", "--abort", check=False)

@@ -13,13 +13,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from vaultsync._parallel import Tick, map_shares, worker_state
 from vaultsync.config import NormalizeSettings
 from vaultsync.errors import NoteReadError, NoteWriteError, OutsideVaultError
+from vaultsync.fs.vault import Vault, is_note
 from vaultsync.model import Diagnostic, Severity
-from vaultsync.normalize import COUNTERS, NormalizeContext, forgiving_index, normalize_text
-from vaultsync.resolve import NameTable
-from vaultsync.vault import Vault, is_note
+from vaultsync.text.normalize import COUNTERS, NormalizeContext, forgiving_index, normalize_text
+from vaultsync.text.resolve import NameTable
+from vaultsync.workers import Tick, map_shares, worker_state
 
 Progress = Callable[[int, int], None]
 

@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaultsync._parallel import Tick, map_chunks, map_shares, worker_state
 from vaultsync.errors import NoteReadError, StoreError
-from vaultsync.index import INDEX_NAME, Index, NoteRows, link_counts_of, link_facts, link_key
+from vaultsync.fs.vault import READ_FLAGS, UNSTATED, FileStat, Vault, decode_note, is_note, read_fd
 from vaultsync.model import Diagnostic, Frontmatter, Tag
-from vaultsync.names import dirname, file_keys
-from vaultsync.parse import NoteHead, frontmatter_tags, index_text, note_head, split_frontmatter
-from vaultsync.resolve import NameTable
-from vaultsync.scan import IndexScan, index_note, index_scan, scan_body_python, scan_for_index
-from vaultsync.vault import READ_FLAGS, UNSTATED, FileStat, Vault, decode_note, is_note, read_fd
+from vaultsync.store.index import INDEX_NAME, Index, NoteRows, link_counts_of, link_facts, link_key
+from vaultsync.text.names import dirname, file_keys
+from vaultsync.text.parse import NoteHead, frontmatter_tags, index_text, note_head, split_frontmatter
+from vaultsync.text.resolve import NameTable
+from vaultsync.text.scan import IndexScan, index_note, index_scan, scan_body_python, scan_for_index
+from vaultsync.workers import Tick, map_chunks, map_shares, worker_state
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from vaultsync.errors import ConfigError
-from vaultsync.index import Index
-from vaultsync.names import dirname, stem
+from vaultsync.store.index import Index
+from vaultsync.text.names import dirname, stem
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,10 @@ from typing import Any, Literal, NamedTuple
 
 import yaml  # type: ignore[import-untyped]
 
-from vaultsync._native import cscan as _cscan  # the C pass of index_text (see vaultsync.scan)
 from vaultsync.model import Diagnostic, Frontmatter, Link, LinkKind, ParsedNote, Scan
-from vaultsync.names import clean_string, split_subpath
-from vaultsync.scan import parse_wikilink_inner, scan_body, scan_body_to_normalize
+from vaultsync.text._native import cscan as _cscan  # the C pass of index_text (see vaultsync.text.scan)
+from vaultsync.text.names import clean_string, split_subpath
+from vaultsync.text.scan import parse_wikilink_inner, scan_body, scan_body_to_normalize
 
 try:  # the C parser is ~10x faster; fall back where libyaml is missing
     _BaseLoader: Any = yaml.CSafeLoader
@@ -208,7 +208,7 @@ def parse_note(uri: str, text: str) -> ParsedNote:
 def parse_note_to_normalize(uri: str, text: str, hours_always: bool) -> tuple[ParsedNote, bool | None]:
     """:func:`parse_note` for ``normalize``'s timestamp shortcut: with the C pass, the markdown
     timestamps already canonical are left out of the scan and ``hours`` is given (see
-    :func:`vaultsync.scan.scan_body_to_normalize`); else the whole scan and None."""
+    :func:`vaultsync.text.scan.scan_body_to_normalize`); else the whole scan and None."""
     fm = split_frontmatter(text)
     head = note_head(uri, text, fm)
     fast = scan_body_to_normalize(text, fm.end, hours_always)
@@ -289,7 +289,7 @@ def index_text(
 ) -> tuple[Any, ...] | None | Literal[False]:
     """A whole note's index rows in one C pass, for a note whose frontmatter holds only plain
     ``key: text`` lines (no tags, no key twice) or none: ``(title, video_id, frontmatter_json)``
-    followed by :func:`vaultsync.scan.index_note`'s eight. None when the frontmatter needs the
+    followed by :func:`vaultsync.text.scan.index_note`'s eight. None when the frontmatter needs the
     Python parser (or the C extension is missing); False when only the body does."""
     if _cscan is None:
         return None

@@ -6,7 +6,7 @@ HEAD back on the branch, the index and tree back to HEAD, text no commit knows k
 copy, the autostash kept in the stash list and applied again), aborts an interrupted merge, and
 restores the user's text from a conflicting autostash. Its journal is :data:`REBASE_MARK`, which
 the cycle writes before it rebases (:func:`mark_rebase`). The cycle itself is
-:mod:`vaultsync.gitsync`; git runs through :mod:`vaultsync._git`.
+:mod:`vaultsync.sync.cycle`; git runs through :mod:`vaultsync.sync.git`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from vaultsync._git import GIT_LOCK, GitRepo, git_env, host_name, split_z
 from vaultsync.errors import GitError
+from vaultsync.sync.git import GIT_LOCK, GitRepo, git_env, host_name, split_z
 
 log = logging.getLogger(__name__)
 

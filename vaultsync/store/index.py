@@ -1,7 +1,7 @@
 """The persistent index: a SQLite file at ``<vault>/.vaultsync/index.sqlite``.
 
 Owns the schema, row writes and every query (links, backlinks, unresolved, stats). It never reads
-notes; :mod:`vaultsync.indexing` feeds it. The schema is versioned: a file with another version, or
+notes; :mod:`vaultsync.store.indexing` feeds it. The schema is versioned: a file with another version, or
 one SQLite cannot read, is never trusted, and the caller rebuilds it from the vault.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from vaultsync.errors import StoreError
-from vaultsync.names import basename
-from vaultsync.vault import FileStat
+from vaultsync.fs.vault import FileStat
+from vaultsync.text.names import basename
 
 SCHEMA_VERSION = 3  # 3: links as one JSON array per note, in `occurrences`; backlinks and link keys per target
 INDEX_NAME = "index.sqlite"
@@ -655,7 +655,7 @@ def _group_python(groups: dict[Any, list[int]], keys: Iterable[Any], value: int)
             got.append(value)
 
 
-from vaultsync._native import cscan as _cscan  # noqa: E402 - the same two in C (see vaultsync.scan)
+from vaultsync.text._native import cscan as _cscan  # noqa: E402 - the same two in C (see vaultsync.text.scan)
 
 if _cscan is None:
     _group, _json_ids = _group_python, _json_ids_python

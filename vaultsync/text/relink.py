@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from vaultsync.model import Link, LinkKind
-from vaultsync.names import encode_special_chars, stem
-from vaultsync.parse import parse_note
-from vaultsync.resolve import NameTable
-from vaultsync.wikitext import Edit, apply_edits, build_wiki, linktext, parse_wiki
+from vaultsync.text.names import encode_special_chars, stem
+from vaultsync.text.parse import parse_note
+from vaultsync.text.resolve import NameTable
+from vaultsync.text.wikitext import Edit, apply_edits, build_wiki, linktext, parse_wiki
 
 _MD_PARTS = re.compile(r"(!?\[)((?:[^\[\]\n\\]|\\.|\[[^\[\]\n]*\])*)\]\((<[^<>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)(.*)\)\Z", re.S)
 

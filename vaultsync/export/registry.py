@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Protocol
 
 from vaultsync.errors import ConfigError
-from vaultsync.index import Index
+from vaultsync.fs.vault import Vault
 from vaultsync.model import Diagnostic
-from vaultsync.vault import Vault
+from vaultsync.store.index import Index
 
 GROUP = "vaultsync.exporters"
 

@@ -29,15 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from vaultsync.config import Settings
+from vaultsync.daemon.watch import Batch, ChangeQueue, VaultWatcher, is_ignored
 from vaultsync.errors import NoteReadError, OutsideVaultError, VaultsyncError
-from vaultsync.gitsync import GitRepo, SyncReport, recover, sync_vault
-from vaultsync.index import Index
-from vaultsync.indexing import Indexer, open_index, update_index
-from vaultsync.move import relink_after_moves, text_hash
-from vaultsync.normalize import NormalizeContext, forgiving_index
-from vaultsync.normalizing import normalize_note
-from vaultsync.vault import Vault, is_note
-from vaultsync.watch import Batch, ChangeQueue, VaultWatcher, is_ignored
+from vaultsync.fs.vault import Vault, is_note
+from vaultsync.rewrite.move_files import relink_after_moves, text_hash
+from vaultsync.rewrite.normalize_files import normalize_note
+from vaultsync.store.index import Index
+from vaultsync.store.indexing import Indexer, open_index, update_index
+from vaultsync.sync.cycle import GitRepo, SyncReport, recover, sync_vault
+from vaultsync.text.normalize import NormalizeContext, forgiving_index
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ class Daemon:
 
     def _start_api(self) -> Any:
         """Serve the plugin API from this process (``[api] enabled-in-watch`` or ``watch --api``)."""
-        from vaultsync.server import ApiServer  # the server sits above the daemon's own needs
+        from vaultsync.api.server import ApiServer  # the server sits above the daemon's own needs
 
         try:
             return ApiServer(_DaemonHost(self), port=self.settings.api.port).start()

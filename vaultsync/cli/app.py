@@ -27,19 +27,19 @@ from rich.table import Table
 
 from vaultsync import __version__
 from vaultsync.config import RULE_NAMES, GitSettings, load_settings
-from vaultsync.daemon import Daemon, is_locked, read_status, setup_logging
+from vaultsync.daemon.loop import Daemon, is_locked, read_status, setup_logging
+from vaultsync.daemon.service import install_service
 from vaultsync.errors import ConfigError, NoteNotFoundError, VaultsyncError
-from vaultsync.exporting import ExportRequest, load_exporter
-from vaultsync.gitsync import setup_repository, sync_status, sync_vault
-from vaultsync.index import Index
-from vaultsync.indexing import Indexer, ScanReport, open_index, rebuild_index, update_index
+from vaultsync.export.registry import ExportRequest, load_exporter
+from vaultsync.export.selection import Selection, select_notes
+from vaultsync.fs.vault import Vault, resolve_vault
 from vaultsync.model import Diagnostic, Severity
-from vaultsync.move import move_files, plan_moves
-from vaultsync.normalizing import WriteMode, normalize_vault
-from vaultsync.resolve import NameTable
-from vaultsync.selection import Selection, select_notes
-from vaultsync.service import install_service
-from vaultsync.vault import Vault, resolve_vault
+from vaultsync.rewrite.move_files import move_files, plan_moves
+from vaultsync.rewrite.normalize_files import WriteMode, normalize_vault
+from vaultsync.store.index import Index
+from vaultsync.store.indexing import Indexer, ScanReport, open_index, rebuild_index, update_index
+from vaultsync.sync.cycle import setup_repository, sync_status, sync_vault
+from vaultsync.text.resolve import NameTable
 
 app = typer.Typer(
     name="vaultsync",
@@ -327,8 +327,8 @@ def serve(
     refresh: Annotated[float, typer.Option("--refresh", help="Seconds between catch-up scans of edits (0: never).")] = 5.0,
 ) -> None:
     """Serve the local HTTP API for the Obsidian plugin on 127.0.0.1 (port and token: .vaultsync/api.json)."""
-    from vaultsync.api import LocalHost
-    from vaultsync.server import ApiServer
+    from vaultsync.api.operations import LocalHost
+    from vaultsync.api.server import ApiServer
 
     v = _open_vault(vault)
     settings = load_settings(v.root)

@@ -6,7 +6,7 @@ and returns its replacement, or None to keep it. Every edit replaces exactly the
 so nothing outside those spans changes: frontmatter, line endings, BOM, code and math are never
 touched. Every rule maps its own output to itself, so normalizing twice equals normalizing once.
 
-    >>> from vaultsync.normalize import NormalizeContext, normalize_text
+    >>> from vaultsync.text.normalize import NormalizeContext, normalize_text
     >>> ctx = NormalizeContext.for_vault(["a.md", "some_title.md"], "a.md")
     >>> normalize_text("---\\nvideoId: abcdefghijk\\n---\\n[[ Some Title ]] <a class=\\"yt-timestamp\\" "
     ...                "data-t=\\"00:01:23\\">[00:01:23]</a>", ctx).text.splitlines()[-1]
@@ -23,12 +23,12 @@ from typing import Any
 
 from vaultsync.config import NormalizeSettings
 from vaultsync.model import Diagnostic, Link, LinkKind, ParsedNote, Severity, Timestamp, TimestampForm
-from vaultsync.names import JS_WHITESPACE, basename, clean_string, dirname, forgiving_key
-from vaultsync.parse import parse_note, parse_note_to_normalize
-from vaultsync.resolve import NameTable
-from vaultsync.timestamps import WATCH as _WATCH
-from vaultsync.timestamps import clock, display_label, envelope, is_clock_label, needs_hours, video_url
-from vaultsync.wikitext import Edit, apply_edits, build_wiki, linktext, parse_wiki, visible_text
+from vaultsync.text.names import JS_WHITESPACE, basename, clean_string, dirname, forgiving_key
+from vaultsync.text.parse import parse_note, parse_note_to_normalize
+from vaultsync.text.resolve import NameTable
+from vaultsync.text.timestamps import WATCH as _WATCH
+from vaultsync.text.timestamps import clock, display_label, envelope, is_clock_label, needs_hours, video_url
+from vaultsync.text.wikitext import Edit, apply_edits, build_wiki, linktext, parse_wiki, visible_text
 
 _MARKDOWN = TimestampForm.MARKDOWN
 _VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{6,20}")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from vaultsync.names import JS_WHITESPACE, basename, dirname, split_alias, split_subpath
-from vaultsync.resolve import NameTable
+from vaultsync.text.names import JS_WHITESPACE, basename, dirname, split_alias, split_subpath
+from vaultsync.text.resolve import NameTable
 
 
 @dataclass(frozen=True, slots=True)

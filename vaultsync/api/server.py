@@ -5,7 +5,7 @@ kept) are written to ``<vault>/.vaultsync/api.json`` with mode 0600; every reque
 ``Authorization: Bearer TOKEN``. Browsers may call it only from ``app://obsidian.md``. Bodies are
 JSON objects of at most :data:`MAX_BODY` bytes. Every error is a JSON object
 ``{"error": code, "message": ..., "hint": ...}`` and no response carries a traceback. The
-operations live in :class:`vaultsync.api.ApiService`; the OpenAPI document in :mod:`vaultsync.openapi`.
+operations live in :class:`vaultsync.api.operations.ApiService`; the OpenAPI document in :mod:`vaultsync.api.openapi`.
 
 Limits: a request's line and headers must arrive within :data:`HEADER_TIMEOUT_S` of its first
 byte, its body within :data:`BODY_TIMEOUT_S` after that (else 408 and the connection closes). A
@@ -41,7 +41,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from vaultsync import __version__
-from vaultsync.api import (
+from vaultsync.api.openapi import openapi_document
+from vaultsync.api.operations import (
     ApiService,
     Host,
     JobNotFoundError,
@@ -58,7 +59,6 @@ from vaultsync.errors import (
     NoteWriteError,
     VaultsyncError,
 )
-from vaultsync.openapi import openapi_document
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Obsidian Bases evaluated from the index (issue 20)."""
