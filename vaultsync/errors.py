@@ -53,9 +53,28 @@ class StoreError(VaultsyncError):
 class NoteNotFoundError(VaultsyncError):
     """A note named on the command line or in a request is not in the vault."""
 
-    def __init__(self, name: str) -> None:
-        super().__init__(f"no note matches {name!r}")
+    def __init__(self, name: str, *, suggestions: tuple[str, ...] = (), hint: str | None = None) -> None:
+        if suggestions and hint is None:
+            hint = "did you mean " + ", ".join(repr(s) for s in suggestions) + "?"
+        super().__init__(f"no note matches {name!r}", hint=hint)
         self.name = name
+        self.suggestions = suggestions
+
+
+class AmbiguousNoteError(VaultsyncError):
+    """A note name that several notes answer to: the caller must say which."""
+
+    def __init__(self, name: str, candidates: tuple[str, ...]) -> None:
+        shown = ", ".join(candidates[:8]) + (f" and {len(candidates) - 8} more" if len(candidates) > 8 else "")
+        super().__init__(f"{name!r} names {len(candidates)} notes: {shown}", hint="name the note by its vault path")
+        self.name = name
+        self.candidates = candidates
+
+
+def error_code(exc: BaseException) -> str:
+    """A stable snake_case code for an error class: ``NoteNotFoundError`` -> ``note_not_found``."""
+    name = type(exc).__name__.removesuffix("Error") or "error"
+    return "".join(("_" + c.lower()) if c.isupper() and i else c.lower() for i, c in enumerate(name))
 
 
 class GitError(VaultsyncError):

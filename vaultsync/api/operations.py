@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from vaultsync import __version__
 from vaultsync.config import GitSettings, Settings
-from vaultsync.errors import ConfigError, NoteNotFoundError, OutsideVaultError, VaultsyncError
+from vaultsync.errors import ConfigError, NoteNotFoundError, OutsideVaultError, VaultsyncError, error_code
 from vaultsync.export.registry import ExportRequest, available_exporters, load_exporter
 from vaultsync.export.selection import Selection, select_notes
 from vaultsync.fs.vault import Vault, is_note
@@ -441,12 +441,6 @@ def _file_stem(title: str) -> str:
 
 def _diag(d: Any) -> dict[str, Any]:
     return {"uri": d.uri, "code": d.code, "message": d.message, "severity": d.severity.value}
-
-
-def error_code(exc: BaseException) -> str:
-    """A stable snake_case code for an error class: ``NoteNotFoundError`` -> ``note_not_found``."""
-    name = type(exc).__name__.removesuffix("Error") or "error"
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 class LocalHost:

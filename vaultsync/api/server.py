@@ -49,7 +49,6 @@ from vaultsync.api.operations import (
     JobNotReadyError,
     NotAvailableError,
     PathRefusedError,
-    error_code,
 )
 from vaultsync.errors import (
     ConfigError,
@@ -58,6 +57,7 @@ from vaultsync.errors import (
     NoteReadError,
     NoteWriteError,
     VaultsyncError,
+    error_code,
 )
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,6 @@ batch is processed during a cycle, and the files a pull changed are indexed, not
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import functools
 import json
 import logging
@@ -29,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from vaultsync.config import Settings
+from vaultsync.daemon.lock import STATUS_NAME, vault_lock
 from vaultsync.daemon.watch import Batch, ChangeQueue, VaultWatcher, is_ignored
 from vaultsync.errors import NoteReadError, OutsideVaultError, VaultsyncError
 from vaultsync.fs.vault import Vault, is_note
@@ -41,20 +40,9 @@ from vaultsync.text.normalize import NormalizeContext, forgiving_index
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = "daemon.lock"
-STATUS_NAME = "daemon.json"
 LOG_NAME = "daemon.log"
 _MAX_ERRORS = 20
 _SYSCTL_HINT = "raise it with: sudo sysctl fs.inotify.max_user_watches=524288 (and max_user_instances)"
-
-
-class DaemonRunningError(VaultsyncError):
-    """Another daemon already watches this vault."""
-
-    def __init__(self, pid: int | None) -> None:
-        who = f"pid {pid}" if pid else "another process"
-        super().__init__(f"vaultsync is already watching this vault ({who})", hint="stop it first, or use `vaultsync status`")
-        self.pid = pid
 
 
 @dataclass(slots=True)
@@ -75,50 +63,6 @@ class Hooks:
 
     before_write: Callable[[str], None] | None = None
     after_batch: Callable[[BatchReport], None] | None = None
-
-
-@contextlib.contextmanager
-def vault_lock(vault: Vault) -> Iterator[None]:
-    """Hold ``.vaultsync/daemon.lock`` (flock) for as long as the daemon runs."""
-    vault.state_dir.mkdir(exist_ok=True)
-    path = vault.state_dir / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
-            raise DaemonRunningError(_read_pid(path)) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        yield
-    finally:
-        os.close(fd)
-
-
-def _read_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text().strip() or 0) or None
-    except (OSError, ValueError):
-        return None
-
-
-def is_locked(vault: Vault) -> int | None:
-    """The pid of the daemon holding the vault's lock, or None when none runs."""
-    path = vault.state_dir / LOCK_NAME
-    if not path.exists():
-        return None
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return _read_pid(path) or -1
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
 
 
 class Daemon:
@@ -508,22 +452,6 @@ class _DaemonHost:
             last = self.daemon.errors[-1] if self.daemon.errors else "sync failed"
             raise GitError(last, hint="see `vaultsync status` and the daemon log")
         return report.as_dict()
-
-
-def read_status(vault: Vault) -> dict[str, Any]:
-    """What ``vaultsync status`` shows: the daemon's last status file and whether it still runs."""
-    path = vault.state_dir / STATUS_NAME
-    try:
-        data: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError):
-        data = {}
-    pid = is_locked(vault)
-    data["running"] = pid is not None
-    if pid is None:
-        data["state"] = "not running"
-    elif "started" in data:
-        data["uptime_s"] = round(time.time() - float(data["started"]), 1)
-    return data
 
 
 def setup_logging(vault: Vault, level: int = logging.INFO) -> None:

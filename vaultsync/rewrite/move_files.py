@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vaultsync.errors import ConfigError, NoteReadError, NoteWriteError, OutsideVaultError
+from vaultsync.errors import ConfigError, NoteNotFoundError, NoteReadError, NoteWriteError, OutsideVaultError, VaultsyncError
 from vaultsync.fs.vault import Vault, is_note
 from vaultsync.model import Diagnostic
 from vaultsync.store.index import Index
@@ -58,13 +58,13 @@ def plan_moves(vault: Vault, index: Index, old: str, new: str) -> dict[str, str]
         prefix = old_uri.rstrip("/") + "/"
         moves = {u: new_uri.rstrip("/") + "/" + u[len(prefix) :] for u in uris if u.startswith(prefix)}
         if not moves:
-            raise ConfigError(f"nothing to move: {old!r} is not a file or folder of the vault")
+            raise NoteNotFoundError(old, hint="nothing to move: it is not a file or folder of the vault")
     for src, dst in moves.items():
         vault.real_path(src)  # OutsideVaultError: a file or folder symlinked from outside is not moved
         vault.real_path(dst)  # ... nor anything moved to where a symlink leads out
         target = vault.path_for(dst)
         if target.exists() and not _same_file(vault.path_for(src), target):
-            raise ConfigError(f"cannot move {src!r}: {dst!r} already exists")
+            raise VaultsyncError(f"cannot move {src!r}: {dst!r} already exists", hint="choose another name")
         if any(part.startswith(".") for part in dst.split("/")):
             raise ConfigError(f"cannot move into a hidden folder: {dst!r}")
     return moves
