@@ -11,7 +11,8 @@ __version__ = "0.1.0"
 
 from vaultsync.errors import ConfigError, NoteReadError, NoteWriteError, OutsideVaultError, StoreError, VaultsyncError
 from vaultsync.export.registry import Exporter, ExportRequest, ExportResult
-from vaultsync.fs.vault import AppConfig, Vault
+from vaultsync.fs.appconfig import AppConfig
+from vaultsync.fs.vault import Vault
 from vaultsync.model import (
     BlockId,
     Diagnostic,

@@ -27,8 +27,9 @@ from rich.table import Table
 
 from vaultsync import __version__
 from vaultsync.config import RULE_NAMES, GitSettings, load_settings
-from vaultsync.daemon.loop import Daemon, is_locked, read_status, setup_logging
+from vaultsync.daemon.loop import Daemon
 from vaultsync.daemon.service import install_service
+from vaultsync.daemon.state import is_locked, read_status, setup_logging
 from vaultsync.errors import ConfigError, NoteNotFoundError, VaultsyncError
 from vaultsync.export.registry import ExportRequest, load_exporter
 from vaultsync.export.selection import Selection, select_notes
@@ -327,7 +328,7 @@ def serve(
     refresh: Annotated[float, typer.Option("--refresh", help="Seconds between catch-up scans of edits (0: never).")] = 5.0,
 ) -> None:
     """Serve the local HTTP API for the Obsidian plugin on 127.0.0.1 (port and token: .vaultsync/api.json)."""
-    from vaultsync.api.operations import LocalHost
+    from vaultsync.api.local_host import LocalHost
     from vaultsync.api.server import ApiServer
 
     v = _open_vault(vault)
