@@ -1,4 +1,4 @@
-"""The API's path checks (pure but for the symlink rule): which paths a request may name.
+"""The API's path checks: which paths a request may name (pure, but for the symlink rule and ``must_exist``).
 
 A request names notes and folders by vault-relative paths. :func:`safe_uri` refuses anything that
 is not plainly one (absolute paths, ``..``, hidden segments, encoded separators); :func:`checked`

@@ -4,8 +4,9 @@ A note is replaced, never truncated in place: :func:`write_note_atomic` writes t
 temp file in the note's folder (``.<pid><random>.vaultsync-tmp``: hidden, so no walk or watcher
 takes it for a note), fsyncs it, and puts it in place with an atomic swap or rename. A temp file
 left by a writer that died is deleted by :func:`remove_stale_temp_files` (the vault's walk
-collects their names). This module is the only place that replaces a vault file's content; callers
-go through :meth:`vaultsync.fs.vault.Vault.write_text_atomic`, which checks the path first.
+collects their names). This is where vaultsync replaces a note's text (apart from git's own checkouts,
+and :mod:`vaultsync.sync.recover` putting files back after a broken rebase); callers go through
+:meth:`vaultsync.fs.vault.Vault.write_text_atomic`, which checks the path first.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """A vault folder on disk (I/O): uri <-> path, the inside-the-vault rule, the walk, stat and reads.
 
-This package (:mod:`vaultsync.fs`) is the only code that touches a vault's files: this module
-finds and reads them, :mod:`vaultsync.fs.atomic` replaces a note's text (:meth:`Vault.write_text_atomic`
-goes there), :mod:`vaultsync.fs.moves` renames files, :mod:`vaultsync.fs.appconfig` reads
-``.obsidian/app.json``. (The ``.vaultsync/`` state folder, :attr:`Vault.state_dir`, belongs to
-its owners: the index, the daemon's lock and status, the API's ``api.json`` and exports; git's
-files belong to :mod:`vaultsync.sync`. See ``tests/test_layout.py`` for the list.)
+Vault file I/O goes through this package (:mod:`vaultsync.fs`): this module finds and reads the
+files, :mod:`vaultsync.fs.atomic` replaces a note's text (:meth:`Vault.write_text_atomic` goes
+there), :mod:`vaultsync.fs.moves` renames files, :mod:`vaultsync.fs.appconfig` reads
+``.obsidian/app.json``. The ``.vaultsync/`` state folder (:attr:`Vault.state_dir`) belongs to its
+owners (the index, the daemon's lock and status, the API's ``api.json`` and exports), git's files
+to :mod:`vaultsync.sync`. Two exceptions remain: the index's cold scan opens notes itself (its fast
+path, with :func:`read_fd` and :func:`decode_note` from here) and the recovery from a broken rebase
+restores working-tree files; ``tests/test_layout.py`` lists every module allowed file calls, and why.
 
 A ``uri`` is a vault-relative, '/'-separated, NFC path (a note's identity everywhere); a ``path``
 is an absolute ``Path``. Hidden entries (any segment starting with ``.``) are not part of the vault,
