@@ -323,6 +323,19 @@ def test_unknown_endpoints_and_methods_are_json_errors(ro_api):
     assert ro_api.client.get("/exports/../../etc").status == 404
 
 
+def test_the_allow_header_follows_the_route_table(ro_api):
+    """A wrong method on any fixed path gets 405 with the methods the OpenAPI document lists for
+    it (the header is derived from the route table, so a new route needs one line)."""
+    for path, ops in openapi_document()["paths"].items():
+        if "{" in path:
+            continue
+        methods = {m.upper() for m in ops if m in ("get", "post")}
+        expected = ", ".join([*(["GET", "HEAD"] if "GET" in methods else []), *sorted(methods - {"GET"}), "OPTIONS"])
+        for method in ("DELETE", "FOO"):  # a method with no do_* at all goes through send_error
+            reply = ro_api.client.request(method, path)
+            assert reply.status == 405 and reply.headers["allow"] == expected, (method, path)
+
+
 # -- endpoints ---------------------------------------------------------------------------------------
 
 
