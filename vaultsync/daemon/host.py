@@ -1,5 +1,7 @@
-"""The API's view of a running daemon (``vaultsync watch --api``): the :class:`vaultsync.api.operations.Host`
-the daemon serves the API through: its write lock, live indexer, status and sync.
+"""The API's view of a running daemon (``vaultsync watch --api``): its write lock, live indexer, status and sync.
+
+:class:`DaemonHost` is the :class:`vaultsync.api.operations.Host` the daemon serves the API through
+(``vaultsync serve`` has :class:`vaultsync.api.local_host.LocalHost` instead).
 """
 
 from __future__ import annotations
