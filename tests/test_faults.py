@@ -20,12 +20,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, write_file
-from vaultsync.api.operations import LocalHost
+from vaultsync.api.local_host import LocalHost
 from vaultsync.api.server import ApiServer
 from vaultsync.config import NormalizeSettings, Settings, WatchSettings
-from vaultsync.daemon.loop import Daemon, read_status
+from vaultsync.daemon.loop import Daemon
+from vaultsync.daemon.state import read_status
 from vaultsync.errors import OutsideVaultError
-from vaultsync.fs.vault import TEMP_SUFFIX, Vault, swap_files, temp_name, write_note_atomic
+from vaultsync.fs.atomic import TEMP_SUFFIX, swap_files, temp_name, write_note_atomic
+from vaultsync.fs.vault import Vault
 from vaultsync.rewrite.normalize_files import WriteMode, normalize_vault
 from vaultsync.store.indexing import Indexer, update_index
 
@@ -136,7 +138,7 @@ def test_write_keeps_a_save_made_while_it_works(tmp_path):
     """The user's save lands at any moment while write_note_atomic works (after the caller read
     the note): it must win. Deterministic: a tracer saves at the k-th line the write runs, for
     every k, whatever mechanism the write uses."""
-    import vaultsync.fs.vault as vault_module
+    import vaultsync.fs.atomic as atomic_module
 
     note = tmp_path / "n.md"
     lines_run = 0
@@ -147,7 +149,7 @@ def test_write_keeps_a_save_made_while_it_works(tmp_path):
 
         def tracer(frame, event, arg, k=k, saved=saved):
             nonlocal count
-            if frame.f_code.co_filename != vault_module.__file__:
+            if frame.f_code.co_filename != atomic_module.__file__:
                 return None
             if event == "line":
                 count += 1

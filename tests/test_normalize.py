@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from vaultsync.config import NormalizeSettings, load_settings
 from vaultsync.errors import ConfigError
-from vaultsync.fs.vault import Vault, is_note, write_note_atomic
+from vaultsync.fs.atomic import write_note_atomic
+from vaultsync.fs.vault import Vault, is_note
 from vaultsync.rewrite.normalize_files import WriteMode, normalize_vault
 from vaultsync.text.names import forgiving_key
 from vaultsync.text.normalize import (

@@ -18,7 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaultsync.fs.vault import Vault, compile_ignore_filters
+from vaultsync.fs.appconfig import compile_ignore_filters
+from vaultsync.fs.vault import Vault
 from vaultsync.model import Link, LinkKind
 from vaultsync.text.names import URIDecodeError, clean_string, decode_uri, split_subpath
 from vaultsync.text.parse import frontmatter_aliases, parse_note

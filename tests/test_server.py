@@ -24,12 +24,16 @@ from typing import Any
 
 import pytest
 
-import vaultsync.api.server as server_mod
+import vaultsync.api.accept as accept_mod
+import vaultsync.api.connection as connection_mod
 from tests.conftest import SAMPLE_VAULT, write_file
-from vaultsync.api.operations import LocalHost
-from vaultsync.api.server import API_FILE, MAX_BODY, ORIGIN, ApiServer
+from vaultsync.api.api_file import API_FILE
+from vaultsync.api.connection import MAX_BODY
+from vaultsync.api.local_host import LocalHost
+from vaultsync.api.server import ORIGIN, ApiServer
 from vaultsync.config import Settings, WatchSettings
-from vaultsync.daemon.loop import Daemon, read_status
+from vaultsync.daemon.loop import Daemon
+from vaultsync.daemon.state import read_status
 from vaultsync.fs.vault import Vault
 from vaultsync.store.indexing import Indexer, update_index
 
@@ -319,6 +323,19 @@ def test_unknown_endpoints_and_methods_are_json_errors(ro_api):
     assert ro_api.client.get("/exports/../../etc").status == 404
 
 
+def test_the_allow_header_follows_the_route_table(ro_api):
+    """A wrong method on any fixed path gets 405 with the methods the OpenAPI document lists for
+    it (the header is derived from the route table, so a new route needs one line)."""
+    for path, ops in openapi_document()["paths"].items():
+        if "{" in path:
+            continue
+        methods = {m.upper() for m in ops if m in ("get", "post")}
+        expected = ", ".join([*(["GET", "HEAD"] if "GET" in methods else []), *sorted(methods - {"GET"}), "OPTIONS"])
+        for method in ("DELETE", "FOO"):  # a method with no do_* at all goes through send_error
+            reply = ro_api.client.request(method, path)
+            assert reply.status == 405 and reply.headers["allow"] == expected, (method, path)
+
+
 # -- endpoints ---------------------------------------------------------------------------------------
 
 
@@ -492,19 +509,19 @@ def test_idle_connections_hold_no_threads_and_a_probe_is_still_answered(ro_api):
 
 
 def test_silent_and_idle_keep_alive_connections_are_closed(ro_api, monkeypatch):
-    monkeypatch.setattr(server_mod, "FIRST_BYTE_TIMEOUT_S", 1.0, raising=False)
-    monkeypatch.setattr(server_mod, "IDLE_TIMEOUT_S", 1.0, raising=False)
+    monkeypatch.setattr(accept_mod, "FIRST_BYTE_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(accept_mod, "IDLE_TIMEOUT_S", 1.0)
     silent = _connect(ro_api.server.port)
     kept = _connect(ro_api.server.port, f"GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ro_api.server.token}\r\n\r\n".encode())
     started = time.monotonic()
     assert _read_to_eof(silent) == b""  # closed, nothing said
     assert _read_to_eof(kept).startswith(b"HTTP/1.1 200")  # its answer, then the close
     assert time.monotonic() - started < 4
-    assert server_mod.IDLE_TIMEOUT_S == 1.0 and 0 < server_mod.FIRST_BYTE_TIMEOUT_S  # the real ones are set
+    assert accept_mod.IDLE_TIMEOUT_S == 1.0 and 0 < accept_mod.FIRST_BYTE_TIMEOUT_S  # the real ones are set
 
 
 def test_a_slow_header_connection_is_closed_after_the_timeout(ro_api, monkeypatch):
-    monkeypatch.setattr(server_mod, "HEADER_TIMEOUT_S", 1.0, raising=False)
+    monkeypatch.setattr(connection_mod, "HEADER_TIMEOUT_S", 1.0)
     sock = _connect(ro_api.server.port, b"GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     started = time.monotonic()
     with contextlib.suppress(OSError):
@@ -515,7 +532,7 @@ def test_a_slow_header_connection_is_closed_after_the_timeout(ro_api, monkeypatc
 
 
 def test_an_unfinished_body_times_out(ro_api, monkeypatch):
-    monkeypatch.setattr(server_mod, "BODY_TIMEOUT_S", 1.0, raising=False)
+    monkeypatch.setattr(connection_mod, "BODY_TIMEOUT_S", 1.0)
     head = (f"POST /normalize HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ro_api.server.token}\r\n"
             "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"write\": ")  # fmt: skip
     _assert_timed_out(_connect(ro_api.server.port, head.encode()), time.monotonic())
@@ -530,8 +547,8 @@ def _assert_timed_out(sock: socket.socket, started: float) -> None:
 
 
 def test_a_request_is_refused_with_503_when_every_worker_is_busy(tmp_path, monkeypatch):
-    monkeypatch.setattr(server_mod, "MAX_WORKERS", 2, raising=False)
-    monkeypatch.setattr(server_mod, "BODY_TIMEOUT_S", 1.0, raising=False)
+    monkeypatch.setattr(accept_mod, "MAX_WORKERS", 2)
+    monkeypatch.setattr(connection_mod, "BODY_TIMEOUT_S", 1.0)
     root, _ = _build_vault(tmp_path)
     server = _start(root)
     try:

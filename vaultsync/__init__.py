@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 # name -> the module that owns it
 _OWNERS: dict[str, str] = {
-    "AppConfig": "vaultsync.fs.vault",
+    "AppConfig": "vaultsync.fs.appconfig",
     "BlockId": "vaultsync.model",
     "ConfigError": "vaultsync.errors",
     "Diagnostic": "vaultsync.model",
@@ -137,7 +137,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # the same names, for type checkers
     from vaultsync.errors import ConfigError, NoteReadError, NoteWriteError, OutsideVaultError, StoreError, VaultsyncError
     from vaultsync.export.registry import Exporter, ExportRequest, ExportResult
-    from vaultsync.fs.vault import AppConfig, Vault
+    from vaultsync.fs.appconfig import AppConfig
+    from vaultsync.fs.vault import Vault
     from vaultsync.model import BlockId, Diagnostic, Frontmatter, Heading, Link, LinkKind, ParsedNote, Scan, Severity, Tag, Timestamp, TimestampForm
     from vaultsync.store.index import Index
     from vaultsync.store.indexing import ScanReport, open_index, rebuild_index, update_index

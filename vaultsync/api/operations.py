@@ -1,34 +1,34 @@
-"""The operations behind the local HTTP API, free of HTTP: safe paths, reads, writes, export jobs.
+"""The operations behind the local HTTP API, free of HTTP: reads, writes and export jobs on plain values.
 
 :class:`ApiService` is built from a :class:`Host`, the process that owns the vault's live index:
-:class:`LocalHost` for ``vaultsync serve``, the daemon's adapter inside ``vaultsync watch``. Reads
-go through a small pool of SQLite connections of their own (WAL lets them run beside the host's
-writer); every write (normalize, rename, sync) runs inside ``host.exclusive()``, so it never
-overlaps a daemon batch. Errors are :class:`VaultsyncError` subclasses; :mod:`vaultsync.api.server`
-maps them to HTTP statuses.
+:class:`vaultsync.api.local_host.LocalHost` for ``vaultsync serve``,
+:class:`vaultsync.daemon.host.DaemonHost` inside ``vaultsync watch``. Reads go through a small pool
+of SQLite connections of their own (:mod:`vaultsync.api.read_pool`); every write (normalize,
+rename, sync) runs inside ``host.exclusive()``, so it never overlaps a daemon batch. Every path a
+request names goes through :mod:`vaultsync.api.paths`; export jobs are :mod:`vaultsync.api.jobs`
+records. Errors are :class:`VaultsyncError` subclasses; :mod:`vaultsync.api.server` maps them to
+HTTP statuses.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import itertools
 import logging
-import queue
-import re
 import secrets
 import threading
 import time
-import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from vaultsync import __version__
-from vaultsync.config import GitSettings, Settings
+from vaultsync.api.jobs import EXPORTS_DIR, MAX_JOBS_KEPT, Job, JobNotFoundError, JobNotReadyError, file_stem
+from vaultsync.api.paths import PathRefusedError, checked, safe_uri
+from vaultsync.api.read_pool import ReadPool
+from vaultsync.config import Settings
 from vaultsync.errors import ConfigError, NoteNotFoundError, OutsideVaultError, VaultsyncError, error_code
 from vaultsync.export.registry import ExportRequest, available_exporters, load_exporter
 from vaultsync.export.selection import Selection, select_notes
@@ -41,30 +41,9 @@ from vaultsync.text.normalize import NormalizeContext, forgiving_index
 
 log = logging.getLogger(__name__)
 
-EXPORTS_DIR = "exports"
-MAX_JOBS_KEPT = 50
-_DRIVE = re.compile(r"^[A-Za-z]:")
-_ENCODED = re.compile(r"%(2e|2f|5c|00)", re.IGNORECASE)
-
-
-class PathRefusedError(VaultsyncError):
-    """A path in a request is not a plain vault-relative path, or leads out of the vault."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"path {path!r} refused: {reason}", hint="send a vault-relative path such as 'folder/Note.md'")
-        self.path = path
-
 
 class NotAvailableError(VaultsyncError):
     """A feature this installation does not have (HTTP 501)."""
-
-
-class JobNotFoundError(VaultsyncError):
-    """No export job has this id."""
-
-
-class JobNotReadyError(VaultsyncError):
-    """The export job has not finished (or failed), so there is no result yet."""
 
 
 class Host(Protocol):
@@ -89,120 +68,6 @@ class Host(Protocol):
     def sync(self) -> dict[str, Any]:
         """One git sync cycle now; its report."""
         ...
-
-
-def safe_uri(vault: Vault, raw: object, *, must_exist: bool = False) -> str:
-    """``raw`` as a vault uri, or :class:`PathRefusedError` when it is not plainly inside the vault.
-
-    Refused: non-strings, empty paths, NUL, backslashes, absolute paths and drive letters,
-    ``.``/``..`` segments, still-encoded dots or slashes (a second round of percent-encoding),
-    hidden segments (``.vaultsync``, ``.obsidian``, ``.git`` are not part of the vault), and any
-    path whose resolved location (symlinks followed) is outside the vault root.
-    """
-    if not isinstance(raw, str) or not raw.strip():
-        raise PathRefusedError(str(raw), "not a non-empty string")
-    text = unicodedata.normalize("NFC", raw)
-    if "\x00" in text or "\\" in text:
-        raise PathRefusedError(raw, "NUL and backslashes are not allowed")
-    if text.startswith(("/", "~")) or _DRIVE.match(text):
-        raise PathRefusedError(raw, "absolute paths are not allowed")
-    if _ENCODED.search(text):
-        raise PathRefusedError(raw, "encoded dots, slashes or NULs are not allowed")
-    parts = text.split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        raise PathRefusedError(raw, "empty, '.' and '..' segments are not allowed")
-    if any(p.startswith(".") for p in parts):
-        raise PathRefusedError(raw, "hidden files and folders are not part of the vault")
-    checked(vault, text, raw)
-    if must_exist and not vault.path_for(text).exists():
-        raise NoteNotFoundError(text)
-    return text
-
-
-def checked(vault: Vault, uri: str, raw: object = None) -> str:
-    """``uri`` if its real location is inside the vault (:meth:`Vault.real_path`), else
-    :class:`PathRefusedError`. Every path an operation finally uses goes through here: also the
-    one it settles on after adding ``.md``."""
-    try:
-        vault.real_path(uri)
-    except OutsideVaultError as exc:
-        raise PathRefusedError(str(raw if raw is not None else uri), exc.reason) from None
-    return uri
-
-
-class ReadPool:
-    """Read connections to the index, shared by the request threads (WAL: readers never block)."""
-
-    def __init__(self, path: Path, size: int = 8) -> None:
-        self.path = path
-        self._free: queue.LifoQueue[Index] = queue.LifoQueue()
-        self._slots = threading.BoundedSemaphore(size)
-        self._all: list[Index] = []
-        self._lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def reader(self) -> Iterator[Index]:
-        with self._slots:
-            try:
-                index = self._free.get_nowait()
-            except queue.Empty:
-                opened = Index.open_existing(self.path)
-                if opened is None:
-                    raise VaultsyncError("the index is missing or damaged", hint="run `vaultsync scan`") from None
-                opened.set_read_only()
-                with self._lock:
-                    self._all.append(opened)
-                index = opened
-            try:
-                yield index
-            finally:
-                self._free.put(index)
-
-    def close(self) -> None:
-        with self._lock:
-            for index in self._all:
-                with contextlib.suppress(Exception):
-                    index.close()
-            self._all.clear()
-
-
-@dataclass(slots=True)
-class Job:
-    """One export running (or run) on the job pool."""
-
-    id: str
-    format: str
-    title: str
-    state: str = "queued"  # queued, running, done, failed
-    done: int = 0
-    total: int = 0
-    created: float = field(default_factory=time.time)
-    finished: float | None = None
-    notes: int = 0
-    output: Path | None = None
-    error: dict[str, Any] | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": self.id,
-            "format": self.format,
-            "title": self.title,
-            "state": self.state,
-            "progress": {"done": self.done, "total": self.total},
-            "created": self.created,
-            "finished": self.finished,
-        }
-        if self.state == "done" and self.output is not None:
-            data["result"] = {
-                "filename": self.output.name,
-                "size": self.output.stat().st_size if self.output.exists() else 0,
-                "notes": self.notes,
-                "url": f"/exports/{self.id}/result",
-            }
-        if self.error is not None:
-            data["error"] = self.error
-        return data
 
 
 def _gitsync() -> Any:
@@ -326,7 +191,7 @@ class ApiService:
         src = safe_uri(self.vault, old)
         dst = safe_uri(self.vault, new)
         with self.host.exclusive() as indexer:
-            if not (self.vault.root / src).exists() and not (self.vault.root / (src + ".md")).exists():
+            if not self.vault.exists(src) and not self.vault.exists(src + ".md"):
                 raise NoteNotFoundError(src)
             try:
                 moves = plan_moves(self.vault, indexer.index, src, dst)
@@ -393,7 +258,7 @@ class ApiService:
             exporter = load_exporter(job.format)
             out_dir = self.vault.state_dir / EXPORTS_DIR / job.id
             out_dir.mkdir(parents=True, exist_ok=True)
-            output = out_dir / (_file_stem(job.title) + exporter.suffix)
+            output = out_dir / (file_stem(job.title) + exporter.suffix)
 
             def progress(done: int, total: int) -> None:
                 job.done, job.total = done, total
@@ -429,60 +294,5 @@ class ApiService:
         return job.output
 
 
-MAX_NAME_BYTES = 200  # an export's file name (from its title, UTF-8): file systems allow 255
-
-
-def _file_stem(title: str) -> str:
-    """A file name for ``title``: safe characters, at most :data:`MAX_NAME_BYTES` bytes (whole characters)."""
-    safe = re.sub(r"[^\w .()-]+", "_", title).strip(" .")
-    cut = safe.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", "ignore").strip(" .")
-    return cut or "export"
-
-
 def _diag(d: Any) -> dict[str, Any]:
     return {"uri": d.uri, "code": d.code, "message": d.message, "severity": d.severity.value}
-
-
-class LocalHost:
-    """The host for ``vaultsync serve``: an index of its own, kept current by the API's own writes.
-
-    Edits made meanwhile by Obsidian are picked up by :meth:`refresh` (a warm, stat-only scan),
-    which :class:`vaultsync.api.server.ApiServer` runs every ``refresh_s`` seconds. For live tracking
-    of every save, serve the API from ``vaultsync watch`` instead.
-    """
-
-    mode = "serve"
-
-    def __init__(self, vault: Vault, settings: Settings, indexer: Indexer, daemon_status: Any = None) -> None:
-        self.vault = vault
-        self.settings = settings
-        self.indexer = indexer
-        self._lock = threading.RLock()
-        self._daemon_status = daemon_status
-
-    @contextlib.contextmanager
-    def exclusive(self) -> Iterator[Indexer]:
-        with self._lock:
-            yield self.indexer
-
-    def remember_writes(self, written: Mapping[str, str]) -> None:
-        pass  # nothing here watches the files
-
-    def refresh(self) -> None:
-        """Catch up with edits made outside the API (stat only; re-reads changed files)."""
-        with self._lock:
-            walk = self.vault.walk()
-            stored = self.indexer.stored
-            touched = [u for u, st in walk.files.items() if u not in stored or stored[u][1] != st]
-            touched += [u for u in stored if u not in walk.files]
-            if touched:
-                self.indexer.refresh(touched)
-
-    def status(self) -> dict[str, Any]:
-        return dict(self._daemon_status(self.vault)) if self._daemon_status else {"running": False}
-
-    def sync(self) -> dict[str, Any]:
-        gitsync = _gitsync()
-        with self._lock:
-            report = gitsync.sync_vault(self.vault.root, self.settings.git or GitSettings(), indexer=self.indexer)
-        return dict(report.as_dict())

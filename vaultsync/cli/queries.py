@@ -101,7 +101,7 @@ def stats(vault: VaultArg = None, as_json: JsonOpt = False) -> None:
 def status(vault: VaultArg = None, as_json: JsonOpt = False) -> None:
     """Whether a daemon watches the vault (pid, uptime, last batch, queue, errors), and its sync state."""
     from vaultsync.config import GitSettings, load_settings  # noqa: PLC0415
-    from vaultsync.daemon.lock import read_status  # noqa: PLC0415
+    from vaultsync.daemon.state import read_status  # noqa: PLC0415
     from vaultsync.sync.cycle import sync_status  # noqa: PLC0415
 
     v = open_vault(vault)

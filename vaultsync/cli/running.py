@@ -33,7 +33,8 @@ def watch(
 ) -> None:
     """Watch the vault in the foreground: normalize saves, follow moves, keep the index live."""
     from vaultsync.config import load_settings  # noqa: PLC0415
-    from vaultsync.daemon.loop import Daemon, setup_logging  # noqa: PLC0415
+    from vaultsync.daemon.loop import Daemon  # noqa: PLC0415
+    from vaultsync.daemon.state import setup_logging  # noqa: PLC0415
 
     v = open_vault(vault, writes=True)
     settings = load_settings(v.root)
@@ -50,10 +51,10 @@ def serve(
     refresh: Annotated[float, typer.Option("--refresh", metavar="SECONDS", min=0, help="Seconds between catch-up scans of edits (0: never).")] = 5.0,
 ) -> None:
     """Serve the local HTTP API for the Obsidian plugin on 127.0.0.1 (port and token: .vaultsync/api.json)."""
-    from vaultsync.api.operations import LocalHost  # noqa: PLC0415
+    from vaultsync.api.local_host import LocalHost  # noqa: PLC0415
     from vaultsync.api.server import ApiServer  # noqa: PLC0415
     from vaultsync.config import load_settings  # noqa: PLC0415
-    from vaultsync.daemon.lock import read_status  # noqa: PLC0415
+    from vaultsync.daemon.state import read_status  # noqa: PLC0415
     from vaultsync.store.indexing import Indexer  # noqa: PLC0415
 
     v = open_vault(vault, writes=True)
@@ -81,7 +82,7 @@ def sync(
 ) -> None:
     """Sync the vault with its git remote once: commit, fetch, integrate (conflicts side by side), push."""
     from vaultsync.config import GitSettings, load_settings  # noqa: PLC0415
-    from vaultsync.daemon.lock import is_locked  # noqa: PLC0415
+    from vaultsync.daemon.state import is_locked  # noqa: PLC0415
     from vaultsync.store.indexing import Indexer, open_index  # noqa: PLC0415
     from vaultsync.sync.cycle import setup_repository, sync_vault  # noqa: PLC0415
 

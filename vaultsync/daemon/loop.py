@@ -2,9 +2,11 @@
 
 One loop: take a debounced batch from the watcher, follow the moves in it (rewriting links as
 Obsidian does), normalize the notes that were saved, refresh the index for every path touched.
-Errors in a batch are logged and the loop goes on. A lock keeps one daemon per vault; SIGTERM and
-SIGINT finish the batch in hand and exit 0. Start-up and a periodic light rescan reconcile the
-index with the disk (a rename while the daemon was off is recognised by its inode). With a
+Errors in a batch are logged and the loop goes on. A lock keeps one daemon per vault (the lock,
+status and log files are :mod:`vaultsync.daemon.state`'s); SIGTERM and SIGINT finish the batch in
+hand and exit 0. Start-up and a periodic light rescan reconcile the index with the disk
+(:mod:`vaultsync.daemon.reconcile`: a rename while the daemon was off is recognised by its inode).
+``watch --api`` serves the API through :class:`vaultsync.daemon.host.DaemonHost`. With a
 ``[git]`` section, the same loop runs a sync cycle after a quiet period and on an interval; no
 batch is processed during a cycle, and the files a pull changed are indexed, not normalized.
 """
@@ -13,21 +15,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
-import logging.handlers
 import os
 import signal
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from vaultsync.config import Settings
-from vaultsync.daemon.lock import STATUS_NAME, vault_lock
+from vaultsync.daemon.host import DaemonHost
+from vaultsync.daemon.reconcile import compare_with_index
+from vaultsync.daemon.state import vault_lock, write_status
 from vaultsync.daemon.watch import Batch, ChangeQueue, VaultWatcher, is_ignored
 from vaultsync.errors import NoteReadError, OutsideVaultError, VaultsyncError
 from vaultsync.fs.vault import Vault, is_note
@@ -40,13 +40,14 @@ from vaultsync.text.normalize import NormalizeContext, forgiving_index
 
 log = logging.getLogger(__name__)
 
-LOG_NAME = "daemon.log"
 _MAX_ERRORS = 20
 _SYSCTL_HINT = "raise it with: sudo sysctl fs.inotify.max_user_watches=524288 (and max_user_instances)"
 
 
 @dataclass(slots=True)
 class BatchReport:
+    """What one batch (or reconciliation) did, for the log, the status file and tests."""
+
     changes: int = 0
     moved: int = 0
     normalized: int = 0
@@ -137,7 +138,7 @@ class Daemon:
         from vaultsync.api.server import ApiServer  # the server sits above the daemon's own needs
 
         try:
-            return ApiServer(_DaemonHost(self), port=self.settings.api.port).start()
+            return ApiServer(DaemonHost(self), port=self.settings.api.port).start()
         except OSError as exc:  # a taken port must not stop the daemon (STYLE 3.5.8)
             log.error("cannot serve the API on port %d: %s", self.settings.api.port, exc)
             self._error(f"api: {exc}")
@@ -251,14 +252,7 @@ class Daemon:
                 out.add(mark)
                 continue
             out.update(u for u in stored if u.startswith(mark))
-            folder = self.vault.root / mark
-            if folder.is_dir():
-                for dirpath, dirnames, filenames in os.walk(folder):
-                    dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-                    for name in filenames:
-                        uri = self.vault.uri_for(Path(dirpath) / name)
-                        if not is_ignored(uri):
-                            out.add(uri)
+            out.update(u for u in self.vault.files_under(mark) if not is_ignored(u))
         return out
 
     def _settle(self, uris: list[str], report: BatchReport) -> None:
@@ -368,26 +362,17 @@ class Daemon:
         self.vault.remove_stale_temp_files()  # of writes a crash interrupted (ours, the CLI's)
         for d in walk.diagnostics:
             log.warning("%r: %s", d.uri, d.message)
-        stored = self.indexer.stored
-        gone = [u for u in stored if u not in walk.files]
-        new = [u for u in walk.files if u not in stored]
-        changed = [u for u, st in walk.files.items() if u in stored and stored[u][1] != st]
-        by_inode = {(walk.files[u].inode, walk.files[u].size): u for u in new}
-        moves = {}
-        for old in gone:
-            st = stored[old][1]
-            match = by_inode.pop((st.inode, st.size), None)
-            if match is not None:
-                moves[old] = match  # renamed while we were not looking: same inode, same size
-        if not (gone or new or changed):
+        diff = compare_with_index(walk.files, self.indexer.stored)
+        if not diff:
             if why != "periodic rescan":
                 log.info("%s: index matches the vault", why)
             return self._finish(report, started) if changes else report
-        log.info("%s: %d changed, %d new, %d gone, %d moved", why, len(changed), len(new), len(gone), len(moves))
-        report.changes = changes or len(gone) + len(new) + len(changed)
+        moves = diff.moves
+        log.info("%s: %d changed, %d new, %d gone, %d moved", why, len(diff.changed), len(diff.new), len(diff.gone), len(moves))
+        report.changes = changes or len(diff.gone) + len(diff.new) + len(diff.changed)
         if moves:
             self._relink(moves, report)
-        rest = [u for u in (*changed, *new, *gone) if u not in moves and u not in moves.values()]
+        rest = [u for u in (*diff.changed, *diff.new, *diff.gone) if u not in moves and u not in moves.values()]
         self._settle(sorted(rest), report)
         return self._finish(report, started)
 
@@ -408,58 +393,4 @@ class Daemon:
         }
 
     def _write_status(self) -> None:
-        path = self.vault.state_dir / STATUS_NAME
-        data = json.dumps(self.status(), indent=1)
-        with contextlib.suppress(OSError):
-            fd, tmp = tempfile.mkstemp(prefix=".daemon.", dir=self.vault.state_dir)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-
-
-class _DaemonHost:
-    """The API's view of a running daemon: its write lock, live indexer, status and sync."""
-
-    mode = "watch"
-
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
-        self.vault = daemon.vault
-        self.settings = daemon.settings
-
-    @contextlib.contextmanager
-    def exclusive(self) -> Iterator[Indexer]:
-        with self.daemon.pause:  # no batch or sync cycle meanwhile
-            assert self.daemon.indexer is not None
-            yield self.daemon.indexer
-
-    def remember_writes(self, written: Mapping[str, str]) -> None:
-        self.daemon._written.update(written)  # their file events are echoes, not the user's saves
-
-    def status(self) -> dict[str, Any]:
-        return {**self.daemon.status(), "running": True}
-
-    def sync(self) -> dict[str, Any]:
-        if self.daemon.settings.git is None:
-            from vaultsync.config import GitSettings
-
-            with self.exclusive() as indexer:
-                return sync_vault(self.vault.root, GitSettings(), indexer=indexer).as_dict()
-        report = self.daemon.sync()
-        if report is None:
-            from vaultsync.errors import GitError
-
-            last = self.daemon.errors[-1] if self.daemon.errors else "sync failed"
-            raise GitError(last, hint="see `vaultsync status` and the daemon log")
-        return report.as_dict()
-
-
-def setup_logging(vault: Vault, level: int = logging.INFO) -> None:
-    """Daemon logs go to ``.vaultsync/daemon.log`` (rotated at 1 MB, 3 kept) as well as to stderr
-    (the CLI's handler)."""
-    vault.state_dir.mkdir(exist_ok=True)
-    logger = logging.getLogger("vaultsync")
-    handler = logging.handlers.RotatingFileHandler(vault.state_dir / LOG_NAME, maxBytes=1_000_000, backupCount=3)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(level)
+        write_status(self.vault, self.status())

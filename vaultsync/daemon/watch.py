@@ -23,9 +23,12 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
+from vaultsync.fs.atomic import TEMP_SUFFIX
+from vaultsync.fs.moves import CASE_SUFFIX
+
 log = logging.getLogger(__name__)
 
-_TEMP_SUFFIXES = (".swp", ".swx", ".swo", ".tmp", ".temp", ".crswap", ".part", ".vaultsync-tmp", ".vaultsync-case", "~")
+_TEMP_SUFFIXES = (".swp", ".swx", ".swo", ".tmp", ".temp", ".crswap", ".part", TEMP_SUFFIX, CASE_SUFFIX, "~")
 _TEMP_NAMES = {"4913"}  # vim probes the folder with this name
 
 

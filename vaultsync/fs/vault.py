@@ -1,4 +1,13 @@
-"""Vault files: walking, ignore rules, uri <-> path, the inside-the-vault rule, reading, atomic writes.
+"""A vault folder on disk (I/O): uri <-> path, the inside-the-vault rule, the walk, stat and reads.
+
+Vault file I/O goes through this package (:mod:`vaultsync.fs`): this module finds and reads the
+files, :mod:`vaultsync.fs.atomic` replaces a note's text (:meth:`Vault.write_text_atomic` goes
+there), :mod:`vaultsync.fs.moves` renames files, :mod:`vaultsync.fs.appconfig` reads
+``.obsidian/app.json``. The ``.vaultsync/`` state folder (:attr:`Vault.state_dir`) belongs to its
+owners (the index, the daemon's lock and status, the API's ``api.json`` and exports), git's files
+to :mod:`vaultsync.sync`. Two exceptions remain: the index's cold scan opens notes itself (its fast
+path, with :func:`read_fd` and :func:`decode_note` from here) and the recovery from a broken rebase
+restores working-tree files; ``tests/test_layout.py`` lists every module allowed file calls, and why.
 
 A ``uri`` is a vault-relative, '/'-separated, NFC path (a note's identity everywhere); a ``path``
 is an absolute ``Path``. Hidden entries (any segment starting with ``.``) are not part of the vault,
@@ -14,28 +23,22 @@ is ever read, exported or rewritten.) Only regular files are read: a FIFO, socke
 
 from __future__ import annotations
 
-import ctypes
-import errno
-import json
 import logging
 import os
-import re
-import secrets
 import stat
-import sys
-import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from vaultsync.errors import ConfigError, NoteReadError, NoteWriteError, OutsideVaultError
+from vaultsync.errors import ConfigError, NoteReadError, OutsideVaultError
+from vaultsync.fs.appconfig import compile_ignore_filters, load_app_config
+from vaultsync.fs.atomic import TEMP_SUFFIX, remove_stale_temp_files, write_note_atomic
 from vaultsync.model import Diagnostic
 
 log = logging.getLogger(__name__)
 
-CONFIG_DIR = ".obsidian"
 STATE_DIR = ".vaultsync"
 MAX_NOTE_BYTES = 16 * 1024 * 1024  # larger .md files are skipped with a warning
 _BINARY_PROBE = 8192
@@ -56,17 +59,6 @@ class FileStat(NamedTuple):
 
 
 UNSTATED = FileStat(-1, -1, -1, -1)  # a file a walk did not stat (see Vault.walk)
-
-
-@dataclass(frozen=True, slots=True)
-class AppConfig:
-    """The parts of ``.obsidian/app.json`` that change how links are resolved or written."""
-
-    new_link_format: str = "shortest"
-    use_markdown_links: bool = False
-    always_update_links: bool = False
-    user_ignore_filters: tuple[str, ...] = ()
-    attachment_folder_path: str = "/"
 
 
 @dataclass(slots=True)
@@ -140,6 +132,27 @@ class Vault:
             self._paths[uri] = rel
         return rel
 
+    def exists(self, uri: str) -> bool:
+        """Whether something (a file or a folder, symlinks followed) is at ``uri`` on disk."""
+        return self.path_for(uri).exists()
+
+    def is_folder(self, uri: str) -> bool:
+        """Whether ``uri`` on disk is a folder (symlinks followed)."""
+        return self.path_for(uri).is_dir()
+
+    def files_under(self, folder: str) -> list[str]:
+        """The uris of the files below ``folder`` on disk, hidden folders left out (what a folder
+        event stands for). Unlike :meth:`walk`, symlinked folders are not entered and hidden files
+        are listed: the caller filters them."""
+        top = self.root / folder
+        if not top.is_dir():
+            return []
+        found: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            found.extend(self.uri_for(Path(dirpath) / name) for name in filenames)
+        return found
+
     def real_path(self, uri: str) -> Path:
         """The one rule for where a vault file really is: ``uri`` on disk with every symlink
         followed. Raises :class:`OutsideVaultError` when that location is outside the vault root
@@ -176,21 +189,9 @@ class Vault:
         return real == self._root_prefix[:-1] or real.startswith(self._root_prefix)
 
     def remove_stale_temp_files(self, max_age_s: float = 3600.0) -> int:
-        """Delete the temp files of interrupted writes (ours only: ``.*.vaultsync-tmp``) that the
-        last walk met: those whose writer (named in the file's name) is dead, and any older than
-        ``max_age_s`` (a live write takes milliseconds; an old name may carry a reused pid).
-        Returns how many went."""
-        removed = 0
-        now = time.time()
-        for path in self._temp_files:
-            try:
-                alive = _writer_alive(os.path.basename(path))
-                if alive is False or now - os.lstat(path).st_mtime >= max_age_s:
-                    os.unlink(path)
-                    removed += 1
-                    log.info("removed a temp file left by an interrupted write: %s", path)
-            except OSError:
-                pass
+        """Delete the temp files of interrupted writes that the last walk met (see
+        :func:`vaultsync.fs.atomic.remove_stale_temp_files`); returns how many went."""
+        removed = remove_stale_temp_files(self._temp_files, max_age_s)
         self._temp_files = []
         return removed
 
@@ -339,198 +340,6 @@ def decode_note(data: bytes, uri: str) -> str:
         raise NoteReadError(
             uri, f"not valid UTF-8 (byte {exc.start}); skipped", hint="re-save the note as UTF-8"
         ) from exc
-
-
-TEMP_SUFFIX = ".vaultsync-tmp"
-
-
-_TEMP_NAME_BYTES = 27  # "." + 8 hex digits of the pid + 4 random hex digits + TEMP_SUFFIX
-
-
-def temp_name() -> str:
-    """A temp file's name: short and of fixed length (27 bytes), whatever the note's name, so a
-    note whose name is near the 255-byte limit can still be written. It starts with the writer's
-    pid (8 hex digits), so a later run can tell a dead writer's leftovers from a live write."""
-    return f".{os.getpid() & 0xFFFFFFFF:08x}{secrets.token_hex(2)}{TEMP_SUFFIX}"
-
-
-def _writer_alive(name: str) -> bool | None:
-    """Whether the process that made temp file ``name`` still runs (None: not one of our names)."""
-    head = name[1:9]
-    if len(name) != _TEMP_NAME_BYTES or not name.endswith(TEMP_SUFFIX) or not all(c in "0123456789abcdef" for c in head):
-        return None
-    pid = int(head, 16)
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # alive, another user's
-    return True
-
-
-def write_note_atomic(path: Path, uri: str, text: str, expected: str | None) -> bool:
-    """Write ``text`` through a temp file in the same folder (fsync), then put it in place, keeping
-    the mode; False, and nothing written, when ``expected`` is given and the file no longer holds
-    it (the user saved meanwhile: their text wins).
-
-    The check and the replace are one step where the system can swap two names atomically
-    (``renameat2(RENAME_EXCHANGE)`` on Linux, ``renamex_np(RENAME_SWAP)`` on macOS): the new file
-    takes the note's name and the file it replaced comes out under the temp name, where it is
-    compared with ``expected``. If they differ (a save landed before the swap), the swap is undone,
-    and a write that reached our file in that instant is kept as the newest save. Where there is
-    no such call (or the file system refuses it), the file is re-read just before an
-    ``os.replace``: a save in the instant between the two could still be overwritten.
-    """
-    data = text.encode("utf-8")
-    folder = path.parent
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        if expected is not None:
-            return False  # deleted meanwhile: not ours to bring back
-        mode = 0o644
-    except OSError as exc:
-        raise NoteWriteError(uri, f"cannot write: {exc.strerror}") from exc
-    tmp = folder / temp_name()
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-            os.fchmod(fd, mode)
-        finally:
-            os.close(fd)
-        if expected is None:
-            os.replace(tmp, path)
-        elif not _replace_if_unchanged(tmp, path, expected.encode("utf-8", "surrogatepass"), data):
-            return False
-    except OSError as exc:
-        raise NoteWriteError(uri, f"cannot write: {exc.strerror}") from exc
-    finally:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-    _fsync_dir(folder)
-    return True
-
-
-def _replace_if_unchanged(tmp: Path, path: Path, expected: bytes, data: bytes) -> bool:
-    """Put ``tmp`` (holding ``data``) in place of ``path`` if ``path`` still holds ``expected``."""
-    swapped = swap_files(tmp, path)
-    if swapped is None:  # no atomic swap here: check, then replace
-        try:
-            current = path.read_bytes()
-        except FileNotFoundError:
-            return False
-        if current != expected:
-            return False
-        os.replace(tmp, path)
-        return True
-    if not swapped:
-        return False  # the note is gone
-    if tmp.read_bytes() == expected:
-        return True  # tmp now holds the old text; the caller deletes it
-    swap_files(tmp, path)  # a save came first: put it back
-    if tmp.read_bytes() != data:
-        os.replace(tmp, path)  # and a save reached our file meanwhile: that one is the newest
-    return False
-
-
-_EXCHANGE: object = None  # the system's atomic swap, looked up once (see swap_files)
-
-
-def _exchange_call() -> object:
-    global _EXCHANGE
-    if _EXCHANGE is None:
-        _EXCHANGE = False
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-        except OSError:
-            return _EXCHANGE
-        if sys.platform.startswith("linux") and hasattr(libc, "renameat2"):
-            fn = libc.renameat2
-            fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-            _EXCHANGE = lambda a, b: fn(-100, a, -100, b, 2)  # AT_FDCWD, RENAME_EXCHANGE  # noqa: E731
-        elif sys.platform == "darwin" and hasattr(libc, "renamex_np"):
-            fn = libc.renamex_np
-            fn.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint]
-            _EXCHANGE = lambda a, b: fn(a, b, 2)  # RENAME_SWAP  # noqa: E731
-    return _EXCHANGE
-
-
-def swap_files(a: Path, b: Path) -> bool | None:
-    """Atomically exchange the files named ``a`` and ``b``: True when done, False when one of them
-    does not exist, None when this system or file system has no atomic swap."""
-    call = _exchange_call()
-    if not callable(call):
-        return None
-    if call(os.fsencode(a), os.fsencode(b)) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err == errno.ENOENT:
-        return False
-    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
-        return None
-    raise OSError(err, os.strerror(err), str(b))
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def load_app_config(root: Path) -> AppConfig:
-    """Read ``.obsidian/app.json``; a missing or broken file gives Obsidian's defaults."""
-    path = root / CONFIG_DIR / "app.json"
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return AppConfig()
-    except (OSError, ValueError) as exc:
-        log.warning("%s: unreadable (%s); using Obsidian's defaults", path, exc)
-        return AppConfig()
-    if not isinstance(raw, dict):
-        return AppConfig()
-    filters = raw.get("userIgnoreFilters") or []
-    return AppConfig(
-        new_link_format=str(raw.get("newLinkFormat", "shortest")),
-        use_markdown_links=bool(raw.get("useMarkdownLinks", False)),
-        always_update_links=bool(raw.get("alwaysUpdateLinks", False)),
-        user_ignore_filters=tuple(str(f) for f in filters if isinstance(f, str)),
-        attachment_folder_path=str(raw.get("attachmentFolderPath", "/")),
-    )
-
-
-def compile_ignore_filters(filters: tuple[str, ...]) -> list[re.Pattern[str]]:
-    """Obsidian's ``updateUserIgnoreFilters``: ``/re/`` is a case-insensitive regex, anything else
-    a case-insensitive prefix of the vault path (so ``Archive`` also hits ``Archive2.md``)."""
-    patterns = []
-    for item in filters:
-        item = item.strip()
-        if not item:
-            continue
-        if len(item) > 2 and item.startswith("/") and item.endswith("/"):
-            try:
-                patterns.append(re.compile(item[1:-1], re.I))
-            except re.error as exc:
-                log.warning("userIgnoreFilters: %r is not a valid pattern (%s); ignored", item, exc)
-        else:
-            patterns.append(re.compile("^" + re.escape(item), re.I))
-    return patterns
 
 
 def is_note(uri: str) -> bool:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from vaultsync.errors import ConfigError, NoteNotFoundError, NoteReadError, NoteWriteError, OutsideVaultError, VaultsyncError
+from vaultsync.fs.moves import is_same_file, move_file, prune_empty_folders
 from vaultsync.fs.vault import Vault, is_note
 from vaultsync.model import Diagnostic
 from vaultsync.store.index import Index
@@ -49,7 +48,7 @@ def plan_moves(vault: Vault, index: Index, old: str, new: str) -> dict[str, str]
     old_uri, new_uri = _clean(old), _clean(new)
     uris = index.uris()
     if old_uri in uris:
-        if new_uri.endswith("/") or vault.path_for(new_uri).is_dir():
+        if new_uri.endswith("/") or vault.is_folder(new_uri):
             new_uri = new_uri.rstrip("/") + "/" + old_uri.rsplit("/", 1)[-1]
         if old_uri.lower().endswith(".md") and not new_uri.lower().endswith(".md"):
             new_uri += ".md"
@@ -62,20 +61,11 @@ def plan_moves(vault: Vault, index: Index, old: str, new: str) -> dict[str, str]
     for src, dst in moves.items():
         vault.real_path(src)  # OutsideVaultError: a file or folder symlinked from outside is not moved
         vault.real_path(dst)  # ... nor anything moved to where a symlink leads out
-        target = vault.path_for(dst)
-        if target.exists() and not _same_file(vault.path_for(src), target):
+        if vault.exists(dst) and not is_same_file(vault, src, dst):
             raise VaultsyncError(f"cannot move {src!r}: {dst!r} already exists", hint="choose another name")
         if any(part.startswith(".") for part in dst.split("/")):
             raise ConfigError(f"cannot move into a hidden folder: {dst!r}")
     return moves
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    """True for a case-only rename on a case-insensitive file system (one file, two spellings)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def _clean(uri: str) -> str:
@@ -90,26 +80,9 @@ def move_files(
     ``may_write(uri)`` false skips updating the links in that note (the API passes a check that
     refuses notes symlinked from outside the vault)."""
     for src, dst in moves.items():
-        source, target = vault.path_for(src), vault.root / dst
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if _same_file(source, target) and src != dst:
-            interim = source.with_name(source.name + ".vaultsync-case")  # case-only rename
-            os.rename(source, interim)
-            source = interim
-        os.rename(source, target)
-    _prune_empty_folders(vault, moves)
+        move_file(vault, src, dst)
+    prune_empty_folders(vault, moves)
     return relink_after_moves(vault, indexer, moves, may_write)
-
-
-def _prune_empty_folders(vault: Vault, moves: Mapping[str, str]) -> None:
-    for src in sorted({u.rsplit("/", 1)[0] for u in moves if "/" in u}, key=len, reverse=True):
-        folder = vault.root / src
-        while folder != vault.root:
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-            folder = folder.parent
 
 
 def relink_after_moves(

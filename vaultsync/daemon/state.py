@@ -1,7 +1,9 @@
-"""The daemon's lock and status files in ``.vaultsync/``: who watches a vault, and what it last did.
+"""The daemon's files in the vault's state folder (I/O): its lock, its status file and its log.
 
-Light on purpose (no watchdog, no index): the query commands ask it whether a daemon keeps the
-index live, and ``vaultsync status`` reads the status file the daemon writes.
+``.vaultsync/daemon.lock`` (an flock held while a daemon runs, holding its pid) keeps one daemon
+per vault; ``.vaultsync/daemon.json`` is the status it rewrites after every batch, which
+``vaultsync status`` reads; ``.vaultsync/daemon.log`` is its rotated log. These are the daemon's
+own files, not vault files, so they are written here rather than through :mod:`vaultsync.fs`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ import contextlib
 import errno
 import fcntl
 import json
+import logging
+import logging.handlers
 import os
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +26,7 @@ from vaultsync.fs.vault import Vault
 
 LOCK_NAME = "daemon.lock"
 STATUS_NAME = "daemon.json"
+LOG_NAME = "daemon.log"
 
 
 class DaemonRunningError(VaultsyncError):
@@ -76,6 +82,18 @@ def is_locked(vault: Vault) -> int | None:
         os.close(fd)
 
 
+def write_status(vault: Vault, status: dict[str, Any]) -> None:
+    """Replace ``daemon.json`` with ``status`` (through a temp file: a reader never sees half of
+    it); a failure is ignored, as the next batch writes it again."""
+    path = vault.state_dir / STATUS_NAME
+    data = json.dumps(status, indent=1)
+    with contextlib.suppress(OSError):
+        fd, tmp = tempfile.mkstemp(prefix=".daemon.", dir=vault.state_dir)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+
+
 def read_status(vault: Vault) -> dict[str, Any]:
     """What ``vaultsync status`` shows: the daemon's last status file and whether it still runs."""
     path = vault.state_dir / STATUS_NAME
@@ -90,3 +108,14 @@ def read_status(vault: Vault) -> dict[str, Any]:
     elif "started" in data:
         data["uptime_s"] = round(time.time() - float(data["started"]), 1)
     return data
+
+
+def setup_logging(vault: Vault, level: int = logging.INFO) -> None:
+    """Daemon logs go to ``.vaultsync/daemon.log`` (rotated at 1 MB, 3 kept) as well as to stderr
+    (the CLI's handler)."""
+    vault.state_dir.mkdir(exist_ok=True)
+    logger = logging.getLogger("vaultsync")
+    handler = logging.handlers.RotatingFileHandler(vault.state_dir / LOG_NAME, maxBytes=1_000_000, backupCount=3)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
