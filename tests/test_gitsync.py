@@ -567,8 +567,10 @@ def test_a_second_machine_joins_the_remote_branch_whatever_it_is_called(tmp_path
         subprocess.run(["git", "clone", "-q", str(remote), str(b)], check=True, capture_output=True)
         proc = vaultsync_cli("sync", str(b), "--json")
     else:
-        b.mkdir()
-        proc = vaultsync_cli("sync", str(b), "--remote", str(remote), "--json")
+        b.mkdir()  # the URL as a path relative to the current folder, as git clone takes it
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}  # this checkout's vaultsync
+        proc = subprocess.run([sys.executable, "-m", "vaultsync", "sync", "b", "--remote", "remote.git", "--json"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert notes(b) == {"from-a.md": "# written on A\n"}
     assert git(b, "rev-parse", "--abbrev-ref", "HEAD").strip() == branch

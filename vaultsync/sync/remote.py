@@ -13,6 +13,7 @@ it. Git runs through :mod:`vaultsync.sync.git`; the cycle is :mod:`vaultsync.syn
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shlex
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ def setup_repository(root: Path, url: str, settings: GitSettings) -> bool:
     ConfigError and leaves ``root`` as it was. Returns True when a repository was created."""
     repo = GitRepo(root)
     check_git_version(root)
+    url = _local_path_absolute(url)
     created = not repo.is_toplevel()
     current = repo.run("remote", "get-url", settings.remote, check=False) if not created else None
     if current is not None and current.returncode == 0 and current.stdout.strip() != url:
@@ -160,6 +162,14 @@ def track(repo: GitRepo, remote: str, branch: str) -> None:
     for key, value in want.items():
         if have.get(key) != value:  # git prints the section and the key in lower case, the branch as it is
             repo.run("config", key, value)
+
+
+def _local_path_absolute(url: str) -> str:
+    """A local path as git clone reads it (relative to the current folder, not to the vault);
+    other URLs (``scheme://``, ``host:path``) as they are."""
+    if "://" in url or ":" in url.split("/", 1)[0]:
+        return url
+    return os.path.abspath(os.path.expanduser(url))
 
 
 def _q(value: str | Path) -> str:
