@@ -533,3 +533,141 @@ def test_locks_are_left_to_a_running_git_gc(clones):
     assert recover(GitRepo(laptop)) == [] and (gd / "packed-refs.lock").exists()
     (gd / "gc.pid").unlink()
     assert recover(GitRepo(laptop)) == ["removed a stale packed-refs.lock"] and not (gd / "packed-refs.lock").exists()
+
+
+# -- a second machine ------------------------------------------------------------------------------
+
+
+def vaultsync_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "vaultsync", *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def remote_branches(remote: Path) -> list[str]:
+    return git(remote, "for-each-ref", "--format=%(refname:short)", "refs/heads/").split()
+
+
+def first_machine(tmp_path: Path, head: str, branch: str) -> tuple[Path, Path]:
+    """A bare remote whose HEAD is ``head`` and machine A pushing ``branch`` to it with `sync --remote`."""
+    remote, a = tmp_path / "remote.git", tmp_path / "a"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", head, str(remote)], check=True)
+    write_file(a / "from-a.md", "# written on A\n")
+    subprocess.run(["git", "init", "-q", "-b", branch, str(a)], check=True)
+    proc = vaultsync_cli("sync", str(a), "--remote", str(remote))
+    assert proc.returncode == 0, proc.stderr
+    assert remote_branches(remote) == [branch]
+    return remote, a
+
+
+@pytest.mark.parametrize("way", ["sync --remote", "git clone"])
+@pytest.mark.parametrize(("head", "branch"), [("master", "main"), ("main", "main"), ("main", "notes")])
+def test_a_second_machine_joins_the_remote_branch_whatever_it_is_called(tmp_path, way, head, branch):
+    remote, a = first_machine(tmp_path, head, branch)
+    b = tmp_path / "b"
+    if way == "git clone":
+        subprocess.run(["git", "clone", "-q", str(remote), str(b)], check=True, capture_output=True)
+        proc = vaultsync_cli("sync", str(b), "--json")
+    else:
+        b.mkdir()  # the URL as a path relative to the current folder, as git clone takes it
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}  # this checkout's vaultsync
+        proc = subprocess.run([sys.executable, "-m", "vaultsync", "sync", "b", "--remote", "remote.git", "--json"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert notes(b) == {"from-a.md": "# written on A\n"}
+    assert git(b, "rev-parse", "--abbrev-ref", "HEAD").strip() == branch
+    assert git(b, "rev-parse", "--abbrev-ref", "@{upstream}").strip() == f"origin/{branch}"  # plain git agrees
+    assert json.loads(proc.stdout)["branch"] == branch
+    # the round trip: B's note reaches A, A's reaches B, and no second branch appears on the remote
+    write_file(b / "from-b.md", "# written on B\n")
+    proc = vaultsync_cli("sync", str(b), "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["pushed"], proc.stderr
+    assert vaultsync_cli("sync", str(a)).returncode == 0
+    write_file(a / "again-a.md", "# A again\n")
+    assert vaultsync_cli("sync", str(a)).returncode == 0
+    assert vaultsync_cli("sync", str(b)).returncode == 0
+    assert set(notes(a)) == set(notes(b)) == {"from-a.md", "from-b.md", "again-a.md"}
+    assert notes(a) == notes(b)
+    assert remote_branches(remote) == [branch]
+    status = json.loads(vaultsync_cli("status", str(b), "--json").stdout)["sync"]
+    assert (status["branch"], status["ahead"], status["behind"]) == (branch, 0, 0)
+    for root in (a, b):
+        assert_clean(root)
+
+
+def test_status_counts_the_commits_ahead_and_behind_the_remote(tmp_path):
+    remote, a = first_machine(tmp_path, "master", "main")
+    b = tmp_path / "b"
+    subprocess.run(["git", "clone", "-q", str(remote), str(b)], check=True, capture_output=True)
+    sync_vault(b, SETTINGS)
+    for name in ("one", "two"):  # two commits of B's own, not pushed
+        write_file(b / f"{name}.md", f"# {name}\n")
+        git(b, "add", "-A")
+        git(b, "commit", "-q", "-m", name)
+    write_file(a / "news.md", "# from A\n")
+    assert vaultsync_cli("sync", str(a)).returncode == 0
+    git(b, "fetch", "-q", "origin")
+    status = json.loads(vaultsync_cli("status", str(b), "--json").stdout)["sync"]
+    assert (status["branch"], status["ahead"], status["behind"]) == ("main", 2, 1)
+    assert "2 ahead, 1 behind origin/main" in vaultsync_cli("status", str(b)).stdout
+
+
+def hint_of(stderr: str) -> str:
+    found = [line.removeprefix("hint: ") for line in stderr.splitlines() if line.startswith("hint: ")]
+    assert len(found) == 1, stderr
+    return found[0]
+
+
+def test_an_empty_clone_of_an_empty_remote_is_an_error_until_a_note_is_written(tmp_path):
+    remote, b = tmp_path / "remote.git", tmp_path / "b"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "master", str(remote)], check=True)
+    subprocess.run(["git", "clone", "-q", str(remote), str(b)], check=True, capture_output=True)
+    proc = vaultsync_cli("sync", str(b))
+    assert proc.returncode == 1 and "nothing to sync" in proc.stderr and proc.stdout == ""
+    assert hint_of(proc.stderr).endswith(f"vaultsync sync {b}")
+    write_file(b / "first.md", "# first\n")
+    proc = vaultsync_cli("sync", str(b), "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["pushed"], proc.stderr
+    assert remote_branches(remote) == ["master"]  # the clone's branch: the one the remote's HEAD names
+
+
+def test_a_history_on_a_branch_the_remote_lacks_is_refused_and_the_hint_joins_them(tmp_path):
+    remote, a = first_machine(tmp_path, "master", "main")
+    d = tmp_path / "d"
+    write_file(d / "from-d.md", "# written on D\n")
+    git(tmp_path, "init", "-q", "-b", "master", str(d))
+    git(d, "add", "-A")
+    git(d, "commit", "-q", "-m", "D's own history")
+    git(d, "remote", "add", "origin", str(remote))
+    proc = vaultsync_cli("sync", str(d))
+    assert proc.returncode == 1, proc.stderr
+    assert "no branch 'master'" in proc.stderr and "(it has main)" in proc.stderr
+    assert remote_branches(remote) == ["main"]  # nothing pushed
+    fix_git, _, fix_sync = hint_of(proc.stderr).partition(": ")[2].partition(" && ")
+    assert fix_git == f"git -C {d} branch -m master main" and fix_sync == f"vaultsync sync {d}"
+    git(tmp_path, *fix_git.split()[1:])
+    proc = vaultsync_cli("sync", str(d))
+    assert proc.returncode == 0, proc.stderr
+    assert vaultsync_cli("sync", str(a)).returncode == 0
+    assert set(notes(a)) == set(notes(d)) == {"from-a.md", "from-d.md"}
+    assert remote_branches(remote) == ["main"]
+
+
+def test_an_unborn_checkout_and_a_remote_whose_head_names_none_of_its_branches_is_an_error(tmp_path):
+    remote, a = first_machine(tmp_path, "master", "main")
+    git(a, "push", "-q", "origin", "main:other")
+    b = tmp_path / "b"
+    subprocess.run(["git", "clone", "-q", str(remote), str(b)], check=True, capture_output=True)
+    with pytest.raises(GitError) as info:
+        sync_vault(b, SETTINGS)
+    assert "main, other" in str(info.value)
+    assert info.value.hint == f"pick one and sync: git -C {b} symbolic-ref HEAD refs/heads/main && vaultsync sync {b}"
+    git(b, "symbolic-ref", "HEAD", "refs/heads/main")
+    assert sync_vault(b, SETTINGS).branch == "main" and notes(b) == notes(a)
+
+
+def test_a_remote_url_git_cannot_read_is_bad_usage_and_leaves_the_folder_alone(tmp_path):
+    b = tmp_path / "b"
+    write_file(b / "note.md", "# mine\n")
+    proc = vaultsync_cli("sync", str(b), "--remote", str(tmp_path / "no-such.git"))
+    assert proc.returncode == 2, proc.stderr
+    assert "not a git repository" in proc.stderr and "hint: " in proc.stderr
+    assert sorted(p.name for p in b.iterdir()) == ["note.md"]

@@ -7,7 +7,8 @@ and adds the remote version beside it as ``Name (conflict HOST YYYY-MM-DD HHMM).
 to push a mass deletion, pushes, and reports the paths the pull changed so the caller can index
 them. It never leaves conflict markers in a note or the repository mid-rebase, and never commits
 ``.vaultsync/``. :func:`vaultsync.sync.recover.recover` repairs what a killed cycle left behind
-(every cycle runs it first; the daemon at start-up).
+(every cycle runs it first; the daemon at start-up). Which branch it syncs (an unborn checkout
+joins the remote's branch; a push never opens a second branch) is :mod:`vaultsync.sync.remote`'s.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from vaultsync.sync.git import (
     split_z,
 )
 from vaultsync.sync.recover import CONFLICT_RE, REBASE_MARK, _conflict_name, _rescue_unmerged, mark_rebase, recover
+from vaultsync.sync.remote import adopt_remote_branch, refuse_empty, refuse_second_branch, setup_repository, track
 
 if TYPE_CHECKING:
     from vaultsync.store.indexing import Indexer
@@ -56,40 +58,9 @@ __all__ = [
 ]
 
 STATE_NAME = "sync.json"
-GITIGNORE_LINES = (".obsidian/workspace*", ".trash/", ".vaultsync/")
 MASS_DELETE_FLOOR = 10  # deleting fewer notes than this never counts as a mass deletion
 _ZERO = "0" * 40
 
-
-def setup_repository(root: Path, url: str, settings: GitSettings) -> bool:
-    """Make ``root`` a repository syncing with ``url``: ``git init`` when it is not one, the
-    remote, and a ``.gitignore`` covering Obsidian's workspace, the trash and ``.vaultsync/``.
-    Returns True when a repository was created."""
-    repo = GitRepo(root)
-    check_git_version(root)
-    created = not repo.is_toplevel()
-    if created:
-        # the branch: the remote's default when it has one, else main
-        heads = run_git(root, ["ls-remote", "--symref", url, "HEAD"], check=False).stdout
-        found = re.search(r"^ref: refs/heads/(\S+)\tHEAD", heads, re.MULTILINE)
-        branch = settings.branch or (found.group(1) if found else "main")
-        repo.run("init", "-q", "-b", branch)
-        log.info("initialised a git repository in %s (branch %s)", root, branch)
-    ignore = root / ".gitignore"
-    lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
-    missing = [line for line in GITIGNORE_LINES if line not in lines]
-    if missing:
-        text = "\n".join([*lines, *missing]) + "\n"
-        ignore.write_text(text, encoding="utf-8")
-    current = repo.run("remote", "get-url", settings.remote, check=False)
-    if current.returncode != 0:
-        repo.run("remote", "add", settings.remote, url)
-    elif current.stdout.strip() != url:
-        raise GitError(
-            f"remote {settings.remote!r} already points to {current.stdout.strip()}",
-            hint=f"change it with: git -C {root} remote set-url {settings.remote} {url}",
-        )
-    return created
 
 # -- the cycle ------------------------------------------------------------------------------------
 
@@ -105,6 +76,7 @@ class SyncReport:
     pushed: bool = False
     blocked: str | None = None  # why the push was refused
     recovered: list[str] = field(default_factory=list)
+    branch: str = ""  # the branch synced (the remote's of the same name)
     ahead: int = 0
     behind: int = 0
     seconds: float = 0.0
@@ -133,14 +105,22 @@ def sync_vault(
     # a rebase of ours left unfinished (a git child killed under a running daemon): recover anyway
     report = SyncReport(recovered=recover(repo) if recover_first or (repo.git_dir / REBASE_MARK).exists() else [])
     _refuse_if_busy(repo)
-    branch = settings.branch or repo.current_branch()
-    tracking = f"refs/remotes/{settings.remote}/{branch}"
     host = host_name()
     try:
+        branch = settings.branch or repo.current_branch()
+        if not settings.branch and repo.rev("HEAD") is None:  # a fresh init or clone: join the remote's branch
+            branch = adopt_remote_branch(repo, settings.remote, branch)
+        tracking = f"refs/remotes/{settings.remote}/{branch}"
+        report.branch = branch
         report.committed = commit_changes(repo, host)
         before = repo.rev("HEAD")
-        for _attempt in range(3):
+        for attempt in range(3):
             upstream = _fetch(repo, settings.remote, branch, tracking)
+            if upstream is None and attempt == 0:
+                if before is None:
+                    refuse_empty(repo, settings.remote, branch)
+                if not settings.branch:  # a branch named in [git] may open a new one; the checked-out one may not
+                    refuse_second_branch(repo, settings.remote, branch)
             if upstream is not None:
                 _integrate(repo, upstream, host, report)
             head = repo.rev("HEAD")
@@ -156,6 +136,7 @@ def sync_vault(
                 break
         report.changed = [p for p in repo.changed_paths(before, repo.rev("HEAD")) if not p.startswith(".vaultsync/")]
         if repo.rev(tracking) and repo.rev("HEAD"):
+            track(repo, settings.remote, branch)
             report.ahead, report.behind = repo.ahead_behind(tracking)
     except GitError as exc:
         _save_state(root, {"error": str(exc).splitlines()[0]})
