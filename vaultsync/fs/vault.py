@@ -207,60 +207,80 @@ class Vault:
         except OSError as exc:
             raise ConfigError(f"cannot read the vault folder {self.root}: {exc.strerror}") from exc
         seen_dirs.add((root_stat.st_dev, root_stat.st_ino))
-        for rel, st in self._walk_dir(self.root, "", seen_dirs, result.diagnostics, stat_files):
-            uri = unicodedata.normalize("NFC", rel)
-            if uri != rel:
-                self._paths[uri] = rel
-            result.files[uri] = UNSTATED if st is None else FileStat.of(st)
+        self._walk_into(result, seen_dirs, stat_files)
         return result
 
-    def _walk_dir(
-        self, folder: Path, rel: str, seen: set[tuple[int, int]], diags: list[Diagnostic], stat_files: bool
-    ) -> Iterator[tuple[str, os.stat_result | None]]:
+    def _walk_into(self, result: WalkResult, seen: set[tuple[int, int]], stat_files: bool) -> None:
+        """Depth first, each folder's entries in listing order, a subfolder where it is listed.
+
+        One loop over a stack of listings rather than recursive generators: a warm scan of 20,000
+        notes spends most of its time here, so each file costs as few Python steps as it can.
+        """
+        files, diags, paths, temp = result.files, result.diagnostics, self._paths, self._temp_files
+        normalize, is_reg, is_dir = unicodedata.normalize, stat.S_ISREG, stat.S_ISDIR
+        stack: list[tuple[Iterator[os.DirEntry[str]], str]] = []
+        listing = self._listing(self.root, "", diags)
+        if listing is not None:
+            stack.append((listing, ""))
+        while stack:
+            entries, rel = stack[-1]
+            for entry in entries:
+                name = entry.name
+                if name[0] == ".":
+                    if name.endswith(TEMP_SUFFIX):
+                        temp.append(entry.path)
+                    continue
+                child = rel + name
+                try:
+                    link = entry.is_symlink()
+                except OSError:
+                    link = False
+                if link and not self._within_root(os.path.realpath(entry.path)):
+                    diags.append(Diagnostic(child, "symlink-outside", "symlink leads outside the vault; skipped"))
+                    continue
+                st: os.stat_result | None = None
+                if not stat_files:
+                    try:
+                        plain_file = entry.is_file(follow_symlinks=False)  # the kind from the listing
+                    except OSError:
+                        plain_file = False
+                if stat_files or not plain_file:
+                    try:
+                        st = entry.stat()  # follows symlinks
+                    except FileNotFoundError:
+                        if entry.is_symlink():
+                            diags.append(Diagnostic(child, "broken-symlink", "symlink points to nothing; skipped"))
+                        continue  # vanished since the listing
+                    except OSError as exc:
+                        diags.append(Diagnostic(child, "unreadable", f"cannot stat: {exc.strerror}"))
+                        continue
+                    if is_dir(st.st_mode):
+                        key = (st.st_dev, st.st_ino)
+                        if key in seen:
+                            diags.append(Diagnostic(child, "symlink-loop", "folder already visited (symlink loop); skipped"))
+                            continue
+                        seen.add(key)
+                        sub = self._listing(Path(entry.path), child + "/", diags)
+                        if sub is not None:
+                            stack.append((sub, child + "/"))
+                            break  # into the subfolder now; this listing goes on after it
+                        continue
+                    if not is_reg(st.st_mode):
+                        continue
+                uri = child if child.isascii() else normalize("NFC", child)
+                if uri != child:
+                    paths[uri] = child
+                files[uri] = UNSTATED if st is None else FileStat(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            else:
+                stack.pop()
+
+    @staticmethod
+    def _listing(folder: Path, rel: str, diags: list[Diagnostic]) -> Iterator[os.DirEntry[str]] | None:
         try:
-            entries = list(os.scandir(folder))
+            return iter(list(os.scandir(folder)))
         except OSError as exc:
             diags.append(Diagnostic(rel or ".", "folder-unreadable", f"cannot list folder: {exc.strerror}"))
-            return
-        for entry in entries:
-            if entry.name.startswith("."):
-                if entry.name.endswith(TEMP_SUFFIX):
-                    self._temp_files.append(entry.path)
-                continue
-            child = f"{rel}{entry.name}"
-            try:
-                link = entry.is_symlink()
-            except OSError:
-                link = False
-            if link and not self._within_root(os.path.realpath(entry.path)):
-                diags.append(Diagnostic(child, "symlink-outside", "symlink leads outside the vault; skipped"))
-                continue
-            if not stat_files:
-                try:
-                    plain_file = entry.is_file(follow_symlinks=False)  # the kind from the listing
-                except OSError:
-                    plain_file = False
-                if plain_file:
-                    yield child, None
-                    continue
-            try:
-                st = entry.stat()  # follows symlinks
-            except FileNotFoundError:
-                if entry.is_symlink():
-                    diags.append(Diagnostic(child, "broken-symlink", "symlink points to nothing; skipped"))
-                continue  # vanished since the listing
-            except OSError as exc:
-                diags.append(Diagnostic(child, "unreadable", f"cannot stat: {exc.strerror}"))
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                key = (st.st_dev, st.st_ino)
-                if key in seen:
-                    diags.append(Diagnostic(child, "symlink-loop", "folder already visited (symlink loop); skipped"))
-                    continue
-                seen.add(key)
-                yield from self._walk_dir(Path(entry.path), child + "/", seen, diags, stat_files)
-            elif stat.S_ISREG(st.st_mode):
-                yield child, st
+            return None
 
     def stat(self, uri: str) -> FileStat | None:
         """The file's stat, or None when it is missing, not a regular file (a folder, FIFO or
