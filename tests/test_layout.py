@@ -43,6 +43,7 @@ _FILE_IO_ALLOWED: dict[str, tuple[set[str], str]] = {
     "vaultsync/daemon/state.py": ({"*"}, "the daemon's lock, status and log in .vaultsync/"),
     "vaultsync/daemon/service.py": ({"service.path.write_text"}, "the systemd/launchd unit, outside the vault"),
     "vaultsync/api/api_file.py": ({"*"}, ".vaultsync/api.json"),
+    "vaultsync/sync/remote.py": ({"ignore.read_text", "ignore.write_text"}, "the repository's .gitignore (git's file, not a note)"),
     "vaultsync/api/server.py": (
         {"path.read_bytes", "self.server.api.rename"},  # the second is ApiService.rename, no file call
         "an export's result, under .vaultsync/exports/",
