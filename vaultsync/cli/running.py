@@ -86,6 +86,8 @@ def sync(
     from vaultsync.store.indexing import Indexer, open_index  # noqa: PLC0415
     from vaultsync.sync.cycle import setup_repository, sync_vault  # noqa: PLC0415
 
+    if remote and vault is not None and not vault.exists():
+        vault.mkdir(parents=True)  # a second machine: the replica's folder, asked for by name
     v = open_vault(vault, writes=True)
     config = load_settings(v.root)
     settings = config.git or GitSettings()
@@ -106,7 +108,8 @@ def sync(
         emit_json({"vault": str(v.root), **report.as_dict()})
         return
     committed = ", ".join(f"{n} {kind}" for kind, n in sorted(report.committed.items())) or "nothing"
-    say(f"{v.root}: committed {committed}; pulled {plural(len(report.changed), 'file')} ({report.integrated}); "
+    branch = f" ({report.branch})" if report.branch else ""
+    say(f"{v.root}{branch}: committed {committed}; pulled {plural(len(report.changed), 'file')} ({report.integrated}); "
         f"{'pushed' if report.pushed else 'not pushed'}; {report.seconds:.2f} s")  # fmt: skip
     for copy in report.conflicts:
         say(f"conflict: the other side's version is in {copy}")
