@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from vaultsync import __version__
+from vaultsync.cli.mcp import register as register_mcp
 from vaultsync.config import RULE_NAMES, GitSettings, load_settings
 from vaultsync.daemon.loop import Daemon, is_locked, read_status, setup_logging
 from vaultsync.daemon.service import install_service
@@ -422,6 +423,8 @@ def sync(
         raise VaultsyncError(f"push refused: {report.blocked}",
                              hint="restore the notes, raise [git] max-delete-share, or run `vaultsync sync --allow-deletions`")  # fmt: skip
 
+
+register_mcp(app)
 
 service_app = typer.Typer(help="Run the daemon under the platform's service manager.", no_args_is_help=True)
 app.add_typer(service_app, name="service")

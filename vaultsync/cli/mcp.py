@@ -1,0 +1,44 @@
+"""``vaultsync mcp``: serve the vault to an AI assistant over the Model Context Protocol (stdio).
+
+Stdout belongs to the protocol: this command prints nothing there, and logs go to stderr.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vaultsync.config import load_settings
+from vaultsync.fs.vault import Vault, resolve_vault
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``vaultsync mcp`` to ``app``."""
+
+    @app.command()
+    def mcp(
+        vault: Annotated[Path | None, typer.Argument(help="The vault folder (default: the bundled sample vault).",
+                                                     show_default=False)] = None,  # fmt: skip
+        allow_writes: Annotated[bool, typer.Option("--allow-writes", help="Let the assistant normalize, rename and export (default: read-only).")] = False,
+        output: Annotated[Path | None, typer.Option("--output", help="The folder exports go to (default: the [mcp] output setting; none: no exports).")] = None,
+        refresh: Annotated[float, typer.Option("--refresh", help="Seconds between catch-up scans when no daemon runs (0: never).")] = 5.0,
+    ) -> None:
+        """Serve the vault to an AI assistant over MCP on stdio (read-only unless --allow-writes)."""
+        from vaultsync.mcp.host import McpHost
+        from vaultsync.mcp.server import build_server
+        from vaultsync.mcp.tools import VaultTools, output_folder
+
+        v = Vault(resolve_vault(vault))
+        settings = load_settings(v.root)
+        settings = replace(settings, mcp=replace(settings.mcp, allow_writes=allow_writes or settings.mcp.allow_writes,
+                                                 output=str(output) if output is not None else settings.mcp.output))  # fmt: skip
+        host = McpHost(v, settings, refresh_s=refresh).start()
+        tools = VaultTools(host, allow_writes=settings.mcp.allow_writes, output=output_folder(v, settings.mcp.output))
+        try:
+            build_server(tools).run("stdio")
+        finally:
+            host.stop()
+            tools.close()

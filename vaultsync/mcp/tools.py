@@ -1,0 +1,225 @@
+"""What each MCP tool does, on plain Python values: bounded reads, guarded writes, exports.
+
+:class:`VaultTools` holds the vault's :class:`ApiService` (the HTTP API's operations: the same
+path checks, reads, normalize, rename and export jobs) and adds what an assistant needs on top:
+every list has an ``offset`` and a ``limit`` (at most :data:`MAX_LIMIT`), a note's text comes in
+pages of at most :data:`MAX_PAGE_CHARS` characters, timestamps are read and rendered by
+:mod:`vaultsync.text.timestamps`, and no write happens unless the server was started with writes
+allowed. The tool schemas and descriptions are in :mod:`vaultsync.mcp.server`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from vaultsync.api.operations import ApiService, PathRefusedError, safe_uri
+from vaultsync.errors import ConfigError, VaultsyncError
+from vaultsync.export.selection import select_notes
+from vaultsync.fs.vault import Vault
+from vaultsync.mcp.host import DaemonApi, McpHost, SnapshotHost
+from vaultsync.text.timestamps import clock, needs_hours, video_url
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+DEFAULT_PAGE_CHARS = 20_000
+MAX_PAGE_CHARS = 100_000
+EXPORT_TIMEOUT_S = 1800.0
+
+
+class WritesOffError(VaultsyncError):
+    """A write was asked of a server started read-only."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} writes, and this server is read-only",
+            hint="start it with `vaultsync mcp --allow-writes` (or set [mcp] allow-writes = true)",
+        )
+
+
+def page(rows: list[Any], offset: int, limit: int) -> dict[str, Any]:
+    """``rows[offset:offset+limit]`` with the total and where the next page starts (None: no more)."""
+    if offset < 0:
+        raise ConfigError("offset must not be negative")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ConfigError(f"limit must be from 1 to {MAX_LIMIT}")
+    end = offset + limit
+    return {"total": len(rows), "offset": offset, "items": rows[offset:end], "next_offset": end if end < len(rows) else None}
+
+
+def output_folder(vault: Vault, raw: str) -> Path | None:
+    """The export folder named by ``raw`` (relative: to the vault), created if missing; None when unset.
+
+    A folder inside the vault must be a plain vault path (:func:`safe_uri`: no hidden folder such as
+    ``.obsidian`` or ``.vaultsync``, no symlink out)."""
+    if not raw.strip():
+        return None
+    path = Path(raw).expanduser()
+    path = path if path.is_absolute() else vault.root / path
+    path.mkdir(parents=True, exist_ok=True)
+    real = path.resolve()
+    if real == vault.root or vault.root in real.parents:
+        rel = real.relative_to(vault.root).as_posix()
+        if real == vault.root:
+            raise ConfigError(f"[mcp] output {raw!r} is the vault itself", hint="name a folder such as 'exports'")
+        try:
+            safe_uri(vault, rel)
+        except PathRefusedError as exc:
+            raise ConfigError(f"[mcp] output {raw!r}: {exc}") from None
+    return real
+
+
+class VaultTools:
+    """The tools' behaviour; each public method is one tool (see :mod:`vaultsync.mcp.server`)."""
+
+    def __init__(self, host: McpHost, *, allow_writes: bool, output: Path | None) -> None:
+        self.host = host
+        self.vault = host.vault
+        self.allow_writes = allow_writes
+        self.output = output
+        self.reads = ApiService(SnapshotHost(host))
+        self.writes = ApiService(host)
+
+    def close(self) -> None:
+        self.reads.close()
+        self.writes.close()
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def read_note(self, path: str, offset: int = 0, length: int = DEFAULT_PAGE_CHARS) -> dict[str, Any]:
+        if offset < 0 or not 1 <= length <= MAX_PAGE_CHARS:
+            raise ConfigError(f"offset must not be negative and length must be from 1 to {MAX_PAGE_CHARS}")
+        with self.reads.pool.reader() as index:
+            uri = self.reads.note_uri(index, path)
+            info = index.note(uri) or {}
+        text = self.vault.read_text(uri)
+        end = min(len(text), offset + length)
+        stamps = info.get("timestamps", [])
+        hours = needs_hours([s["seconds"] for s in stamps], self.host.settings.normalize.timestamp_hours == "always")
+        return {
+            "note": uri,
+            "title": info.get("title"),
+            "video_id": info.get("video_id"),
+            "frontmatter": info.get("frontmatter"),
+            "tags": info.get("tags", [])[:MAX_LIMIT],
+            "headings": [
+                {"level": h["level"], "text": h["text"], "offset": h["span"][0]} for h in info.get("headings", [])[:MAX_LIMIT]
+            ],
+            "timestamps": [
+                self._timestamp(s, info.get("video_id"), hours) for s in stamps if offset <= s["span"][0] < end
+            ][:MAX_LIMIT],
+            "length": len(text),
+            "offset": offset,
+            "text": text[offset:end],
+            "next_offset": end if end < len(text) else None,
+        }
+
+    @staticmethod
+    def _timestamp(stamp: dict[str, Any], note_video: str | None, hours: bool) -> dict[str, Any]:
+        seconds = stamp["seconds"]
+        video = stamp.get("video_id") or note_video
+        return {
+            "offset": stamp["span"][0],
+            "second": seconds,
+            "clock": None if seconds is None else clock(seconds, hours),
+            "url": None if seconds is None or not video else video_url(video, seconds),
+        }
+
+    def links(self, path: str, offset: int = 0, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+        data = self.reads.links(path)
+        return {"note": data["note"], **page(data["links"], offset, limit)}
+
+    def backlinks(self, path: str, offset: int = 0, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+        data = self.reads.backlinks(path)
+        return {"note": data["note"], **page(data["backlinks"], offset, limit)}
+
+    def unresolved(self, path: str | None = None, offset: int = 0, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+        data = self.reads.unresolved(path)
+        return {"note": data["note"], **page(data["unresolved"], offset, limit)}
+
+    def list_notes(
+        self,
+        folders: list[str] | None = None,
+        tags: list[str] | None = None,
+        where: dict[str, str] | None = None,
+        offset: int = 0,
+        limit: int = DEFAULT_LIMIT,
+    ) -> dict[str, Any]:
+        selection = self.reads.selection({"folders": folders or [], "tags": tags or [], "where": where or {}})
+        with self.reads.pool.reader() as index:
+            uris = [u for u in select_notes(index, selection) if self.vault.is_inside(u)]
+            result = page(uris, offset, limit)
+            notes = [index.note(u) or {} for u in result["items"]]
+        result["items"] = [{"note": n.get("uri"), "title": n.get("title"), "tags": n.get("tags", [])} for n in notes]
+        return result
+
+    def read_resource(self, path: str) -> str:
+        """A note's text for ``vault://PATH`` (its first page when long: read_note pages on)."""
+        data = self.read_note(path, 0, MAX_PAGE_CHARS)
+        more = data["next_offset"]
+        return data["text"] if more is None else data["text"] + f"\n\n[truncated at {more:,} of {data['length']:,} characters: read_note pages on]\n"
+
+    def resource_notes(self, limit: int) -> list[tuple[str, str | None]]:
+        """(uri, title) of the first ``limit`` notes by path, for the resource list."""
+        with self.reads.pool.reader() as index:
+            uris = [u for u in index.uris(notes_only=True) if not u.startswith(".")][:limit]
+            return [(u, (index.note(u) or {}).get("title")) for u in uris]
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def normalize(self, path: str | None = None, write: bool = False, limit: int = 20) -> dict[str, Any]:
+        if write:
+            self._check_writes("normalize with write")
+            data = self._through_daemon("/normalize", {"path": path, "write": True}) or self.writes.normalize(path, True)
+        else:
+            data = self.reads.normalize(path, False)
+        diffs = data.get("diffs", [])
+        return {**data, **{"diffs": diffs[: max(1, min(limit, MAX_LIMIT))], "diffs_total": len(diffs)}}
+
+    def rename(self, old: str, new: str) -> dict[str, Any]:
+        self._check_writes("rename")
+        return self._through_daemon("/rename", {"from": old, "to": new}) or self.writes.rename(old, new)
+
+    def export(
+        self,
+        format: str,
+        folders: list[str] | None = None,
+        tags: list[str] | None = None,
+        notes: list[str] | None = None,
+        depth: int = 0,
+        where: dict[str, str] | None = None,
+        title: str | None = None,
+    ) -> dict[str, Any]:
+        self._check_writes("export")
+        if self.output is None:
+            raise ConfigError("no export folder is set", hint="start with `vaultsync mcp --output DIR` (or set [mcp] output)")
+        selection = {"folders": folders or [], "tags": tags or [], "notes": notes or [], "depth": depth, "where": where or {}}
+        job = self.reads.start_export(format, selection, title, {})
+        deadline = time.monotonic() + EXPORT_TIMEOUT_S
+        while job.state in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if job.state != "done" or job.output is None:
+            error = job.error or {"message": f"the export is still {job.state}", "hint": None}
+            raise VaultsyncError(str(error["message"]), hint=error.get("hint"))
+        target = self.output / job.output.name  # a file name of safe characters (no separator)
+        shutil.move(str(job.output), target)
+        shutil.rmtree(job.output.parent, ignore_errors=True)
+        return {"format": job.format, "title": job.title, "file": str(target), "size": target.stat().st_size,
+                "notes": job.notes, **job.details}  # fmt: skip
+
+    def _check_writes(self, what: str) -> None:
+        if not self.allow_writes:
+            raise WritesOffError(what)
+
+    def _through_daemon(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """Beside a running daemon, the write goes through its API (its lock); None: no daemon."""
+        pid = self.host.daemon_pid()
+        if pid is None:
+            return None
+        return DaemonApi.of(self.vault, pid).post(path, {k: v for k, v in body.items() if v is not None})
+
+
+ToolFunction = Callable[..., dict[str, Any]]
