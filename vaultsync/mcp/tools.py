@@ -159,8 +159,8 @@ class VaultTools:
     def read_resource(self, path: str) -> str:
         """A note's text for ``vault://PATH`` (its first page when long: read_note pages on)."""
         data = self.read_note(path, 0, MAX_PAGE_CHARS)
-        more = data["next_offset"]
-        return data["text"] if more is None else data["text"] + f"\n\n[truncated at {more:,} of {data['length']:,} characters: read_note pages on]\n"
+        more, text = data["next_offset"], str(data["text"])
+        return text if more is None else text + f"\n\n[truncated at {more:,} of {data['length']:,} characters: read_note pages on]\n"
 
     def resource_notes(self, limit: int) -> list[tuple[str, str | None]]:
         """(uri, title) of the first ``limit`` notes by path, for the resource list."""
@@ -173,7 +173,9 @@ class VaultTools:
     def normalize(self, path: str | None = None, write: bool = False, limit: int = 20) -> dict[str, Any]:
         if write:
             self._check_writes("normalize with write")
-            data = self._through_daemon("/normalize", {"path": path, "write": True}) or self.writes.normalize(path, True)
+            data = self._through_daemon("/normalize", {"path": path, "write": True})
+            if data is None:
+                data = self.writes.normalize(path, True)
         else:
             data = self.reads.normalize(path, False)
         diffs = data.get("diffs", [])
@@ -181,7 +183,8 @@ class VaultTools:
 
     def rename(self, old: str, new: str) -> dict[str, Any]:
         self._check_writes("rename")
-        return self._through_daemon("/rename", {"from": old, "to": new}) or self.writes.rename(old, new)
+        data = self._through_daemon("/rename", {"from": old, "to": new})
+        return self.writes.rename(old, new) if data is None else data
 
     def export(
         self,
