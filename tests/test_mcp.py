@@ -273,6 +273,7 @@ def test_writes_are_refused_outside_the_vault(writer: Server, outside: Path) -> 
 
 
 def test_rename_updates_backlinks_on_disk(writer: Server) -> None:
+    assert "channel/Alpha.md" in {n["note"] for n in writer.ok("list_notes")["items"]}  # an answer now cached
     result = writer.ok("rename", old="channel/Alpha.md", new="other/Alpha renamed.md")
     assert result["moved"] == {"channel/Alpha.md": "other/Alpha renamed.md"}
     assert result["notes_updated"] == ["channel/Beta.md"]
@@ -281,6 +282,8 @@ def test_rename_updates_backlinks_on_disk(writer: Server) -> None:
     assert not (writer.vault / "channel" / "Alpha.md").exists()
     back = writer.ok("backlinks", path="other/Alpha renamed.md")
     assert {item["source"] for item in back["items"]} == {"channel/Beta.md"}
+    listed = {n["note"] for n in writer.ok("list_notes")["items"]}
+    assert "other/Alpha renamed.md" in listed and "channel/Alpha.md" not in listed
 
 
 def test_normalize_writes_when_asked_and_allowed(writer: Server) -> None:
@@ -339,6 +342,12 @@ def test_beside_a_daemon_writes_go_through_its_lock(tmp_path: Path, outside: Pat
     try:
         with serving(vault, "--allow-writes") as server:
             assert server.ok("backlinks", path="channel/Alpha.md")["total"] == 2  # reads: the daemon's index
+            assert server.ok("list_notes")["total"] == 5
+            write_file(vault / "other" / "Fresh.md", "A new note about [[Beta]].\n")
+            deadline = time.monotonic() + 20  # the daemon indexes it; this server (--refresh 0) does not scan
+            while server.ok("list_notes")["total"] != 6 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert "other/Fresh.md" in {n["note"] for n in server.ok("list_notes")["items"]}
             message = server.refused("rename", old="channel/Alpha.md", new="other/Alpha.md")
             assert "serves no API" in message and "--api" in message
             assert (vault / "channel" / "Alpha.md").is_file()
@@ -353,3 +362,42 @@ def test_beside_a_daemon_writes_go_through_its_lock(tmp_path: Path, outside: Pat
             assert server.ok("normalize", path="other/Delta.md", write=True)["written"] is True
     finally:
         _stop(daemon)
+
+
+# -- settings ------------------------------------------------------------------------------------
+
+
+def test_mcp_settings_are_read_and_validated(tmp_path: Path) -> None:
+    from vaultsync.config import load_settings
+    from vaultsync.errors import ConfigError
+
+    assert load_settings(tmp_path).mcp.allow_writes is False and load_settings(tmp_path).mcp.output == ""
+    write_file(tmp_path / ".vaultsync.toml", '[mcp]\nallow-writes = true\noutput = "exports"\n')
+    settings = load_settings(tmp_path).mcp
+    assert settings.allow_writes is True and settings.output == "exports"
+    write_file(tmp_path / ".vaultsync.toml", '[mcp]\nallow-writes = "yes"\noutput = 3\nport = 1\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path)
+    assert all(key in str(caught.value) for key in ("mcp.allow-writes", "mcp.output", "mcp.port"))
+
+
+def test_the_output_folder_is_never_a_hidden_vault_folder(tmp_path: Path) -> None:
+    from vaultsync.errors import ConfigError
+    from vaultsync.fs.vault import Vault
+    from vaultsync.mcp.tools import output_folder
+
+    vault = Vault(build_vault(tmp_path / "vault", tmp_path / "outside"))
+    assert output_folder(vault, "") is None
+    assert output_folder(vault, "exports") == vault.root / "exports"
+    assert output_folder(vault, str(tmp_path / "elsewhere")) == tmp_path / "elsewhere"
+    for bad in (".vaultsync/out", ".obsidian", "."):
+        with pytest.raises(ConfigError):
+            output_folder(vault, bad)
+
+
+def test_allow_writes_from_the_settings_file(tmp_path: Path, outside: Path) -> None:
+    vault = build_vault(tmp_path / "vault", outside)
+    write_file(vault / ".vaultsync.toml", "[mcp]\nallow-writes = true\n")
+    with serving(vault) as server:
+        assert server.ok("rename", old="channel/Beta.md", new="channel/Beta two.md")["moved"] == {"channel/Beta.md": "channel/Beta two.md"}
+        assert "no export folder" in server.refused("export", format="anki", notes=["channel/Alpha.md"])

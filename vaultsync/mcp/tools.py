@@ -20,6 +20,8 @@ from vaultsync.api.operations import ApiService, PathRefusedError, safe_uri
 from vaultsync.errors import ConfigError, VaultsyncError
 from vaultsync.export.selection import select_notes
 from vaultsync.fs.vault import Vault
+from vaultsync.store.indexing import index_path
+from vaultsync.mcp.cache import ResultCache
 from vaultsync.mcp.host import DaemonApi, McpHost, SnapshotHost
 from vaultsync.text.timestamps import clock, needs_hours, video_url
 
@@ -58,17 +60,15 @@ def output_folder(vault: Vault, raw: str) -> Path | None:
     if not raw.strip():
         return None
     path = Path(raw).expanduser()
-    path = path if path.is_absolute() else vault.root / path
-    path.mkdir(parents=True, exist_ok=True)
-    real = path.resolve()
-    if real == vault.root or vault.root in real.parents:
-        rel = real.relative_to(vault.root).as_posix()
-        if real == vault.root:
-            raise ConfigError(f"[mcp] output {raw!r} is the vault itself", hint="name a folder such as 'exports'")
+    real = (path if path.is_absolute() else vault.root / path).resolve()
+    if real == vault.root:
+        raise ConfigError(f"[mcp] output {raw!r} is the vault itself", hint="name a folder such as 'exports'")
+    if vault.root in real.parents:
         try:
-            safe_uri(vault, rel)
+            safe_uri(vault, real.relative_to(vault.root).as_posix())
         except PathRefusedError as exc:
             raise ConfigError(f"[mcp] output {raw!r}: {exc}") from None
+    real.mkdir(parents=True, exist_ok=True)
     return real
 
 
@@ -82,10 +82,12 @@ class VaultTools:
         self.output = output
         self.reads = ApiService(SnapshotHost(host))
         self.writes = ApiService(host)
+        self.cache = ResultCache(index_path(host.vault))
 
     def close(self) -> None:
         self.reads.close()
         self.writes.close()
+        self.cache.close()
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -137,7 +139,7 @@ class VaultTools:
         return {"note": data["note"], **page(data["backlinks"], offset, limit)}
 
     def unresolved(self, path: str | None = None, offset: int = 0, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
-        data = self.reads.unresolved(path)
+        data = self.reads.unresolved(path) if path is not None else self.cache.get("unresolved", lambda: self.reads.unresolved(None))
         return {"note": data["note"], **page(data["unresolved"], offset, limit)}
 
     def list_notes(
@@ -149,12 +151,24 @@ class VaultTools:
         limit: int = DEFAULT_LIMIT,
     ) -> dict[str, Any]:
         selection = self.reads.selection({"folders": folders or [], "tags": tags or [], "where": where or {}})
-        with self.reads.pool.reader() as index:
-            uris = [u for u in select_notes(index, selection) if self.vault.is_inside(u)]
-            result = page(uris, offset, limit)
-            notes = [index.note(u) or {} for u in result["items"]]
-        result["items"] = [{"note": n.get("uri"), "title": n.get("title"), "tags": n.get("tags", [])} for n in notes]
+
+        def select() -> list[str]:
+            with self.reads.pool.reader() as index:
+                return [u for u in select_notes(index, selection) if self.vault.is_inside(u)]
+
+        result = page(self.cache.get(("list_notes", selection), select), offset, limit)
+        about = self.cache.get("note-meta", self._note_meta)
+        result["items"] = [{"note": u, "title": about.get(u, (None, []))[0], "tags": about.get(u, (None, []))[1]}
+                           for u in result["items"]]  # fmt: skip
         return result
+
+    def _note_meta(self) -> dict[str, tuple[str | None, list[str]]]:
+        """uri -> (title, tags) of every note."""
+        with self.reads.pool.reader() as index:
+            tags: dict[str, list[str]] = {}
+            for uri, tag in index.tag_rows():
+                tags.setdefault(uri, []).append(tag)
+            return {uri: (title, tags.get(uri, [])) for uri, title, _, _ in index.note_rows()}
 
     def read_resource(self, path: str) -> str:
         """A note's text for ``vault://PATH`` (its first page when long: read_note pages on)."""
