@@ -20,9 +20,9 @@ from vaultsync.api.operations import ApiService, PathRefusedError, safe_uri
 from vaultsync.errors import ConfigError, VaultsyncError
 from vaultsync.export.selection import select_notes
 from vaultsync.fs.vault import Vault
-from vaultsync.store.indexing import index_path
 from vaultsync.mcp.cache import ResultCache
 from vaultsync.mcp.host import DaemonApi, McpHost, SnapshotHost
+from vaultsync.store.indexing import index_path
 from vaultsync.text.timestamps import clock, needs_hours, video_url
 
 DEFAULT_LIMIT = 100
