@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
                                                      show_default=False)] = None,  # fmt: skip
         allow_writes: Annotated[bool, typer.Option("--allow-writes", help="Let the assistant normalize, rename and export (default: read-only).")] = False,
         output: Annotated[Path | None, typer.Option("--output", help="The folder exports go to (default: the [mcp] output setting; none: no exports).")] = None,
-        refresh: Annotated[float, typer.Option("--refresh", help="Seconds between catch-up scans when no daemon runs (0: never).")] = 5.0,
+        refresh: Annotated[float, typer.Option("--refresh", help="Without a daemon, a read more than this many seconds after the last scan starts one in the background (0: scan only at start).")] = 5.0,
     ) -> None:
         """Serve the vault to an AI assistant over MCP on stdio (read-only unless --allow-writes)."""
         from vaultsync.mcp.host import McpHost
@@ -40,5 +40,4 @@ def register(app: typer.Typer) -> None:
         try:
             build_server(tools).run("stdio")
         finally:
-            host.stop()
             tools.close()

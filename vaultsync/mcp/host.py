@@ -2,8 +2,9 @@
 
 Reads always go to the index on disk (SQLite in WAL mode), which a running daemon keeps live.
 Without a daemon, :class:`McpHost` brings the index up to date itself, as the CLI's commands do
-(:func:`update_index`, a warm stat-only scan): at start, then every ``refresh_s`` seconds on a
-thread of its own, so no read waits for a scan.
+(:func:`update_index`, a warm stat-only scan): at start, then in the background when a read comes
+more than ``refresh_s`` seconds after the last scan (:meth:`McpHost.touch`). No read waits for a
+scan, and an idle server scans nothing.
 
 Writes take the daemon's lock, never a second one. Without a daemon, :meth:`McpHost.exclusive`
 holds :func:`vaultsync.daemon.loop.vault_lock` (the daemon's own flock) for the write, so no
@@ -18,6 +19,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -61,8 +63,9 @@ class McpHost:
         self.settings = settings
         self.refresh_s = refresh_s
         self._lock = threading.Lock()  # one scan or write of this process at a time
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._scan_state = threading.Lock()
+        self._scanning = False
+        self._last_scan = 0.0
 
     # -- the index -----------------------------------------------------------------------------
 
@@ -81,22 +84,30 @@ class McpHost:
             log.info("index caught up: %d added, %d modified, %d deleted", report.added, report.modified, report.deleted)
 
     def start(self) -> McpHost:
-        """Catch up now, then every ``refresh_s`` seconds on a thread (0: never again)."""
+        """Catch up now (the server answers from a current index from its first call)."""
         self.catch_up()
-        if self.refresh_s > 0:
-            self._thread = threading.Thread(target=self._refresh_loop, name="vaultsync-mcp-refresh", daemon=True)
-            self._thread.start()
+        self._last_scan = time.monotonic()
         return self
 
-    def stop(self) -> None:
-        self._stopping.set()
+    def touch(self) -> None:
+        """A read is coming: scan in the background if the last scan is older than ``refresh_s``."""
+        if self.refresh_s <= 0:
+            return
+        with self._scan_state:
+            if self._scanning or time.monotonic() - self._last_scan < self.refresh_s:
+                return
+            self._scanning = True
+        threading.Thread(target=self._scan, name="vaultsync-mcp-scan", daemon=True).start()
 
-    def _refresh_loop(self) -> None:
-        while not self._stopping.wait(self.refresh_s):
-            try:
-                self.catch_up()
-            except Exception as exc:  # noqa: BLE001 - a failed scan must not end the server
-                log.warning("index catch-up failed: %s", exc)
+    def _scan(self) -> None:
+        try:
+            self.catch_up()
+        except Exception as exc:  # noqa: BLE001 - a failed scan must not end the server
+            log.warning("index catch-up failed: %s", exc)
+        finally:
+            with self._scan_state:
+                self._scanning = False
+                self._last_scan = time.monotonic()
 
     @contextlib.contextmanager
     def _indexer(self, index: Index | None) -> Iterator[Indexer]:

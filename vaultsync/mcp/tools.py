@@ -52,6 +52,18 @@ def page(rows: list[Any], offset: int, limit: int) -> dict[str, Any]:
     return {"total": len(rows), "offset": offset, "items": rows[offset:end], "next_offset": end if end < len(rows) else None}
 
 
+def bounded(data: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
+    """``data`` with each list (or mapping) named in ``limits`` cut to its limit, and its full
+    length beside it as ``<name>_total``: a vault-wide write still answers in a bounded size."""
+    out = dict(data)
+    for key, limit in limits.items():
+        value = out.get(key)
+        if isinstance(value, list | dict):
+            out[key + "_total"] = len(value)
+            out[key] = value[:limit] if isinstance(value, list) else dict(list(value.items())[:limit])
+    return out
+
+
 def output_folder(vault: Vault, raw: str) -> Path | None:
     """The export folder named by ``raw`` (relative: to the vault), created if missing; None when unset.
 
@@ -92,6 +104,7 @@ class VaultTools:
     # -- reads ---------------------------------------------------------------------------------
 
     def read_note(self, path: str, offset: int = 0, length: int = DEFAULT_PAGE_CHARS) -> dict[str, Any]:
+        self.host.touch()
         if offset < 0 or not 1 <= length <= MAX_PAGE_CHARS:
             raise ConfigError(f"offset must not be negative and length must be from 1 to {MAX_PAGE_CHARS}")
         with self.reads.pool.reader() as index:
@@ -131,14 +144,17 @@ class VaultTools:
         }
 
     def links(self, path: str, offset: int = 0, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+        self.host.touch()
         data = self.reads.links(path)
         return {"note": data["note"], **page(data["links"], offset, limit)}
 
     def backlinks(self, path: str, offset: int = 0, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+        self.host.touch()
         data = self.reads.backlinks(path)
         return {"note": data["note"], **page(data["backlinks"], offset, limit)}
 
     def unresolved(self, path: str | None = None, offset: int = 0, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+        self.host.touch()
         data = self.reads.unresolved(path) if path is not None else self.cache.get("unresolved", lambda: self.reads.unresolved(None))
         return {"note": data["note"], **page(data["unresolved"], offset, limit)}
 
@@ -150,6 +166,7 @@ class VaultTools:
         offset: int = 0,
         limit: int = DEFAULT_LIMIT,
     ) -> dict[str, Any]:
+        self.host.touch()
         selection = self.reads.selection({"folders": folders or [], "tags": tags or [], "where": where or {}})
 
         def select() -> list[str]:
@@ -178,6 +195,7 @@ class VaultTools:
 
     def resource_notes(self, limit: int) -> list[tuple[str, str | None]]:
         """(uri, title) of the first ``limit`` notes by path, for the resource list."""
+        self.host.touch()
         with self.reads.pool.reader() as index:
             uris = [u for u in index.uris(notes_only=True) if not u.startswith(".")][:limit]
             return [(u, (index.note(u) or {}).get("title")) for u in uris]
@@ -192,13 +210,13 @@ class VaultTools:
                 data = self.writes.normalize(path, True)
         else:
             data = self.reads.normalize(path, False)
-        diffs = data.get("diffs", [])
-        return {**data, **{"diffs": diffs[: max(1, min(limit, MAX_LIMIT))], "diffs_total": len(diffs)}}
+        return bounded(data, {"diffs": max(1, min(limit, MAX_LIMIT)), "changed": MAX_LIMIT, "diagnostics": MAX_LIMIT})
 
     def rename(self, old: str, new: str) -> dict[str, Any]:
         self._check_writes("rename")
         data = self._through_daemon("/rename", {"from": old, "to": new})
-        return self.writes.rename(old, new) if data is None else data
+        data = self.writes.rename(old, new) if data is None else data
+        return bounded(data, {"moved": MAX_LIMIT, "notes_updated": MAX_LIMIT, "diagnostics": MAX_LIMIT})
 
     def export(
         self,
