@@ -284,6 +284,10 @@ def test_rename_updates_backlinks_on_disk(writer: Server) -> None:
     assert {item["source"] for item in back["items"]} == {"channel/Beta.md"}
     listed = {n["note"] for n in writer.ok("list_notes")["items"]}
     assert "other/Alpha renamed.md" in listed and "channel/Alpha.md" not in listed
+    resources = {r.uri for r in writer.portal.call(writer.session.list_resources).resources}
+    assert "vault://other/Alpha%20renamed.md" in resources
+    text = writer.portal.call(writer.session.read_resource, "vault://other/Alpha%20renamed.md").contents[0].text  # type: ignore[union-attr]
+    assert text.startswith("---\ntitle: Alpha\n")
 
 
 def test_normalize_writes_when_asked_and_allowed(writer: Server) -> None:
@@ -395,9 +399,24 @@ def test_the_output_folder_is_never_a_hidden_vault_folder(tmp_path: Path) -> Non
             output_folder(vault, bad)
 
 
-def test_allow_writes_from_the_settings_file(tmp_path: Path, outside: Path) -> None:
+def test_alone_it_keeps_the_index_up_to_date_and_takes_allow_writes_from_the_settings(tmp_path: Path, outside: Path) -> None:
     vault = build_vault(tmp_path / "vault", outside)
     write_file(vault / ".vaultsync.toml", "[mcp]\nallow-writes = true\n")
-    with serving(vault) as server:
+    with serving(vault, "--refresh", "0.1") as server:
+        write_file(vault / "other" / "Fresh.md", "A new note about [[Beta]].\n")
+        deadline = time.monotonic() + 20  # a read after 0.1 s starts a scan in the background
+        while server.ok("backlinks", path="channel/Beta.md")["total"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "other/Fresh.md" in {item["source"] for item in server.ok("backlinks", path="channel/Beta.md")["items"]}
         assert server.ok("rename", old="channel/Beta.md", new="channel/Beta two.md")["moved"] == {"channel/Beta.md": "channel/Beta two.md"}
         assert "no export folder" in server.refused("export", format="anki", notes=["channel/Alpha.md"])
+
+
+def test_write_answers_are_bounded() -> None:
+    from vaultsync.mcp.tools import bounded
+
+    data = {"moved": {f"a/{i}.md": f"b/{i}.md" for i in range(1_000)}, "notes_updated": [f"{i}.md" for i in range(3)], "links_updated": 7}
+    out = bounded(data, {"moved": 500, "notes_updated": 500, "diagnostics": 500})
+    assert len(out["moved"]) == 500 and out["moved_total"] == 1_000
+    assert out["notes_updated"] == data["notes_updated"] and out["notes_updated_total"] == 3
+    assert out["links_updated"] == 7 and "diagnostics_total" not in out

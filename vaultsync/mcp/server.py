@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import Resource, ToolAnnotations
 from pydantic import Field
 
@@ -155,8 +155,6 @@ def build_server(tools: VaultTools) -> VaultServer:
         try:
             return tools.read_resource(path)
         except VaultsyncError as exc:
-            from mcp.server.mcpserver.exceptions import ResourceError
-
             raise ResourceError(str(exc)) from None
 
     return server
