@@ -420,3 +420,30 @@ def test_write_answers_are_bounded() -> None:
     assert len(out["moved"]) == 500 and out["moved_total"] == 1_000
     assert out["notes_updated"] == data["notes_updated"] and out["notes_updated_total"] == 3
     assert out["links_updated"] == 7 and "diagnostics_total" not in out
+
+
+def test_stdout_carries_only_the_protocol(tmp_path: Path, outside: Path) -> None:
+    from mcp_types.version import LATEST_PROTOCOL_VERSION
+
+    vault = build_vault(tmp_path / "vault", outside)
+    write_file(vault / "other" / "Broken.md", b"\xff\xfe not UTF-8 [[Alpha]]\n")  # a warning while indexing
+    requests = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": LATEST_PROTOCOL_VERSION, "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "read_note", "arguments": {"path": "nope/../x"}}},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "read_note", "arguments": {"path": "other/Broken.md"}}},
+    ]  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "vaultsync", "-v", "mcp", str(vault), "--refresh", "0"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("".join(json.dumps(r) + "\n" for r in requests))
+    proc.stdin.flush()
+    answers = [json.loads(proc.stdout.readline()) for _ in range(3)]  # a line that is not JSON fails here
+    _, stderr = proc.communicate(timeout=60)  # closes stdin: the server ends
+    assert proc.returncode == 0
+    assert all(a["jsonrpc"] == "2.0" for a in answers) and sorted(a["id"] for a in answers) == [1, 2, 3]
+    calls = {a["id"]: a["result"] for a in answers}
+    assert calls[2]["isError"] is True and calls[3]["isError"] is True
+    assert "Broken.md" in stderr  # the indexing warning went to stderr

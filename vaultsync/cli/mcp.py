@@ -5,6 +5,8 @@ Stdout belongs to the protocol: this command prints nothing there, and logs go t
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -35,8 +37,9 @@ def register(app: typer.Typer) -> None:
         settings = load_settings(v.root)
         settings = replace(settings, mcp=replace(settings.mcp, allow_writes=allow_writes or settings.mcp.allow_writes,
                                                  output=str(output) if output is not None else settings.mcp.output))  # fmt: skip
-        host = McpHost(v, settings, refresh_s=refresh).start()
-        tools = VaultTools(host, allow_writes=settings.mcp.allow_writes, output=output_folder(v, settings.mcp.output))
+        with contextlib.redirect_stdout(sys.stderr):  # until the SDK claims stdout for the protocol
+            host = McpHost(v, settings, refresh_s=refresh).start()
+            tools = VaultTools(host, allow_writes=settings.mcp.allow_writes, output=output_folder(v, settings.mcp.output))
         try:
             build_server(tools).run("stdio")
         finally:
