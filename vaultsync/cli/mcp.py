@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         vault: Annotated[Path | None, typer.Argument(help="The vault folder (default: the bundled sample vault).",
                                                      show_default=False)] = None,  # fmt: skip
         allow_writes: Annotated[bool, typer.Option("--allow-writes", help="Let the assistant normalize, rename and export (default: read-only).")] = False,
-        output: Annotated[Path | None, typer.Option("--output", help="The folder exports go to (default: the [mcp] output setting; none: no exports).")] = None,
+        output: Annotated[Path | None, typer.Option("--output", help="The folder exports go to, relative to the current folder (default: the [mcp] output setting, relative to the vault; none: no exports).")] = None,
         refresh: Annotated[float, typer.Option("--refresh", help="Without a daemon, a read more than this many seconds after the last scan starts one in the background (0: scan only at start).")] = 5.0,
     ) -> None:
         """Serve the vault to an AI assistant over MCP on stdio (read-only unless --allow-writes)."""
@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         v = Vault(resolve_vault(vault))
         settings = load_settings(v.root)
         settings = replace(settings, mcp=replace(settings.mcp, allow_writes=allow_writes or settings.mcp.allow_writes,
-                                                 output=str(output) if output is not None else settings.mcp.output))  # fmt: skip
+                                                 output=str(output.expanduser().absolute()) if output is not None else settings.mcp.output))  # fmt: skip
         with contextlib.redirect_stdout(sys.stderr):  # until the SDK claims stdout for the protocol
             host = McpHost(v, settings, refresh_s=refresh).start()
             tools = VaultTools(host, allow_writes=settings.mcp.allow_writes, output=output_folder(v, settings.mcp.output))
