@@ -353,7 +353,7 @@ def test_beside_a_daemon_writes_go_through_its_lock(tmp_path: Path, outside: Pat
                 time.sleep(0.1)
             assert "other/Fresh.md" in {n["note"] for n in server.ok("list_notes")["items"]}
             message = server.refused("rename", old="channel/Alpha.md", new="other/Alpha.md")
-            assert "serves no API" in message and "--api" in message
+            assert f"pid {daemon.pid}" in message and "serves no API" in message and "vaultsync watch --api" in message
             assert (vault / "channel" / "Alpha.md").is_file()
     finally:
         _stop(daemon)

@@ -40,12 +40,14 @@ DAEMON_TIMEOUT_S = 300.0  # a rename of a big folder through the daemon's API ma
 
 
 class DaemonOwnsVaultError(VaultsyncError):
-    """A daemon watches the vault and serves no API, so a write cannot take its lock."""
+    """Another process holds the vault's lock and serves no API, so a write cannot take the lock."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(
-            f"vaultsync watch (pid {pid}) owns this vault and serves no API, so the write cannot take its lock",
-            hint="restart it as `vaultsync watch --api` (or set [api] enabled-in-watch = true), or stop it",
+            f"another vaultsync process (pid {pid}) holds this vault's lock and serves no API: "
+            "a daemon (vaultsync watch) without its API, or another server's write in progress",
+            hint="restart the daemon as `vaultsync watch --api` (or set [api] enabled-in-watch = true), "
+            "or stop it; a write in progress: try again",
         )
 
 
