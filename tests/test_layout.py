@@ -43,6 +43,11 @@ _FILE_IO_ALLOWED: dict[str, tuple[set[str], str]] = {
     "vaultsync/daemon/state.py": ({"*"}, "the daemon's lock, status and log in .vaultsync/"),
     "vaultsync/daemon/service.py": ({"service.path.write_text"}, "the systemd/launchd unit, outside the vault"),
     "vaultsync/api/api_file.py": ({"*"}, ".vaultsync/api.json"),
+    "vaultsync/mcp/host.py": ({"vault.state_dir / API_FILE.read_text", "self._opener.open"},
+                              "the daemon's .vaultsync/api.json, and an HTTP request to its API"),
+    "vaultsync/mcp/server.py": ({"tools.rename"}, "VaultTools.rename, no file call"),
+    "vaultsync/mcp/tools.py": ({"shutil.move", "shutil.rmtree", "self.writes.rename"},
+                               "an export's result moved from .vaultsync/exports/ to the output folder; ApiService.rename"),
     "vaultsync/sync/remote.py": ({"ignore.read_text", "ignore.write_text"}, "the repository's .gitignore (git's file, not a note)"),
     "vaultsync/api/server.py": (
         {"path.read_bytes", "self.server.api.rename"},  # the second is ApiService.rename, no file call

@@ -28,6 +28,10 @@
     [api]                          # vaultsync serve, and the same API inside vaultsync watch
     port = 0                       # 0: a free port; the port in use is written to .vaultsync/api.json
     enabled-in-watch = false       # also serve the API from `vaultsync watch` (or: watch --api)
+
+    [mcp]                          # vaultsync mcp: the server for AI assistants
+    allow-writes = false           # normalize writes, rename and export (or: mcp --allow-writes)
+    output = ""                    # the folder exports go to (relative: to the vault); "": no exports
 """
 
 from __future__ import annotations
@@ -117,12 +121,23 @@ class ApiSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class McpSettings:
+    """The Model Context Protocol server for AI assistants (``vaultsync mcp``)."""
+
+    allow_writes: bool = False
+    """Let the assistant write: normalize with ``write``, rename, export (``--allow-writes``)."""
+    output: str = ""
+    """The folder exports are written to, relative to the vault root or absolute; empty: no exports."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     normalize: NormalizeSettings = field(default_factory=NormalizeSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
     git: GitSettings | None = None
     """None when ``.vaultsync.toml`` has no ``[git]`` section: the daemon does not sync."""
     api: ApiSettings = field(default_factory=ApiSettings)
+    mcp: McpSettings = field(default_factory=McpSettings)
 
 
 def load_settings(vault_root: Path) -> Settings:
@@ -137,11 +152,12 @@ def load_settings(vault_root: Path) -> Settings:
         raise ConfigError(f"{path}: {exc}") from exc
     problems: list[str] = []
     for key in raw:
-        if key not in ("normalize", "watch", "git", "api"):
+        if key not in ("normalize", "watch", "git", "api", "mcp"):
             log.warning("%s: unknown section [%s] ignored", path, key)
     watch = _load_section("watch", WatchSettings, raw.get("watch", {}), problems, _not_negative)
     git = _load_section("git", GitSettings, raw["git"], problems, _check_git) if "git" in raw else None
     api = _load_section("api", ApiSettings, raw.get("api", {}), problems, _check_api)
+    mcp = _load_section("mcp", McpSettings, raw.get("mcp", {}), problems, _check_mcp)
     section: Any = raw.get("normalize", {})
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: [normalize] must be a table")
@@ -168,7 +184,7 @@ def load_settings(vault_root: Path) -> Settings:
             log.warning("%s: unknown key normalize.%s ignored", path, key)
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
-    return Settings(NormalizeSettings(rules=rules, timestamp_style=style, timestamp_hours=hours), watch, git, api)
+    return Settings(NormalizeSettings(rules=rules, timestamp_style=style, timestamp_hours=hours), watch, git, api, mcp)
 
 
 S = TypeVar("S")
@@ -217,4 +233,10 @@ def _check_git(name: str, value: Any) -> str | None:
 def _check_api(name: str, value: Any) -> str | None:
     if name == "port" and not 0 <= value <= 65535:
         return "must be a port number (0-65535; 0 picks a free one)"
+    return None
+
+
+def _check_mcp(name: str, value: Any) -> str | None:
+    if name == "output" and ("\x00" in value or (value and not value.strip())):
+        return "must name a folder (or be empty: no exports)"
     return None

@@ -115,6 +115,10 @@ class ApiService:
             "sync_available": _gitsync() is not None,
         }
 
+    def note_uri(self, index: Index, raw: object) -> str:
+        """``raw`` as the uri of an indexed note (``.md`` optional), through :func:`safe_uri`."""
+        return self._note(index, raw)
+
     def _note(self, index: Index, raw: object) -> str:
         uri = safe_uri(self.vault, raw)
         for candidate in (uri, uri + ".md"):
@@ -231,6 +235,10 @@ class ApiService:
                     del self.jobs[old.id]
         self._executor.submit(self._run_export, job, tuple(uris), dict(options))
         return job
+
+    def selection(self, raw: Mapping[str, Any]) -> Selection:
+        """A request's selection: every path checked (:func:`safe_uri`), every bound enforced."""
+        return self._selection(raw)
 
     def _selection(self, raw: Mapping[str, Any]) -> Selection:
         def strings(key: str) -> list[str]:

@@ -113,11 +113,13 @@ def order_notes(index: Index, uris: set[str], titles: dict[str, str | None]) -> 
     for uri in uris:
         by_folder.setdefault(dirname(uri), []).append(uri)
     ordered: list[str] = []
-    all_notes = index.uris(notes_only=True)
+    in_folder: dict[str, list[str]] = {}
+    for uri in index.uris(notes_only=True):
+        in_folder.setdefault(dirname(uri), []).append(uri)
     for folder in sorted(by_folder):
         members = by_folder[folder]
         # the folder's index note orders its notes even when it is not itself exported
-        channel = _channel_index(index, folder, [u for u in all_notes if dirname(u) == folder])
+        channel = _channel_index(index, folder, in_folder.get(folder, []))
         head: list[str] = []
         if channel is not None:
             head = [channel] if channel in members else []

@@ -373,6 +373,11 @@ class Index:
         ).fetchone()
         return [(h[0], h[1], h[2]) for h in json.loads(row[0])] if row and row[0] else []
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits to the index (SQLite's
+        ``PRAGMA data_version``): the key of a reader's cache."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
     def set_read_only(self) -> None:
         """This connection never writes (a reader beside the daemon's writer)."""
         self.conn.execute("PRAGMA query_only=1")
