@@ -9,7 +9,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from vaultsync.errors import ConfigError, NoteReadError, NoteWriteError, OutsideVaultError, StoreError, VaultsyncError
+from vaultsync.bases import BaseTable, VaultData, base_blocks, cell_target, cell_text, evaluate_base, load_base, read_base
+from vaultsync.errors import BaseError, ConfigError, NoteReadError, NoteWriteError, OutsideVaultError, StoreError, VaultsyncError
 from vaultsync.export.registry import Exporter, ExportRequest, ExportResult
 from vaultsync.fs.vault import AppConfig, Vault
 from vaultsync.model import (
@@ -38,6 +39,8 @@ from vaultsync.text.wikitext import Edit, apply_edits, visible_text
 
 __all__ = [
     "AppConfig",
+    "BaseError",
+    "BaseTable",
     "BlockId",
     "ConfigError",
     "Diagnostic",
@@ -64,20 +67,27 @@ __all__ = [
     "Timestamp",
     "TimestampForm",
     "Vault",
+    "VaultData",
     "VaultsyncError",
     "__version__",
     "apply_edits",
+    "base_blocks",
     "basename",
+    "cell_target",
+    "cell_text",
     "clock",
     "dirname",
     "display_label",
     "envelope",
+    "evaluate_base",
     "frontmatter_aliases",
     "frontmatter_tags",
+    "load_base",
     "needs_hours",
     "note_video_id",
     "open_index",
     "parse_note",
+    "read_base",
     "read_clock",
     "rebuild_index",
     "scan_body",

@@ -41,6 +41,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from vaultsync import __version__
+from vaultsync.api.bases import base_view
 from vaultsync.api.openapi import openapi_document
 from vaultsync.api.operations import (
     ApiService,
@@ -79,6 +80,7 @@ _MAX_HEAD_LINES = 110  # http.server allows 100 headers
 _SWEEP_S = 0.25  # how often parked connections are checked for their deadline
 _ALLOWED_HOSTS = ("127.0.0.1", "localhost")
 _NOTE_ROUTE = re.compile(r"^/notes/(?P<path>.+)/(?P<what>links|backlinks|unresolved)$")
+_BASE_ROUTE = re.compile(r"^/bases/(?P<path>.+)$")
 _EXPORT_ROUTE = re.compile(r"^/exports/(?P<id>[A-Za-z0-9-]{1,64})(?P<result>/result)?$")
 _MEDIA = {".pdf": "application/pdf", ".epub": "application/epub+zip", ".apkg": "application/octet-stream"}
 
@@ -98,7 +100,7 @@ _POST_PATHS = ("/normalize", "/exports", "/rename", "/sync")
 
 def allowed_methods(path: str) -> str | None:
     """The Allow header of a known path, None for an unknown one."""
-    if path in _GET_PATHS or _NOTE_ROUTE.match(path) or _EXPORT_ROUTE.match(path):
+    if path in _GET_PATHS or _NOTE_ROUTE.match(path) or _EXPORT_ROUTE.match(path) or _BASE_ROUTE.match(path):
         return "GET, HEAD, OPTIONS"
     if path in _POST_PATHS:
         return "POST, OPTIONS"
@@ -474,6 +476,8 @@ class _Handler(BaseHTTPRequestHandler):
             note = _unquote(match["path"])
             handler = {"links": api.links, "backlinks": api.backlinks, "unresolved": api.unresolved}[match["what"]]
             return lambda: self._json(200, handler(note))
+        if match := _BASE_ROUTE.match(path):
+            return lambda: self._json(200, base_view(api, _unquote(match["path"]), (query.get("view") or [None])[-1]))
         if match := _EXPORT_ROUTE.match(path):
             if match["result"]:
                 return lambda: self._file(api.job_result(match["id"]))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from vaultsync.bases.basefile import Base, View, base_blocks, load_base
 from vaultsync.bases.functions import UNSUPPORTED
 from vaultsync.bases.records import VaultData
+from vaultsync.bases.values import target_of as cell_target
 from vaultsync.bases.views import BaseTable, CellError, Group, Row, cell_text, evaluate_base, plain, table_json
 from vaultsync.errors import BaseError
 from vaultsync.fs.vault import Vault
@@ -40,6 +41,7 @@ __all__ = [
     "VaultData",
     "View",
     "base_blocks",
+    "cell_target",
     "cell_text",
     "evaluate_base",
     "load_base",

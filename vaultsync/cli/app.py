@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from vaultsync import __version__
+from vaultsync.cli import base as base_command
 from vaultsync.config import RULE_NAMES, GitSettings, load_settings
 from vaultsync.daemon.loop import Daemon, is_locked, read_status, setup_logging
 from vaultsync.daemon.service import install_service
@@ -475,6 +476,9 @@ def export(
 
 
 # -- entry point -----------------------------------------------------------------------------------
+
+
+base_command.register(app)
 
 
 def _crash_log(exc: BaseException) -> Path:

@@ -1,0 +1,94 @@
+"""The ``vaultsync base`` command: print one view of an Obsidian base as a table, JSON or CSV.
+
+Only parsing arguments and rendering output live here; reading and evaluating the base is
+:mod:`vaultsync.bases`. :func:`register` adds the command to the application in ``app.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vaultsync.bases import BaseTable, VaultData, cell_text, evaluate_base, read_base, table_json
+from vaultsync.errors import ConfigError, NoteNotFoundError
+from vaultsync.fs.vault import Vault, resolve_vault
+from vaultsync.store.indexing import update_index
+
+
+def base_uri(vault: Vault, file: str) -> str:
+    """FILE as a vault path: a path on disk inside the vault, or a path from the vault root."""
+    on_disk = Path(file).expanduser()
+    if on_disk.is_file() and on_disk.resolve().is_relative_to(vault.root):
+        return vault.uri_for(on_disk.resolve())
+    uri = file.strip().replace("\\", "/").removeprefix("./")
+    if vault.stat(uri) is None:
+        raise NoteNotFoundError(file)
+    return uri
+
+
+def run_base(file: str, vault_path: Path | None, view: str | None) -> BaseTable:
+    """Refresh the index and evaluate one view of FILE (the first view when ``view`` is None)."""
+    vault = Vault(resolve_vault(vault_path))
+    uri = base_uri(vault, file)
+    base = read_base(vault, uri)
+    index, _ = update_index(vault)
+    try:
+        return evaluate_base(base, VaultData(index, vault), view=view)
+    finally:
+        index.close()
+
+
+def csv_text(table: BaseTable) -> str:
+    """The view as CSV: a header of display names, one line per row (Obsidian's "Export CSV")."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([name for _, name in table.columns])
+    for row in table.rows:
+        writer.writerow([cell_text(v) for v in row.cells])
+    return buf.getvalue()
+
+
+def rich_table(table: BaseTable) -> Table:
+    """The view for a terminal: a title, group headings, and the summaries as a footer."""
+    out = Table(title=f"{table.base} · {table.view or table.type} ({len(table.rows)} of {table.matched})", show_footer=bool(table.summaries))
+    for key, name in table.columns:
+        summary = table.summaries.get(key)
+        out.add_column(name, footer=f"{summary[0]}: {cell_text(summary[1])}" if summary else "")
+    for group in table.groups:
+        if table.grouped:
+            out.add_section()
+            out.add_row(f"[bold]{cell_text(group.key) or '(none)'}[/bold]", *([""] * (len(table.columns) - 1)))
+        for row in group.rows:
+            out.add_row(*(cell_text(v) for v in row.cells))
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``vaultsync base`` to ``app``."""
+
+    @app.command("base")
+    def base(
+        file: Annotated[str, typer.Argument(help="The .base file: a path from the vault root, or on disk inside the vault.")],
+        vault: Annotated[Path | None, typer.Argument(help="The vault folder (default: the bundled sample vault).", show_default=False)] = None,
+        view: Annotated[str | None, typer.Option("--view", help="The view to show (default: the first).")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+        as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+    ) -> None:
+        """Evaluate one view of an Obsidian base (.base file) from the index and print it."""
+        if as_json and as_csv:
+            raise ConfigError("--json and --csv exclude each other")
+        table = run_base(file, vault, view)
+        if as_json:
+            sys.stdout.write(json.dumps(table_json(table), ensure_ascii=False) + "\n")
+        elif as_csv:
+            sys.stdout.write(csv_text(table))
+        else:
+            Console(highlight=False).print(rich_table(table))
