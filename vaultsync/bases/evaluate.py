@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from vaultsync.bases.dates import relative
 from vaultsync.bases.functions import BY_TYPE, GLOBALS, LAZY_GLOBALS, METHOD_NAMES, UNSUPPORTED, call_method, get_field
 from vaultsync.bases.records import Record, VaultData
 from vaultsync.bases.syntax import Attr, Binary, Call, ListLit, Lit, Method, Name, Node, RegexLit, Subscript, Unary
@@ -180,6 +181,8 @@ class Compiler:
             return self._list_lambda(name, obj, args)
         if name == "asFile":
             return lambda env: _as_file(env, obj(env))
+        if name == "relative":  # "a readable comparison of the date to the current datetime": the run's now
+            return lambda env: relative(d.dt, env.now) if isinstance(d := obj(env), Date) else None
         if isinstance(node.obj, Name) and node.obj.name == "file" and name in BY_TYPE["file"]:
             direct = BY_TYPE["file"][name]  # the common filter: file.hasTag("x"), file.inFolder("y")
             if all(isinstance(a, Lit) for a in node.args):

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from vaultsync.bases.dates import format_date, relative
+from vaultsync.bases.dates import format_date
 from vaultsync.bases.values import (
     Date,
     Duration,
@@ -278,7 +278,6 @@ DATE: dict[str, MethodFn] = {
     "date": lambda d, a: Date(d.dt.replace(hour=0, minute=0, second=0, microsecond=0), False),
     "format": lambda d, a: format_date(d.dt, to_text(_arg(a, 0, "YYYY-MM-DD"))),
     "time": lambda d, a: d.dt.strftime("%H:%M:%S"),
-    "relative": lambda d, a: relative(d.dt, datetime.now()),
     "isEmpty": lambda d, a: False,
 }
 LINK: dict[str, MethodFn] = {"linksTo": _links_to}  # asFile() needs the vault: see evaluate
@@ -294,7 +293,7 @@ OBJECT: dict[str, MethodFn] = {
     "values": lambda o, a: list(o.values()),
 }
 REGEXP: dict[str, MethodFn] = {"matches": lambda r, a: r.pattern.search(to_text(_arg(a, 0))) is not None}
-LAZY_METHODS = ("filter", "map", "reduce", "asFile")
+LAZY_METHODS = ("filter", "map", "reduce", "asFile", "relative")  # need the row's Env: see evaluate
 
 BY_TYPE: dict[str, dict[str, MethodFn]] = {
     "string": STRING, "number": NUMBER, "list": LIST, "date": DATE, "link": LINK, "file": FILE, "object": OBJECT, "regexp": REGEXP,
