@@ -175,9 +175,12 @@ class _Reader:
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
             raise self.fail((*path, "limit"), f"limit must be a whole number, got {limit!r}")
         summaries = {canonical(str(k)): str(v) for k, v in self.mapping(raw.get("summaries") or {}, (*path, "summaries")).items()}
-        for key in [*order, *(k for k, _ in sort), *([group_by[0]] if group_by else []), *summaries]:
+        wanted = [(k, (*path, "order", j)) for j, k in enumerate(order)] + [(k, (*path, "sort", j)) for j, (k, _) in enumerate(sort)]
+        wanted += [(group_by[0], (*path, "groupBy"))] if group_by else []
+        wanted += [(k, (*path, "summaries", k)) for k in summaries]
+        for key, where in wanted:
             if key not in base.columns:
-                base.columns[key] = self.column(key, path)
+                base.columns[key] = self.column(key, where)
         for key, name in summaries.items():
             if name not in base.summaries and name not in DEFAULT_SUMMARY_NAMES:
                 raise self.fail((*path, "summaries", key), f"unknown summary {name!r}")
