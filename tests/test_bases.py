@@ -72,7 +72,9 @@ def _cells(data, text: str, view: str | None = None) -> dict[str, dict]:
 
 def test_property_types_follow_types_json_and_missing_values_are_null(data):
     # types.json: published date, recorded datetime, rating number, done checkbox, topics multitext
-    cells = _cells(data, """
+    cells = _cells(
+        data,
+        """
 filters: file.inFolder("alpha") || file.inFolder("drafts")
 formulas:
   kinds: '[published.isType("date"), rating.isType("number"), done.isType("boolean"), topics.isType("list")].join(" ")'
@@ -80,7 +82,8 @@ formulas:
 views:
   - type: table
     order: [published, recorded, rating, done, topics, formula.kinds, formula.plus_one, nothing]
-""")
+""",
+    )
     crust = cells["alpha/crust_science.md"]
     assert crust["note.published"] == "2024-01-15"  # a date property: no time
     assert crust["note.recorded"] == "2024-01-10T18:30:00"  # a datetime property
@@ -102,10 +105,7 @@ def test_a_base_filtering_by_has_link_this_depends_on_where_it_is_shown(data):
     text = "filters: file.hasLink(this.file)\nviews:\n  - type: table\n    order: [file.name]\n"
     vault, rows = data
     base = load_base(text, "alpha/inline.base")
-    seen = {
-        this: [r.uri for r in evaluate_base(base, rows, this=this).rows]
-        for this in ("alpha/alpha.md", "alpha/crust_science.md", "beta/beta.md")
-    }
+    seen = {this: [r.uri for r in evaluate_base(base, rows, this=this).rows] for this in ("alpha/alpha.md", "alpha/crust_science.md", "beta/beta.md")}
     assert seen["alpha/alpha.md"] == ["alpha/bread_basics.md", "alpha/crust_science.md", "alpha/oven_spring.md"]
     # bread_basics links [[crust_science|...]] in its body; oven_spring embeds it (an embed is a link too)
     assert seen["alpha/crust_science.md"] == ["alpha/bread_basics.md", "alpha/oven_spring.md"]
@@ -113,7 +113,9 @@ def test_a_base_filtering_by_has_link_this_depends_on_where_it_is_shown(data):
 
 
 def test_global_and_view_filters_join_with_and_and_not_means_none(data):
-    cells = _cells(data, """
+    cells = _cells(
+        data,
+        """
 filters:
   not:
     - file.inFolder("beta")
@@ -124,7 +126,8 @@ views:
       and:
         - videoId
         - rating > 2
-""")
+""",
+    )
     assert sorted(cells) == ["alpha/bread_basics.md", "alpha/crust_science.md", "alpha/oven_spring.md"]
 
 

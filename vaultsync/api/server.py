@@ -477,7 +477,8 @@ class _Handler(BaseHTTPRequestHandler):
             handler = {"links": api.links, "backlinks": api.backlinks, "unresolved": api.unresolved}[match["what"]]
             return lambda: self._json(200, handler(note))
         if match := _BASE_ROUTE.match(path):
-            return lambda: self._json(200, base_view(api, _unquote(match["path"]), (query.get("view") or [None])[-1]))
+            base_path, view = match["path"], (query.get("view") or [""])[-1] or None
+            return lambda: self._json(200, base_view(api, _unquote(base_path), view))
         if match := _EXPORT_ROUTE.match(path):
             if match["result"]:
                 return lambda: self._file(api.job_result(match["id"]))

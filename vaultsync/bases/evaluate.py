@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from vaultsync.bases.dates import relative
-from vaultsync.bases.functions import BY_TYPE, GLOBALS, LAZY_GLOBALS, METHOD_NAMES, UNSUPPORTED, call_method, get_field
+from vaultsync.bases.functions import BY_TYPE, GLOBALS, LAZY_GLOBALS, METHOD_NAMES, UNSUPPORTED, call_method, get_field, method_table
 from vaultsync.bases.records import Record, VaultData
 from vaultsync.bases.syntax import Attr, Binary, Call, ListLit, Lit, Method, Name, Node, RegexLit, Subscript, Unary
 from vaultsync.bases.values import Date, EvalError, LinkValue, Regex, arithmetic, compare, equal, parse_date, truthy
@@ -189,7 +189,24 @@ class Compiler:
                 consts = [a.value for a in node.args if isinstance(a, Lit)]
                 return lambda env: direct(env.record.file, consts)
             return lambda env: direct(env.record.file, [a(env) for a in args])
-        return lambda env: call_method(obj(env), name, [a(env) for a in args])
+        table = method_table(name)
+        if all(isinstance(a, Lit) for a in node.args):  # "x".contains("y"): arguments known now
+            values = [a.value for a in node.args if isinstance(a, Lit)]
+
+            def constant(env: Env) -> Any:
+                v = obj(env)
+                fn = table.get(type(v))
+                return fn(v, values) if fn is not None else call_method(v, name, values)
+
+            return constant
+
+        def call(env: Env) -> Any:
+            v = obj(env)
+            fn = table.get(type(v))
+            values = [a(env) for a in args]
+            return fn(v, values) if fn is not None else call_method(v, name, values)
+
+        return call
 
     def _list_lambda(self, name: str, obj: Fn, args: list[Fn]) -> Fn:
         if not args:
@@ -227,9 +244,9 @@ class Compiler:
         op = node.op
         left, right = self.compile(node.left), self.compile(node.right)
         if op == "&&":
-            return lambda env: (r if truthy(r := left(env)) is False else right(env))
+            return lambda env: r if truthy(r := left(env)) is False else right(env)
         if op == "||":
-            return lambda env: (r if truthy(r := left(env)) else right(env))
+            return lambda env: r if truthy(r := left(env)) else right(env)
         if op == "==":
             return lambda env: equal(left(env), right(env))
         if op == "!=":

@@ -195,9 +195,7 @@ def _unique(v: list[Any], args: list[Any]) -> list[Any]:
 
 
 def _has_tag(f: FileValue, args: list[Any]) -> bool:
-    rec = f.record
-    rec.data.need("tags")
-    have = [t.lower() for t in rec.tags]
+    have = [t.lower() for t in f.record.tags]
     for want in args:
         w = to_text(want).lstrip("#").lower()
         if any(t == w or t.startswith(w + "/") for t in have):  # nested tags count ("Functions" > hasTag)
@@ -322,6 +320,19 @@ def call_method(value: Any, name: str, args: list[Any]) -> Any:
     return fn(value, args)
 
 
+def method_table(name: str) -> dict[type, MethodFn]:
+    """Python type -> the function of method ``name`` for values of that type (null and
+    unknown pairs are left to :func:`call_method`): the dispatch of a method call, done once."""
+    from vaultsync.bases.values import _TYPE_NAMES
+
+    out: dict[type, MethodFn] = {}
+    for py_type, kind in _TYPE_NAMES.items():
+        fn = BY_TYPE.get(kind, {}).get(name) or ANY.get(name)
+        if fn is not None and py_type is not type(None):
+            out[py_type] = fn
+    return out
+
+
 def get_field(value: Any, name: str) -> Any:
     """``value.name``: a file's properties, a date's parts, ``length``, an object's key."""
     if isinstance(value, FileValue):
@@ -336,4 +347,3 @@ def get_field(value: Any, name: str) -> Any:
     if name == "length" and isinstance(value, str | list):
         return len(value)
     return None
-

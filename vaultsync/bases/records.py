@@ -18,7 +18,7 @@ from typing import Any
 
 from vaultsync.bases.values import Date, FileValue, LinkValue, parse_date
 from vaultsync.errors import VaultsyncError
-from vaultsync.fs.vault import Vault
+from vaultsync.fs.vault import FileStat, Vault
 from vaultsync.store.index import Index
 from vaultsync.text.names import basename, dirname, split_subpath
 from vaultsync.text.resolve import NameTable
@@ -28,34 +28,31 @@ log = logging.getLogger(__name__)
 
 TYPES_FILE = ".obsidian/types.json"
 _EMBED_KINDS = ("embed", "markdown_embed")
+_EMPTY: dict[str, Any] = {}  # the frontmatter of a file without one (shared, never written)
 
 
 class Record:
     """One vault file: its index facts and its note properties, typed on first use."""
 
-    __slots__ = ("data", "uri", "is_note", "size", "mtime_ns", "ctime_ns", "raw", "_props", "tags", "links", "backlinks", "_file")
+    __slots__ = ("data", "uri", "raw", "_props", "_file")
 
-    def __init__(self, data: VaultData, uri: str, is_note: bool, size: int, mtime_ns: int, ctime_ns: int) -> None:
+    def __init__(self, data: VaultData, uri: str, raw: dict[str, Any] | None = None) -> None:
         self.data = data
         self.uri = uri
-        self.is_note = is_note
-        self.size, self.mtime_ns, self.ctime_ns = size, mtime_ns, ctime_ns
-        self.raw: dict[str, Any] = {}  # the frontmatter as stored (JSON values)
-        self._props: dict[str, Any] = {}
-        self.tags: list[str] = []  # without '#', in document order, frontmatter ones included
-        self.links: list[LinkValue] = []
-        self.backlinks: list[str] = []  # uris of the files linking here
+        self.raw: dict[str, Any] = raw or _EMPTY  # the frontmatter as stored (JSON values)
+        self._props: dict[str, Any] | None = None  # typed values, made on first use
         self._file: FileValue | None = None
 
     def prop(self, name: str) -> Any:
         """A note property as a Bases value (None when absent)."""
-        try:
-            return self._props[name]
-        except KeyError:
-            pass
+        props = self._props
+        if props is None:
+            props = self._props = {}
+        elif name in props:
+            return props[name]
         raw = self.raw.get(name)
         value = None if raw is None else self.data.typed(name, raw, self.uri)
-        self._props[name] = value
+        props[name] = value
         return value
 
     def properties(self) -> dict[str, Any]:
@@ -66,6 +63,18 @@ class Record:
         if self._file is None:
             self._file = FileValue(self, self.uri)
         return self._file
+
+    @property
+    def tags(self) -> list[str]:
+        """The file's tags without '#', frontmatter ones included (loaded on first use)."""
+        tags: list[str] = self.data.need("tags").get(self.uri, [])
+        return tags
+
+    @property
+    def links(self) -> list[LinkValue]:
+        """The file's links, frontmatter ones included, embeds not (see :attr:`VaultData.embeds`)."""
+        links: list[LinkValue] = self.data.need("links").get(self.uri, [])
+        return links
 
     def field(self, name: str) -> Any:
         """A ``file.*`` property ("Bases syntax" > File properties; "Functions" > File type)."""
@@ -82,24 +91,24 @@ class Record:
         if name == "ext":
             base = basename(uri)
             return base[base.rfind(".") + 1 :] if "." in base else ""
-        if name == "size":
-            return self.size
-        if name == "ctime":
-            return Date(datetime.fromtimestamp(self.ctime_ns / 1e9))
-        if name == "mtime":
-            return Date(datetime.fromtimestamp(self.mtime_ns / 1e9))
+        if name in ("size", "ctime", "mtime"):
+            st = self.data.stats().get(uri)
+            if st is None:
+                return None
+            if name == "size":
+                return st.size
+            return Date(datetime.fromtimestamp((st.ctime_ns if name == "ctime" else st.mtime_ns) / 1e9))
         if name == "tags":
-            self.data.need("tags")
             return ["#" + t for t in dict.fromkeys(self.tags)]
         if name == "links":
-            self.data.need("links")
             return list(self.links)
         if name == "embeds":
             self.data.need("links")
-            return [LinkValue(link.path, None, link.dest) for link in self.data.embeds.get(uri, [])]
+            return list(self.data.embeds.get(uri, []))
         if name == "backlinks":
             self.data.need("links")
-            return [self.data.records[s].file for s in dict.fromkeys(self.backlinks) if s in self.data.records]
+            records = self.data.records
+            return [records[s].file for s in dict.fromkeys(self.data.backlinks.get(uri, [])) if s in records]
         if name == "properties":
             return self.properties()
         if name == "file":
@@ -112,23 +121,26 @@ class VaultData:
 
     def __init__(self, index: Index, vault: Vault | None = None) -> None:
         self.index = index
-        self.records: dict[str, Record] = {}
-        self.embeds: dict[str, list[LinkValue]] = {}
-        self._loaded: set[str] = set()
-        self._table: NameTable | None = None
         self.types = _read_types(vault)
-        for uri, (_, st) in index.file_stats().items():
-            self.records[uri] = Record(self, uri, uri.lower().endswith(".md"), st.size, st.mtime_ns, st.ctime_ns)
-        for uri, _title, fm, _excluded in index.note_rows():
-            rec = self.records.get(uri)
-            if rec is not None and fm:
-                rec.raw = fm
+        front = {uri: fm for uri, _title, fm, _excluded in index.note_rows() if fm}
+        self.records: dict[str, Record] = {uri: Record(self, uri, front.get(uri)) for uri in index.uris()}  # path order
+        self.embeds: dict[str, list[LinkValue]] = {}
+        self.backlinks: dict[str, list[str]] = {}  # uri -> the files linking to it
+        self._loaded: dict[str, dict[str, Any]] = {}
+        self._stats: dict[str, FileStat] | None = None
+        self._table: NameTable | None = None
 
     @property
     def table(self) -> NameTable:
         if self._table is None:
             self._table = NameTable(self.records)
         return self._table
+
+    def stats(self) -> dict[str, FileStat]:
+        """uri -> size and times, read on first use."""
+        if self._stats is None:
+            self._stats = {uri: st for uri, (_, st) in self.index.file_stats().items()}
+        return self._stats
 
     def resolve(self, target: str, source: str) -> str | None:
         """The file a link path opens from ``source`` (Obsidian's resolver), or None."""
@@ -137,33 +149,30 @@ class VaultData:
             return path
         return self.table.resolve(path, source).dest
 
-    def need(self, what: str) -> None:
-        """Load the tags (``"tags"``) or the links and backlinks (``"links"``) of every file, once."""
-        if what in self._loaded:
-            return
-        self._loaded.add(what)
-        records = self.records
+    def need(self, what: str) -> dict[str, Any]:
+        """uri -> tags (``"tags"``) or uri -> links (``"links"``, also filling embeds and
+        backlinks) of every file, loaded from the index once."""
+        got = self._loaded.get(what)
+        if got is not None:
+            return got
+        out: dict[str, list[Any]] = {}
         if what == "tags":
             for uri, tag in self.index.tag_rows():
-                rec = records.get(uri)
-                if rec is not None:
-                    rec.tags.append(tag)
-        elif what == "links":
+                out.setdefault(uri, []).append(tag)
+        else:
             for src, _ordinal, kind, target, subpath, display, dest, _ in self.index.link_rows():
-                rec = records.get(src)
-                if rec is None:
-                    continue
                 link = LinkValue(target + subpath, display, dest)
-                if kind in _EMBED_KINDS:
-                    self.embeds.setdefault(src, []).append(link)
-                else:
-                    rec.links.append(link)
-                if dest is not None and dest in records:
-                    records[dest].backlinks.append(src)
+                (self.embeds if kind in _EMBED_KINDS else out).setdefault(src, []).append(link)
+                if dest is not None:
+                    self.backlinks.setdefault(dest, []).append(src)
+        self._loaded[what] = out
+        return out
 
     def typed(self, name: str, raw: Any, source: str) -> Any:
         """A frontmatter value as a Bases value, by the property's type (see the module doc)."""
         kind = self.types.get(name)
+        if kind is None and isinstance(raw, str) and not raw[:1].isdigit() and "[[" not in raw:
+            return raw  # plain text: most values, so the common case goes first
         if kind in ("date", "datetime"):
             date = parse_date(str(raw)) if isinstance(raw, str) else None
             return raw if date is None else Date(date.dt, kind == "datetime" or date.has_time)
@@ -208,7 +217,7 @@ class VaultData:
     def record_for(self, uri: str) -> Record:
         """The record of ``uri``, or an empty one for a file the index does not hold (a fresh base)."""
         rec = self.records.get(uri)
-        return rec if rec is not None else Record(self, uri, uri.lower().endswith(".md"), 0, 0, 0)
+        return rec if rec is not None else Record(self, uri)
 
 
 def _read_types(vault: Vault | None) -> dict[str, str]:

@@ -136,19 +136,13 @@ def parse_date(text: str) -> Date | None:
 
 def type_name(v: Any) -> str:
     """The type name ``isType`` compares with."""
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, int | float):
-        return "number"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, list):
-        return "list"
-    if isinstance(v, dict):
-        return "object"
-    return {Date: "date", Duration: "duration", LinkValue: "link", FileValue: "file", Regex: "regexp"}.get(type(v), "object")
+    return _TYPE_NAMES.get(type(v), "object")
+
+
+_TYPE_NAMES: dict[type, str] = {
+    type(None): "null", bool: "boolean", int: "number", float: "number", str: "string", list: "list", dict: "object",
+    Date: "date", Duration: "duration", LinkValue: "link", FileValue: "file", Regex: "regexp",
+}  # fmt: skip
 
 
 def truthy(v: Any) -> bool:

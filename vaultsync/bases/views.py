@@ -61,20 +61,27 @@ class BaseTable:
         return [r for g in self.groups for r in g.rows]
 
 
-def _passes(f: Filter | None, env: Env) -> bool:
+def filter_fn(f: Filter | None) -> Callable[[Env], bool]:
+    """A filter as one function of a row (statements that cannot be computed do not hold)."""
     if f is None:
-        return True
+        return lambda env: True
     if f.op == "expr":
-        assert f.expr is not None
-        try:
-            return truthy(f.expr(env))
-        except RUNTIME_ERRORS:
-            return False  # a statement that cannot be computed does not hold
+        expr = f.expr
+        assert expr is not None
+
+        def statement(env: Env) -> bool:
+            try:
+                return truthy(expr(env))
+            except RUNTIME_ERRORS:
+                return False
+
+        return statement
+    parts = [filter_fn(p) for p in f.parts]
     if f.op == "and":
-        return all(_passes(p, env) for p in f.parts)
+        return lambda env: all(p(env) for p in parts)
     if f.op == "or":
-        return any(_passes(p, env) for p in f.parts)
-    return not any(_passes(p, env) for p in f.parts)  # "None of the following are true"
+        return lambda env: any(p(env) for p in parts)
+    return lambda env: not any(p(env) for p in parts)  # "None of the following are true"
 
 
 def _cell(fn: Fn, env: Env) -> Any:
@@ -98,10 +105,13 @@ def evaluate_base(base: Base, data: VaultData, view: str | None = None, this: st
     fns = [base.columns[k] for k in keys]
     env = Env(this_record, this_record, data, base.formulas, now)
     rows: list[Row] = []
-    for uri in sorted(data.records):
-        env.record = data.records[uri]
-        env.cache = {}
-        if _passes(base.filters, env) and _passes(v.filters, env):
+    glob, local = filter_fn(base.filters), filter_fn(v.filters)
+    fresh = bool(base.formulas)  # formula results are kept per row
+    for uri, record in data.records.items():  # in path order
+        env.record = record
+        if fresh:
+            env.cache = {}
+        if glob(env) and local(env):
             rows.append(Row(uri, [_cell(fn, env) for fn in fns]))
     matched = len(rows)
     for key, descending in reversed(v.sort):
