@@ -101,6 +101,28 @@ views:
     assert cells["alpha/alpha.md"]["formula.plus_one"] is None  # null in, null out
 
 
+def test_untyped_values_are_typed_by_their_shape_and_circular_formulas_fail_in_their_cells(data):
+    cells = _cells(
+        data,
+        """
+filters: file.inFolder("alpha") || file.inFolder("beta")
+formulas:
+  a: formula.b + 1
+  b: formula.a
+  seen_kind: if(seen, seen.isType("date"))
+  related_file: related.asFile().name
+views:
+  - type: table
+    order: [formula.a, formula.seen_kind, formula.related_file]
+""",
+    )
+    # no types.json entry for seen: a YYYY-MM-DD text is a date; a [[link]] text is a link
+    assert cells["beta/star_maps.md"]["formula.seen_kind"] is True
+    assert cells["alpha/bread_basics.md"]["formula.related_file"] == "crust_science.md"
+    # "A formula cannot reference itself directly or indirectly" (Formulas.md)
+    assert "refers to itself" in cells["alpha/alpha.md"]["formula.a"]["error"]
+
+
 def test_a_base_filtering_by_has_link_this_depends_on_where_it_is_shown(data):
     text = "filters: file.hasLink(this.file)\nviews:\n  - type: table\n    order: [file.name]\n"
     vault, rows = data
