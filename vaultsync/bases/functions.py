@@ -2,8 +2,9 @@
 page documents them, plus :data:`UNSUPPORTED`, the documented ones vaultsync does not evaluate.
 
 A global function is ``f(env, args)``; a method is ``m(value, args)`` with its arguments already
-evaluated. The list methods that take an expression (``filter``, ``map``, ``reduce``) and
-``if()``, whose branches are evaluated lazily, live in :mod:`vaultsync.bases.evaluate`.
+evaluated. What needs more than that lives in :mod:`vaultsync.bases.evaluate`: ``if()`` (its
+branches are evaluated lazily), the list methods that take an expression (``filter``, ``map``,
+``reduce``), and ``asFile()`` and ``relative()``, which need the vault and the run's clock.
 """
 
 from __future__ import annotations
