@@ -14,11 +14,15 @@ the vault root. Figures are medians of ``--repeat`` runs, page cache and index w
   view (target: <= 200 ms);
 - as whole processes: ``vaultsync scan`` (warm: the floor of any command that refreshes the
   index first) beside ``vaultsync base FILE --json``.
+
+Each figure is printed as wall time and CPU time: on a shared machine the wall time includes the
+time other jobs held the cores, the CPU time does not.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -61,24 +65,38 @@ views:
 }
 
 
-def _median(fn, repeat: int) -> tuple[float, object]:
-    """The median time of ``repeat`` runs (the fastest is printed too: on a shared machine it is
-    the closest to the code's own cost) and the last result."""
-    times, result = [], None
+def _median(fn, repeat: int) -> tuple[float, float, object]:
+    """Median wall time and median CPU time (this process) of ``repeat`` runs, and the last
+    result. On a shared machine the CPU time is the closer to what the code costs on an idle core."""
+    walls, cpus, result = [], [], None
     for _ in range(repeat):
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         result = fn()
-        times.append(time.perf_counter() - started)
-    _median.fastest = min(times)  # type: ignore[attr-defined]
-    return statistics.median(times), result
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus), result
 
 
-def _process(argv: list[str], repeat: int) -> float:
-    def run() -> None:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _process(argv: list[str], repeat: int) -> tuple[float, float]:
+    """Median wall and CPU time (the process and its children) of a whole command."""
+
+    def run() -> float:
+        before = _children_cpu()
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return _children_cpu() - before
 
     run()  # warm
-    return _median(run, repeat)[0]
+    walls, cpus = [], []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        cpus.append(run())
+        walls.append(time.perf_counter() - started)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def _common_tag(index) -> str:
@@ -94,29 +112,29 @@ def measure(name: str, root: Path, repeat: int) -> None:
         for kind, text in BASES.items():
             (root / f"bench-{kind}.base").write_text(text.replace("{tag}", tag), encoding="utf-8")
         notes = len(index.uris(notes_only=True))
-        print(f"\n{name}: {notes:,} notes at {root} (tag filter: #{tag})")
-        listing, _ = _median(index.note_rows, repeat)
-        print(f"  baseline Index.note_rows()            {listing * 1000:8.1f} ms  (fastest {_median.fastest * 1000:.1f})")  # type: ignore[attr-defined]
+        print(f"\n{name}: {notes:,} notes at {root} (tag filter: #{tag}); wall ms / CPU ms")
+        listing, listing_cpu, _ = _median(index.note_rows, repeat)
+        print(f"  baseline Index.note_rows()             {listing * 1000:7.1f} / {listing_cpu * 1000:7.1f}")
         for kind, text in BASES.items():
             base = load_base(text.replace("{tag}", tag), f"bench-{kind}.base")
 
             def view(base=base):
                 return evaluate_base(base, VaultData(index, vault))
 
-            seconds, table = _median(view, repeat)
+            seconds, cpu, table = _median(view, repeat)
             rows = len(table.rows)  # type: ignore[attr-defined]
             matched = table.matched  # type: ignore[attr-defined]
-            fastest = _median.fastest  # type: ignore[attr-defined]
-            print(f"  view on a {kind:<8} (VaultData+eval)   {seconds * 1000:8.1f} ms  (fastest {fastest * 1000:.1f}; "
-                  f"{seconds / listing:4.1f}x baseline; {matched:,} matched, {rows:,} shown)")  # fmt: skip
+            print(f"  view on a {kind:<8} (VaultData + eval)  {seconds * 1000:7.1f} / {cpu * 1000:7.1f}  "
+                  f"({cpu / listing_cpu:.1f}x the baseline's CPU; {matched:,} matched, {rows:,} shown)")  # fmt: skip
     finally:
         index.close()
     py = sys.executable
-    scan = _process([py, "-m", "vaultsync", "scan", str(root)], repeat)
-    print(f"  process: vaultsync scan (warm)         {scan * 1000:8.1f} ms")
+    scan, scan_cpu = _process([py, "-m", "vaultsync", "scan", str(root)], repeat)
+    print(f"  process: vaultsync scan (warm)          {scan * 1000:7.1f} / {scan_cpu * 1000:7.1f}")
     for kind in BASES:
-        seconds = _process([py, "-m", "vaultsync", "base", f"bench-{kind}.base", str(root), "--json"], repeat)
-        print(f"  process: vaultsync base ({kind:<8})    {seconds * 1000:8.1f} ms  (+{(seconds - scan) * 1000:.0f} ms over the scan)")
+        seconds, cpu = _process([py, "-m", "vaultsync", "base", f"bench-{kind}.base", str(root), "--json"], repeat)
+        print(f"  process: vaultsync base ({kind:<8})     {seconds * 1000:7.1f} / {cpu * 1000:7.1f}  "
+              f"(+{(cpu - scan_cpu) * 1000:.0f} ms CPU over the scan)")  # fmt: skip
 
 
 def main() -> int:

@@ -44,15 +44,17 @@ class Record:
         self._file: FileValue | None = None
 
     def prop(self, name: str) -> Any:
-        """A note property as a Bases value (None when absent)."""
+        """A note property as a Bases value (None when absent). Plain text is returned as stored;
+        other values are typed once and kept (a row reads a property several times)."""
+        raw = self.raw.get(name)
+        if raw is None or (type(raw) is str and name not in self.data.types and not raw[:1].isdigit() and "[[" not in raw):
+            return raw  # most values: no typing to do, nothing to keep
         props = self._props
         if props is None:
             props = self._props = {}
         elif name in props:
             return props[name]
-        raw = self.raw.get(name)
-        value = None if raw is None else self.data.typed(name, raw, self.uri)
-        props[name] = value
+        value = props[name] = self.data.typed(name, raw, self.uri)
         return value
 
     def properties(self) -> dict[str, Any]:
