@@ -209,6 +209,8 @@ def test_cli_json_and_csv(vault_copy):
         "Bread basics,2024-03-01,4,****,true",
         "Star maps,2023-11-05,3,***,",
     ]
+    out = _cli("base", "linked.base", str(vault_copy), "--this", "beta/beta.md", "--csv")
+    assert out.stdout.splitlines() == ["file basename,title", "star_maps,Star maps"], out.stderr
     bad = _cli("base", "nope.base", str(vault_copy))
     assert bad.returncode == 1 and "nope.base" in bad.stderr
 

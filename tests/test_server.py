@@ -280,6 +280,8 @@ def test_a_base_view_is_served_and_only_base_files_are_evaluated(ro_api):
     first = ro_api.client.get("/bases/videos.base").json
     assert first["view"] == "By channel" and [g["key"] for g in first["groups"]] == ["citylayers", "kitchenlabs", "orbitalnotes"]
     assert ro_api.client.get("/bases/api/Hub.md").status == 400  # a note is no base
+    for raw in ("../outside/secret.md", "api/leak.md", ".obsidian/app.json"):
+        assert ro_api.client.get(f"/bases/videos.base?this={raw}").status == 400, raw
     assert ro_api.client.get("/bases/nope.base").status == 404
     assert ro_api.client.get("/bases/videos.base?view=Nope").status == 422
     assert ro_api.client.post("/bases/videos.base", {}).status == 405

@@ -237,6 +237,7 @@ _DOCUMENT: dict[str, Any] = {
                 "parameters": [
                     {"name": "path", "in": "path", "required": True, "schema": _VAULT_PATH, "description": "A .base file of the vault."},
                     {"name": "view", "in": "query", "required": False, "schema": {"type": "string"}, "description": "The view's name (default: the first)."},
+                    {"name": "this", "in": "query", "required": False, "schema": _VAULT_PATH, "description": "The note the base is shown in (default: the base)."},
                 ],
                 "responses": {"200": _ok({
                     "type": "object",

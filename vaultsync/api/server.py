@@ -477,8 +477,8 @@ class _Handler(BaseHTTPRequestHandler):
             handler = {"links": api.links, "backlinks": api.backlinks, "unresolved": api.unresolved}[match["what"]]
             return lambda: self._json(200, handler(note))
         if match := _BASE_ROUTE.match(path):
-            base_path, view = match["path"], (query.get("view") or [""])[-1] or None
-            return lambda: self._json(200, base_view(api, _unquote(base_path), view))
+            base_path = match["path"]
+            return lambda: self._json(200, base_view(api, _unquote(base_path), query))
         if match := _EXPORT_ROUTE.match(path):
             if match["result"]:
                 return lambda: self._file(api.job_result(match["id"]))

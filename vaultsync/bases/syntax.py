@@ -14,9 +14,9 @@ Grammar (lowest precedence first; ``{x}`` is zero or more, ``[x]`` optional)::
     additive    := term { ("+" | "-") term }
     term        := unary { ("*" | "/" | "%") unary }
     unary       := ("!" | "-") unary | postfix
-    postfix     := primary { "." NAME [ "(" args ")" ] | "[" expr "]" }
+    postfix     := primary { "." NAME [ "(" [ args ] ")" ] | "[" expr "]" }
     primary     := NUMBER | STRING | REGEX | "true" | "false" | "null"
-                 | NAME [ "(" args ")" ]                 # a property, or a global function call
+                 | NAME [ "(" [ args ] ")" ]             # a property, or a global function call
                  | "(" expr ")" | "[" [ args ] "]" | "{" [ pair { "," pair } ] "}"
     args        := expr { "," expr }
     pair        := (STRING | NAME) ":" expr

@@ -34,14 +34,16 @@ def base_uri(vault: Vault, file: str) -> str:
     return uri
 
 
-def run_base(file: str, vault_path: Path | None, view: str | None) -> BaseTable:
-    """Refresh the index and evaluate one view of FILE (the first view when ``view`` is None)."""
+def run_base(file: str, vault_path: Path | None, view: str | None, this: str | None = None) -> BaseTable:
+    """Refresh the index and evaluate one view of FILE (the first view when ``view`` is None),
+    with ``this`` the note the base is shown in (default: the base file itself)."""
     vault = Vault(resolve_vault(vault_path))
     uri = base_uri(vault, file)
+    this_uri = base_uri(vault, this) if this is not None else None
     base = read_base(vault, uri)
     index, _ = update_index(vault)
     try:
-        return evaluate_base(base, VaultData(index, vault), view=view)
+        return evaluate_base(base, VaultData(index, vault), view=view, this=this_uri)
     finally:
         index.close()
 
@@ -81,11 +83,12 @@ def register(app: typer.Typer) -> None:
         view: Annotated[str | None, typer.Option("--view", help="The view to show (default: the first).")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
         as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+        this: Annotated[str | None, typer.Option("--this", help="Show the base as embedded in this note (what `this` is).")] = None,
     ) -> None:
         """Evaluate one view of an Obsidian base (.base file) from the index and print it."""
         if as_json and as_csv:
             raise ConfigError("--json and --csv exclude each other")
-        table = run_base(file, vault, view)
+        table = run_base(file, vault, view, this)
         if as_json:
             sys.stdout.write(json.dumps(table_json(table), ensure_ascii=False) + "\n")
         elif as_csv:
