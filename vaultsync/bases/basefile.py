@@ -161,7 +161,7 @@ class _Reader:
     def view(self, raw: Any, i: int, base: Base) -> View:
         path: Path_ = ("views", i)
         raw = self.mapping(raw, path)
-        order = [canonical(str(k)) for k in raw.get("order") or []]
+        order = list(dict.fromkeys(canonical(str(k)) for k in raw.get("order") or []))  # a column once
         sort = []
         for j, s in enumerate(raw.get("sort") or []):
             s = self.mapping(s, (*path, "sort", j))
