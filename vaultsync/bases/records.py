@@ -1,9 +1,9 @@
 """The rows a base is evaluated over: one :class:`Record` per vault file, built from the index.
 
-Everything comes from existing read-only :class:`~vaultsync.store.index.Index` queries
-(``file_stats``, ``note_rows``, ``tag_rows``, ``link_rows``); tags and links are loaded only when an
-expression of the base uses them (``file.tags``, ``hasTag``, ``file.links``, ``hasLink``...), so a
-base filtering on a property never reads the link table. Note properties are typed as Obsidian
+Everything comes from existing read-only :class:`~vaultsync.store.index.Index` queries: ``uris``
+and ``note_rows`` up front; ``file_stats``, ``tag_rows`` and ``link_rows`` only when an expression
+of the base first needs them (``file.size``/``mtime``; ``file.tags``, ``hasTag``; ``file.links``,
+``hasLink``, ``backlinks``...), so a base filtering on a property never reads the link table. Note properties are typed as Obsidian
 types them: ``.obsidian/types.json`` when it names the property (``text``, ``multitext``,
 ``number``, ``checkbox``, ``date``, ``datetime``, ``tags``, ``aliases``), else by the value's
 shape (a ``YYYY-MM-DD`` string is a date, ``[[x]]`` a link: "Bases syntax" > Files and links).
