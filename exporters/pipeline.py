@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from exporters import bases_embed
 from vaultsync import (
     ConfigError,
     Diagnostic,
@@ -250,6 +251,7 @@ def convert(
         if link.kind is LinkKind.FRONTMATTER or not free(link.span):
             continue
         edits.append(Edit(link.span, _link(ctx, uri, link, depth, stack), ("link",)))
+    edits += bases_embed.block_edits(ctx, uri, text, start)  # ```base blocks -> tables (issue 20)
     taken = sorted(e.span for e in edits if e.span[0] != e.span[1])
     for m in _TAG_HTML.finditer(text, start):
         if not inside(m.start(), code) and not inside(m.start(), taken) and free(m.span()):
@@ -312,6 +314,8 @@ def _embed(ctx: ExportContext, source: str, dest: str | None, link: Link, displa
             ctx.diagnostics.append(Diagnostic(source, "embed-unreadable", f"cannot embed image {dest!r}: {exc}"))
             return _escape(display)
         return f"![{_escape(alt)}]({name}){width}"
+    if dest.lower().endswith(".base"):
+        return bases_embed.embed_base(ctx, source, dest, link.subpath)  # a base view -> a table (issue 20)
     if not dest.lower().endswith(".md"):
         return _escape(display)
     if dest in stack or depth + 1 > MAX_EMBED_DEPTH:

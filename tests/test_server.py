@@ -120,6 +120,8 @@ def _build_vault(base: Path) -> tuple[Path, Path]:
     write_file(outside / "secret.md", "# Secret\n\n[[Hub]]\n")
     os.symlink(outside, root / "escape")  # a folder symlink pointing out of the vault
     os.symlink(outside / "secret.md", root / "api/leak.md")  # a note symlink pointing out
+    write_file(outside / "secret.base", "filters: 'true'\n# Secret\n")
+    os.symlink(outside / "secret.base", root / "api/leak.base")  # a base symlink pointing out
     return root, outside
 
 
@@ -178,6 +180,7 @@ ENDPOINTS = [
     ("GET", "/unresolved", None),
     ("GET", "/notes/api%2FHub.md/backlinks", None),
     ("GET", "/notes/links?path=api/Hub.md", None),
+    ("GET", "/bases/videos.base?view=Most%20linked", None),
     ("POST", "/normalize", {"path": "api/Messy.md", "write": True}),
     ("POST", "/exports", {"format": "epub", "selection": {"folders": ["api"]}}),
     ("GET", "/exports/1-abcdef01", None),
@@ -258,6 +261,34 @@ def test_note_reads_outside_the_vault_are_refused(ro_api, raw, what):
         assert set(reply.json) == {"error", "message", "hint"}
         assert b"Secret" not in reply.body
     assert tree_digest(ro_api.root, ro_api.outside) == before
+
+
+BASE_TRAVERSALS = [*TRAVERSALS, "../outside/secret.base", "escape/secret.base", "api/leak.base", "%2e%2e/outside/secret.base"]
+
+
+@pytest.mark.parametrize("raw", BASE_TRAVERSALS)
+def test_base_reads_outside_the_vault_are_refused(ro_api, raw):
+    before = tree_digest(ro_api.root, ro_api.outside)
+    reply = ro_api.client.get(f"/bases/{raw}")
+    assert 400 <= reply.status < 500, (raw, reply.status, reply.body)
+    assert set(reply.json) == {"error", "message", "hint"}
+    assert b"Secret" not in reply.body
+    assert tree_digest(ro_api.root, ro_api.outside) == before
+
+
+def test_a_base_view_is_served_and_only_base_files_are_evaluated(ro_api):
+    reply = ro_api.client.get("/bases/videos.base?view=Kitchen%20lab")
+    assert reply.status == 200, reply.body
+    assert reply.json["view"] == "Kitchen lab" and reply.json["type"] == "list"
+    assert {r["path"].split("/")[0] for r in reply.json["rows"]} == {"kitchenlabs"} and len(reply.json["rows"]) == 7
+    first = ro_api.client.get("/bases/videos.base").json
+    assert first["view"] == "By channel" and [g["key"] for g in first["groups"]] == ["citylayers", "kitchenlabs", "orbitalnotes"]
+    assert ro_api.client.get("/bases/api/Hub.md").status == 400  # a note is no base
+    for raw in ("../outside/secret.md", "api/leak.md", ".obsidian/app.json"):
+        assert ro_api.client.get(f"/bases/videos.base?this={raw}").status == 400, raw
+    assert ro_api.client.get("/bases/nope.base").status == 404
+    assert ro_api.client.get("/bases/videos.base?view=Nope").status == 422
+    assert ro_api.client.post("/bases/videos.base", {}).status == 405
 
 
 PLAIN_TRAVERSALS = [
@@ -649,7 +680,7 @@ schema = schemathesis.openapi.from_dict(openapi_document())
 def test_openapi_document_is_served_and_lists_every_route(ro_api):
     doc = ro_api.client.get("/openapi.json").json
     assert doc["openapi"].startswith("3.1")
-    assert {"/status", "/notes/{path}/backlinks", "/normalize", "/exports", "/exports/{id}/result", "/rename", "/sync"} <= set(doc["paths"])
+    assert {"/status", "/notes/{path}/backlinks", "/bases/{path}", "/normalize", "/exports", "/exports/{id}/result", "/rename", "/sync"} <= set(doc["paths"])
 
 
 @schema.exclude(path="/sync").parametrize()

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 # name -> the module that owns it
 _OWNERS: dict[str, str] = {
     "AppConfig": "vaultsync.fs.appconfig",
+    "BaseError": "vaultsync.errors",
+    "BaseTable": "vaultsync.bases",
     "BlockId": "vaultsync.model",
     "ConfigError": "vaultsync.errors",
     "Diagnostic": "vaultsync.model",
@@ -44,19 +46,26 @@ _OWNERS: dict[str, str] = {
     "Timestamp": "vaultsync.model",
     "TimestampForm": "vaultsync.model",
     "Vault": "vaultsync.fs.vault",
+    "VaultData": "vaultsync.bases",
     "VaultsyncError": "vaultsync.errors",
     "apply_edits": "vaultsync.text.wikitext",
+    "base_blocks": "vaultsync.bases",
     "basename": "vaultsync.text.names",
+    "cell_target": "vaultsync.bases",
+    "cell_text": "vaultsync.bases",
     "clock": "vaultsync.text.timestamps",
     "dirname": "vaultsync.text.names",
     "display_label": "vaultsync.text.timestamps",
     "envelope": "vaultsync.text.timestamps",
+    "evaluate_base": "vaultsync.bases",
     "frontmatter_aliases": "vaultsync.text.parse",
     "frontmatter_tags": "vaultsync.text.parse",
+    "load_base": "vaultsync.bases",
     "needs_hours": "vaultsync.text.timestamps",
     "note_video_id": "vaultsync.text.normalize",
     "open_index": "vaultsync.store.indexing",
     "parse_note": "vaultsync.text.parse",
+    "read_base": "vaultsync.bases",
     "read_clock": "vaultsync.text.timestamps",
     "rebuild_index": "vaultsync.store.indexing",
     "scan_body": "vaultsync.text.scan",
@@ -69,6 +78,8 @@ _OWNERS: dict[str, str] = {
 
 __all__ = [
     "AppConfig",
+    "BaseError",
+    "BaseTable",
     "BlockId",
     "ConfigError",
     "Diagnostic",
@@ -95,20 +106,27 @@ __all__ = [
     "Timestamp",
     "TimestampForm",
     "Vault",
+    "VaultData",
     "VaultsyncError",
     "__version__",
     "apply_edits",
+    "base_blocks",
     "basename",
+    "cell_target",
+    "cell_text",
     "clock",
     "dirname",
     "display_label",
     "envelope",
+    "evaluate_base",
     "frontmatter_aliases",
     "frontmatter_tags",
+    "load_base",
     "needs_hours",
     "note_video_id",
     "open_index",
     "parse_note",
+    "read_base",
     "read_clock",
     "rebuild_index",
     "scan_body",
@@ -135,7 +153,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # the same names, for type checkers
-    from vaultsync.errors import ConfigError, NoteReadError, NoteWriteError, OutsideVaultError, StoreError, VaultsyncError
+    from vaultsync.bases import BaseTable, VaultData, base_blocks, cell_target, cell_text, evaluate_base, load_base, read_base
+    from vaultsync.errors import BaseError, ConfigError, NoteReadError, NoteWriteError, OutsideVaultError, StoreError, VaultsyncError
     from vaultsync.export.registry import Exporter, ExportRequest, ExportResult
     from vaultsync.fs.appconfig import AppConfig
     from vaultsync.fs.vault import Vault

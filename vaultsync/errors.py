@@ -110,3 +110,15 @@ class SyncConflictError(GitError):
     def __init__(self, message: str, uris: list[str], *, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.uris = uris
+
+
+class BaseError(ConfigError):
+    """An Obsidian base (a ``.base`` file or a ``base`` block) that cannot be read or evaluated:
+    invalid YAML, a bad expression, an unknown or unsupported function. ``line`` is 1-based in
+    ``uri``, or None when it is not known."""
+
+    def __init__(self, uri: str, line: int | None, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{uri}:{line}: {reason}" if line else f"{uri}: {reason}", hint=hint)
+        self.uri = uri
+        self.line = line
+        self.reason = reason

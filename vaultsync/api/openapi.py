@@ -230,6 +230,28 @@ _DOCUMENT: dict[str, Any] = {
         "/notes/links": _note_query_op("linksByQuery", "A note's outgoing links", _note_result("links", _LINK)),
         "/notes/backlinks": _note_query_op("backlinksByQuery", "Notes linking to a note", _note_result("backlinks", _BACKLINK)),
         "/notes/unresolved": _note_query_op("unresolvedByQuery", "A note's unresolved links", _note_result("unresolved", _LINK)),
+        "/bases/{path}": {
+            "get": {
+                "operationId": "baseView",
+                "summary": "One view of a .base file evaluated over the vault (Obsidian Bases): columns, rows, groups, summaries",
+                "parameters": [
+                    {"name": "path", "in": "path", "required": True, "schema": _VAULT_PATH, "description": "A .base file of the vault."},
+                    {"name": "view", "in": "query", "required": False, "schema": {"type": "string"}, "description": "The view's name (default: the first)."},
+                    {"name": "this", "in": "query", "required": False, "schema": _VAULT_PATH, "description": "The note the base is shown in (default: the base)."},
+                ],
+                "responses": {"200": _ok({
+                    "type": "object",
+                    "required": ["base", "view", "type", "columns", "rows", "groups", "summaries", "matched"],
+                    "properties": {
+                        "base": {"type": "string"}, "view": {"type": "string"}, "type": {"type": "string"}, "matched": {"type": "integer"},
+                        "columns": {"type": "array", "items": {"type": "object", "properties": {"key": {"type": "string"}, "name": {"type": "string"}}}},
+                        "rows": {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}, "cells": {"type": "object"}}}},
+                        "groups": {"type": "array", "items": {"type": "object"}, "description": "Empty unless the view has groupBy."},
+                        "summaries": {"type": "object"},
+                    },
+                }), **_PATHS, "422": _err("The base is invalid (YAML, expression, unknown function, no such view)."), **_COMMON},
+            }
+        },
         "/normalize": {
             "post": {
                 "operationId": "normalize",

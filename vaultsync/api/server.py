@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from vaultsync.api.accept import AcceptLoop
 from vaultsync.api.api_file import load_or_create_token, write_api_file
+from vaultsync.api.bases import base_view
 from vaultsync.api.connection import Connection, HttpError
 from vaultsync.api.jobs import JobNotFoundError, JobNotReadyError
 from vaultsync.api.openapi import openapi_document
@@ -48,6 +49,7 @@ HOST = "127.0.0.1"
 ORIGIN = "app://obsidian.md"
 _ALLOWED_HOSTS = ("127.0.0.1", "localhost")
 _NOTE_ROUTE = re.compile(r"^/notes/(?P<path>.+)/(?P<what>links|backlinks|unresolved)$")
+_BASE_ROUTE = re.compile(r"^/bases/(?P<path>.+)$")
 _EXPORT_ROUTE = re.compile(r"^/exports/(?P<id>[A-Za-z0-9-]{1,64})(?P<result>/result)?$")
 _MEDIA = {".pdf": "application/pdf", ".epub": "application/epub+zip", ".apkg": "application/octet-stream"}
 
@@ -203,7 +205,7 @@ class _Handler(Connection):
 
     def _allowed_methods(self, path: str) -> str | None:
         """The Allow header of a known path, None for an unknown one."""
-        if _NOTE_ROUTE.match(path) or _EXPORT_ROUTE.match(path):
+        if _NOTE_ROUTE.match(path) or _EXPORT_ROUTE.match(path) or _BASE_ROUTE.match(path):
             return "GET, HEAD, OPTIONS"
         methods = {m for m, p in self._routes({}) if p == path}
         if not methods:
@@ -223,6 +225,10 @@ class _Handler(Connection):
             note = _unquote(match["path"])
             handler = {"links": api.links, "backlinks": api.backlinks, "unresolved": api.unresolved}[match["what"]]
             return lambda: self._json(200, handler(note))
+        if match := _BASE_ROUTE.match(path):
+            base_path = match["path"]
+            query = parse_qs(raw_query, keep_blank_values=True)
+            return lambda: self._json(200, base_view(api, _unquote(base_path), query))
         if match := _EXPORT_ROUTE.match(path):
             if match["result"]:
                 return lambda: self._file(api.job_result(match["id"]))
