@@ -116,10 +116,11 @@ def order_notes(index: Index, uris: set[str], titles: dict[str, str | None]) -> 
     in_folder: dict[str, list[str]] = {}
     for uri in index.uris(notes_only=True):
         in_folder.setdefault(dirname(uri), []).append(uri)
+    with_videos = index.headings_matching(*_VIDEO_MARKS)  # one query, not one per note
     for folder in sorted(by_folder):
         members = by_folder[folder]
         # the folder's index note orders its notes even when it is not itself exported
-        channel = _channel_index(index, folder, in_folder.get(folder, []))
+        channel = _channel_index(with_videos, folder, in_folder.get(folder, []))
         head: list[str] = []
         if channel is not None:
             head = [channel] if channel in members else []
@@ -129,12 +130,15 @@ def order_notes(index: Index, uris: set[str], titles: dict[str, str | None]) -> 
     return ordered
 
 
-def _channel_index(index: Index, folder: str, members: list[str]) -> str | None:
+_VIDEO_MARKS = ("youtube.com/watch", "youtu.be/")
+
+
+def _channel_index(with_videos: dict[str, list[tuple[int, str, list[int]]]], folder: str, members: list[str]) -> str | None:
     """The folder's channel index note: it has video headings (``### [title](youtube...)``)."""
     candidates = []
     for uri in members:
-        headings = index.headings(uri)
-        videos = sum(1 for h in headings if "youtube.com/watch" in h[1] or "youtu.be/" in h[1])
+        headings = with_videos.get(uri, ())
+        videos = sum(1 for h in headings if any(mark in h[1] for mark in _VIDEO_MARKS))
         if videos:
             candidates.append((-(stem(uri) == folder.rsplit("/", 1)[-1]), -videos, uri))
     return min(candidates)[2] if candidates else None

@@ -373,6 +373,18 @@ class Index:
         ).fetchone()
         return [(h[0], h[1], h[2]) for h in json.loads(row[0])] if row and row[0] else []
 
+    def headings_matching(self, *needles: str) -> dict[str, list[tuple[int, str, list[int]]]]:
+        """uri -> headings, for the notes with a heading holding any of ``needles`` (one query,
+        narrowed in SQL by the stored text, then decoded only for those notes)."""
+        if not needles:
+            return {}
+        where = " OR ".join("instr(o.headings, ?) > 0" for _ in needles)
+        rows = self.conn.execute(
+            f"SELECT f.uri, o.headings FROM files f JOIN occurrences o ON o.id=f.id WHERE o.headings IS NOT NULL AND ({where})",
+            needles,
+        )
+        return {uri: [(h[0], h[1], h[2]) for h in json.loads(text)] for uri, text in rows}
+
     def data_version(self) -> int:
         """A number that changes whenever another connection commits to the index (SQLite's
         ``PRAGMA data_version``): the key of a reader's cache."""
