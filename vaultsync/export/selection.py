@@ -53,8 +53,8 @@ class Selection:
 
 def select_notes(index: Index, selection: Selection) -> list[str]:
     """The selected note uris, in export order. ``selection.notes`` must already be vault paths."""
-    rows = index.note_rows()
-    meta = {uri: (title, fm) for uri, title, fm, _ in rows}
+    rows = index.note_rows(frontmatter=False)
+    titles = {uri: title for uri, title, _, _ in rows}
     # files hidden by userIgnoreFilters are left out unless named, or in a named folder
     named = set(selection.notes)
     chosen = {uri for uri, _, _, excluded in rows if not excluded or selection.folders or uri in named}
@@ -64,13 +64,14 @@ def select_notes(index: Index, selection: Selection) -> list[str]:
         tagged = _tagged(index, selection.tags)
         chosen &= tagged
     if selection.where:
-        chosen = {u for u in chosen if _matches(meta[u][1], selection.where)}
+        front = index.frontmatters(chosen)
+        chosen = {u for u in chosen if _matches(front.get(u), selection.where)}
     if selection.notes:
         for uri in selection.notes:
-            if uri not in meta:
+            if uri not in titles:
                 raise ConfigError(f"no such note: {uri!r}")
         return [u for u in _breadth_first(index, list(selection.notes), selection.depth) if u in chosen]
-    return order_notes(index, chosen, {u: meta[u][0] for u in chosen})
+    return order_notes(index, chosen, {u: titles[u] for u in chosen})
 
 
 def _tagged(index: Index, tags: tuple[str, ...]) -> set[str]:
@@ -116,7 +117,7 @@ def order_notes(index: Index, uris: set[str], titles: dict[str, str | None]) -> 
     in_folder: dict[str, list[str]] = {}
     for uri in index.uris(notes_only=True):
         in_folder.setdefault(dirname(uri), []).append(uri)
-    with_videos = index.headings_matching(*_VIDEO_MARKS)  # one query, not one per note
+    with_videos = index.headings_matching(_VIDEO_MARKS, set(by_folder))  # one query, not one per note
     for folder in sorted(by_folder):
         members = by_folder[folder]
         # the folder's index note orders its notes even when it is not itself exported

@@ -353,10 +353,19 @@ class Index:
         """Whether ``uri`` is an indexed note."""
         return self.conn.execute("SELECT 1 FROM files WHERE uri=? AND is_note=1", (uri,)).fetchone() is not None
 
-    def note_rows(self) -> list[tuple[str, str | None, dict[str, Any] | None, bool]]:
-        """(uri, title, frontmatter, excluded) of every note."""
+    def note_rows(self, frontmatter: bool = True) -> list[tuple[str, str | None, dict[str, Any] | None, bool]]:
+        """(uri, title, frontmatter, excluded) of every note; without ``frontmatter`` that field is
+        None (decoding 20,000 frontmatters costs more than the rest of the query)."""
+        if not frontmatter:
+            heads = self.conn.execute("SELECT uri, title, excluded FROM files WHERE is_note=1")
+            return [(u, t, None, bool(ex)) for u, t, ex in heads]
         rows = self.conn.execute("SELECT uri, title, frontmatter, excluded FROM files WHERE is_note=1")
         return [(u, t, json.loads(fm) if fm else None, bool(ex)) for u, t, fm, ex in rows]
+
+    def frontmatters(self, uris: set[str]) -> dict[str, dict[str, Any] | None]:
+        """uri -> frontmatter of the notes in ``uris`` (decoded only for those)."""
+        rows = self.conn.execute("SELECT uri, frontmatter FROM files WHERE is_note=1")
+        return {u: json.loads(fm) if fm else None for u, fm in rows if u in uris}
 
     def tag_rows(self) -> list[tuple[str, str]]:
         """(uri, tag) of every tag occurrence, frontmatter tags included."""
@@ -373,15 +382,24 @@ class Index:
         ).fetchone()
         return [(h[0], h[1], h[2]) for h in json.loads(row[0])] if row and row[0] else []
 
-    def headings_matching(self, *needles: str) -> dict[str, list[tuple[int, str, list[int]]]]:
-        """uri -> headings, for the notes with a heading holding any of ``needles`` (one query,
-        narrowed in SQL by the stored text, then decoded only for those notes)."""
-        if not needles:
+    def headings_matching(self, needles: tuple[str, ...], folders: set[str]) -> dict[str, list[tuple[int, str, list[int]]]]:
+        """uri -> headings, for the notes directly in ``folders`` with a heading holding any of
+        ``needles``: one query, narrowed in SQL (by folder, when there are few, and by the stored
+        text), decoded only for the notes it returns."""
+        if not needles or not folders:
             return {}
-        where = " OR ".join("instr(o.headings, ?) > 0" for _ in needles)
+        args: list[str] = list(needles)
+        where = "(" + " OR ".join("instr(o.headings, ?) > 0" for _ in needles) + ")"
+        if len(folders) <= 64:
+            tests = []
+            for folder in sorted(folders):
+                prefix = folder + "/" if folder else ""
+                tests.append("(substr(f.uri, 1, ?) = ? AND instr(substr(f.uri, ?), '/') = 0)")
+                args += [str(len(prefix)), prefix, str(len(prefix) + 1)]
+            where += " AND (" + " OR ".join(tests) + ")"
         rows = self.conn.execute(
-            f"SELECT f.uri, o.headings FROM files f JOIN occurrences o ON o.id=f.id WHERE o.headings IS NOT NULL AND ({where})",
-            needles,
+            f"SELECT f.uri, o.headings FROM files f JOIN occurrences o ON o.id=f.id WHERE o.headings IS NOT NULL AND {where}",
+            args,
         )
         return {uri: [(h[0], h[1], h[2]) for h in json.loads(text)] for uri, text in rows}
 
