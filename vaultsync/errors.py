@@ -91,3 +91,7 @@ class SyncConflictError(GitError):
     def __init__(self, message: str, uris: list[str], *, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.uris = uris
+
+
+class QueryError(ConfigError):
+    """A search query that cannot be read (an unclosed quote, an operator without a value...)."""

@@ -1,0 +1,143 @@
+"""Passages of a note, the unit full-text search finds: paragraphs and list items. Pure.
+
+A passage is a paragraph (lines up to a blank line or a heading) or one list item (a line
+starting with ``-``, ``*``, ``+`` or ``1.``/``1)`` and the lines after it up to the next item, blank
+line or heading). It carries the path of headings it sits under, its 1-based line range in the
+file, its text as search shows it (timestamp anchors and list and quote markers removed, runs of
+whitespace made one space) and the timestamp that governs it: the first timestamp in the passage,
+else the last one before it in the same section (no heading in between), else none.
+
+This module does not look for headings or timestamps itself: it takes the scanner's results
+(:mod:`vaultsync.text.scan`, as the index stores them), so code blocks, math and HTML are what the
+scanner says they are. A heading whose section has no passage of its own is a passage with empty
+text, so that its words are still found. Seconds come as the scanner read them
+(:mod:`vaultsync.text.timestamps` owns that rule).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+HEADING_SEPARATOR = " > "
+
+_ITEM = re.compile(r"[ \t]*(?:[-*+]|\d{1,9}[.)])(?=[ \t\n]|\Z)")
+_MARKERS = re.compile(r"^[ \t]*(?:>[ \t]?)*(?:(?:[-*+]|\d{1,9}[.)])(?:[ \t]+(?:\[[ xX]\][ \t]+)?|$))?", re.M)
+_WORD = re.compile(r"\w")
+# what an anchor cut out of "said this <a>[00:01]</a>, <a>[00:02]</a>." leaves: " , ." -> "."
+_ORPHANS = re.compile(r"(?:\s*,)+\s*(?=[.;:!?)]|$)|\s+(?=[,.;:!?)])")
+
+
+class Passage(NamedTuple):
+    """One paragraph or list item, as search indexes and shows it."""
+
+    heading: str  # the heading path, "Top > Sub" (HEADING_SEPARATOR); "" before the first heading
+    line: int  # 1-based, the passage's first line in the file
+    line_end: int  # 1-based, its last line
+    text: str  # timestamps and markers removed, whitespace runs made one space
+    seconds: int | None  # the governing timestamp's second, None when none governs it
+    video_id: str | None  # that timestamp's own video (a markdown link's), None for the note's video
+
+
+def note_passages(
+    text: str,
+    start: int,
+    headings: Sequence[Sequence[Any]],
+    timestamps: Sequence[Sequence[Any]],
+) -> list[Passage]:
+    """The passages of the body of ``text`` that starts at ``start``.
+
+    ``headings`` are ``(level, text, span)`` and ``timestamps`` ``(start, end, seconds[, form,
+    video_id])``, in document order, as :func:`vaultsync.text.scan.index_scan` stores them.
+    """
+    heads: dict[int, tuple[int, str]] = {}
+    for level, head_text, span in headings:
+        heads[text.rfind("\n", 0, span[0]) + 1] = (level, head_text)
+    stamps = [s for s in timestamps if s[2] is not None]
+    starts = [s[0] for s in stamps]
+    out: list[Passage] = []
+    path: list[tuple[int, str]] = []
+    heading = ""
+    section = start  # where the current section starts (its heading line, or the body)
+    section_line = 0  # the heading's line, 0 before the first heading
+    section_found = True  # whether the current section has had a passage
+    line_no = text.count("\n", 0, start) + 1
+    block: tuple[int, int] | None = None  # (offset, line) where the open passage starts
+    last_end = start  # end of the last non-blank line of the open passage
+    last_line = line_no
+    pos, size = start, len(text)
+
+    def flush() -> None:
+        nonlocal block, section_found
+        if block is None:
+            return
+        passage = _passage(text, block[0], last_end, block[1], last_line, heading, section, stamps, starts)
+        block = None
+        if passage is not None:
+            out.append(passage)
+            section_found = True
+
+    while pos < size:
+        nl = text.find("\n", pos)
+        end = size if nl < 0 else nl
+        head = heads.get(pos)
+        if head is not None:
+            flush()
+            if not section_found:
+                out.append(Passage(heading, section_line, section_line, "", None, None))
+            level, head_text = head
+            while path and path[-1][0] >= level:
+                path.pop()
+            path.append((level, head_text.strip()))
+            heading = HEADING_SEPARATOR.join(h for _, h in path)
+            section, section_line, section_found = pos, line_no, False
+        elif text[pos:end].strip() == "":
+            flush()
+        else:
+            if block is not None and _ITEM.match(text, pos):
+                flush()
+            if block is None:
+                block = (pos, line_no)
+            last_end, last_line = end, line_no
+        pos = end + 1
+        line_no += 1
+    flush()
+    if not section_found:
+        out.append(Passage(heading, section_line, section_line, "", None, None))
+    return out
+
+
+def _passage(
+    text: str,
+    begin: int,
+    end: int,
+    line: int,
+    line_end: int,
+    heading: str,
+    section: int,
+    stamps: list[Sequence[Any]],
+    starts: list[int],
+) -> Passage | None:
+    first = bisect.bisect_left(starts, begin)
+    last = bisect.bisect_left(starts, end, first)
+    if first < last:  # anchors in the passage: the first governs it; all are cut from its text
+        governing = stamps[first]
+        pieces, at = [], begin
+        for s in stamps[first:last]:
+            pieces.append(text[at : s[0]])
+            at = max(at, s[1])
+        pieces.append(text[at:end])
+        raw = _ORPHANS.sub("", " ".join(_MARKERS.sub("", "".join(pieces)).split()))
+    else:
+        governing = stamps[first - 1] if first and starts[first - 1] >= section else None
+        raw = " ".join(_MARKERS.sub("", text[begin:end]).split())
+    if _WORD.search(raw) is None:
+        return None
+    if governing is None:
+        return Passage(heading, line, line_end, raw, None, None)
+    return Passage(heading, line, line_end, raw, governing[2], governing[4] if len(governing) > 4 else None)
+
+
+__all__ = ["HEADING_SEPARATOR", "Passage", "note_passages"]
