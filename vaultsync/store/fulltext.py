@@ -176,6 +176,7 @@ class Filters(NamedTuple):
     videos: tuple[tuple[str, bool], ...] = ()  # the passage's video id, exactly
     among: frozenset[str] | None = None  # only these note uris (a selection)
     include_excluded: bool = False  # userIgnoreFilters' notes too
+    exclude: str | None = None  # an FTS5 expression passages must not match (with no match given)
 
 
 def search(conn: sqlite3.Connection, match: str | None, filters: Filters, limit: int) -> list[StoredHit]:
@@ -190,17 +191,39 @@ def search(conn: sqlite3.Connection, match: str | None, filters: Filters, limit:
     cond = "".join(f" AND {w}" for w in where)
     if match is None:
         sql = (
-            f"SELECT {cols}, 0.0 FROM files f JOIN {TABLE} ON {TABLE}.rowid BETWEEN f.id << {_ID_BITS} "  # noqa: S608
+            f"SELECT {cols}, 0.0 FROM files f CROSS JOIN {TABLE} ON {TABLE}.rowid BETWEEN f.id << {_ID_BITS} "  # noqa: S608
             f"AND (f.id << {_ID_BITS}) | {_LAST} WHERE f.is_note = 1{cond} ORDER BY f.id, {TABLE}.rowid LIMIT ?"
         )
         rows = conn.execute(sql, [*params, limit])
     else:
         sql = (
-            f"SELECT {cols}, {TABLE}.rank FROM {TABLE} JOIN files f ON f.id = {TABLE}.rowid >> {_ID_BITS} "  # noqa: S608
+            f"SELECT {cols}, {TABLE}.rank FROM {TABLE} CROSS JOIN files f ON f.id = {TABLE}.rowid >> {_ID_BITS} "  # noqa: S608
             f"WHERE {TABLE} MATCH ?{cond} ORDER BY {TABLE}.rank, {TABLE}.rowid LIMIT ?"
         )
         rows = conn.execute(sql, [match, *params, limit])
     return [StoredHit(*row) for row in rows]
+
+
+def shown_text(hit: StoredHit) -> tuple[str, str]:
+    """A hit's heading path and text as written (NFC; as long as the folded text)."""
+    if hit.shown is None:
+        return hit.heading, hit.body.replace(MARK_START, "").replace(MARK_END, "")
+    heading, body = json.loads(hit.shown)
+    return unicodedata.normalize("NFC", heading), unicodedata.normalize("NFC", body)
+
+
+def latest_seconds(conn: sqlite3.Connection, uris: Iterable[str]) -> dict[str, int]:
+    """uri -> the latest second a passage of the note points at (for the hours rule)."""
+    out: dict[str, int] = {}
+    for uri in uris:
+        row = conn.execute(
+            f"SELECT MAX(t.seconds) FROM files f JOIN {TABLE} t ON t.rowid BETWEEN f.id << {_ID_BITS} "  # noqa: S608
+            f"AND (f.id << {_ID_BITS}) | {_LAST} WHERE f.uri = ?",
+            (uri,),
+        ).fetchone()
+        if row and row[0] is not None:
+            out[uri] = int(row[0])
+    return out
 
 
 def _file_name(uri: str) -> str:
@@ -226,6 +249,9 @@ def _note_conditions(filters: Filters) -> tuple[list[str], list[object]]:
     for value, negated in filters.videos:
         where.append(f"{TABLE}.video IS {'NOT ' if negated else ''}?")
         params.append(value)
+    if filters.exclude is not None:
+        where.append(f"{TABLE}.rowid NOT IN (SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH ?)")
+        params.append(filters.exclude)
     if filters.among is not None:
         where.append("f.uri IN (SELECT value FROM json_each(?))")
         params.append(json.dumps(sorted(filters.among), ensure_ascii=False))

@@ -24,10 +24,10 @@ from typing import Any, NamedTuple
 HEADING_SEPARATOR = " > "
 
 _ITEM = re.compile(r"[ \t]*(?:[-*+]|\d{1,9}[.)])(?=[ \t\n]|\Z)")
-_MARKERS = re.compile(r"^[ \t]*(?:>[ \t]?)*(?:(?:[-*+]|\d{1,9}[.)])(?:[ \t]+(?:\[[ xX]\][ \t]+)?|$))?", re.M)
+_MARKERS = re.compile(r"[ \t]*(?:>[ \t]?)*(?:(?:[-*+]|\d{1,9}[.)])(?:[ \t]+(?:\[[ xX]\][ \t]+)?|$))?")
+_MARKER_START = frozenset("-*+>0123456789")
 _WORD = re.compile(r"\w")
-# what an anchor cut out of "said this <a>[00:01]</a>, <a>[00:02]</a>." leaves: " , ." -> "."
-_ORPHANS = re.compile(r"(?:\s*,)+\s*(?=[.;:!?)]|$)|\s+(?=[,.;:!?)])")
+_CLOSING = frozenset(".,;:!?)")
 
 
 class Passage(NamedTuple):
@@ -124,20 +124,47 @@ def _passage(
     last = bisect.bisect_left(starts, end, first)
     if first < last:  # anchors in the passage: the first governs it; all are cut from its text
         governing = stamps[first]
-        pieces, at = [], begin
-        for s in stamps[first:last]:
-            pieces.append(text[at : s[0]])
-            at = max(at, s[1])
-        pieces.append(text[at:end])
-        raw = _ORPHANS.sub("", " ".join(_MARKERS.sub("", "".join(pieces)).split()))
+        raw = _cut(text, begin, end, stamps[first:last])
     else:
         governing = stamps[first - 1] if first and starts[first - 1] >= section else None
-        raw = " ".join(_MARKERS.sub("", text[begin:end]).split())
+        raw = text[begin:end]
+    if "\n" in raw:
+        raw = " ".join(_unmarked(line) for line in raw.split("\n"))
+    else:
+        raw = _unmarked(raw)
+    raw = " ".join(raw.split())
     if _WORD.search(raw) is None:
         return None
     if governing is None:
         return Passage(heading, line, line_end, raw, None, None)
     return Passage(heading, line, line_end, raw, governing[2], governing[4] if len(governing) > 4 else None)
+
+
+def _cut(text: str, begin: int, end: int, stamps: Sequence[Sequence[Any]]) -> str:
+    """``text[begin:end]`` without the anchors at ``stamps``, and without the commas and spaces
+    that only stood between them: "said it <a>..</a>, <a>..</a>." is "said it."."""
+    pieces: list[str] = []
+    at = begin
+    for s in stamps:
+        piece = text[at : s[0]]
+        if not pieces or piece.strip(" ,"):
+            pieces.append(piece.rstrip(" \t"))
+        at = max(at, s[1])
+    tail = text[at:end]
+    if tail[:1] == "," and not tail.lstrip(" ,")[:1].isalnum():
+        tail = tail.lstrip(" ,")
+    pieces.append(tail if tail[:1] in _CLOSING else " " + tail.lstrip(" \t"))
+    return "".join(pieces)
+
+
+def _unmarked(line: str) -> str:
+    """A line without its quote and list markers."""
+    stripped = line.lstrip(" \t")
+    if stripped[:1] in _MARKER_START:
+        found = _MARKERS.match(line)
+        if found is not None:
+            return line[found.end() :]
+    return line
 
 
 __all__ = ["HEADING_SEPARATOR", "Passage", "note_passages"]
