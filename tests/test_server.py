@@ -174,6 +174,7 @@ ENDPOINTS = [
     ("GET", "/unresolved", None),
     ("GET", "/notes/api%2FHub.md/backlinks", None),
     ("GET", "/notes/links?path=api/Hub.md", None),
+    ("GET", "/search?q=hub", None),
     ("POST", "/normalize", {"path": "api/Messy.md", "write": True}),
     ("POST", "/exports", {"format": "epub", "selection": {"folders": ["api"]}}),
     ("GET", "/exports/1-abcdef01", None),

@@ -42,6 +42,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from vaultsync import __version__
 from vaultsync.api.openapi import openapi_document
+from vaultsync.api.search import search_vault
 from vaultsync.api.operations import (
     ApiService,
     Host,
@@ -92,7 +93,7 @@ class HttpError(Exception):
         self.headers = headers or {}
 
 
-_GET_PATHS = ("/openapi.json", "/status", "/unresolved", "/notes/links", "/notes/backlinks", "/notes/unresolved")
+_GET_PATHS = ("/openapi.json", "/status", "/unresolved", "/notes/links", "/notes/backlinks", "/notes/unresolved", "/search")
 _POST_PATHS = ("/normalize", "/exports", "/rename", "/sync")
 
 
@@ -460,6 +461,7 @@ class _Handler(BaseHTTPRequestHandler):
             ("GET", "/notes/links"): lambda: self._json(200, api.links(_query_path(query))),
             ("GET", "/notes/backlinks"): lambda: self._json(200, api.backlinks(_query_path(query))),
             ("GET", "/notes/unresolved"): lambda: self._json(200, api.unresolved(_query_path(query))),
+            ("GET", "/search"): lambda: self._json(200, search_vault(api, query)),  # vaultsync/api/search.py
             ("POST", "/normalize"): self._normalize,
             ("POST", "/exports"): self._start_export,
             ("POST", "/rename"): self._rename,

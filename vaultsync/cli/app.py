@@ -34,6 +34,7 @@ from vaultsync.export.registry import ExportRequest, load_exporter
 from vaultsync.export.selection import Selection, select_notes
 from vaultsync.fs.vault import Vault, resolve_vault
 from vaultsync.model import Diagnostic, Severity
+from vaultsync.cli.search import register as register_search
 from vaultsync.rewrite.move_files import move_files, plan_moves
 from vaultsync.rewrite.normalize_files import WriteMode, normalize_vault
 from vaultsync.store.index import Index
@@ -472,6 +473,9 @@ def export(
         _emit_json(data)
     else:
         out.print(f"wrote {result.output} ({result.notes} notes, {result.seconds:.1f} s)", markup=False)
+
+
+register_search(app)  # vaultsync search (vaultsync/cli/search.py)
 
 
 # -- entry point -----------------------------------------------------------------------------------

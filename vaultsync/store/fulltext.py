@@ -9,7 +9,7 @@ or deletes a note's other rows; it knows nothing else of it.
 One row per passage (:mod:`vaultsync.text.passages`); its rowid is ``file id << 20 | ordinal``,
 so a note's rows are one rowid range. Columns searched: ``title`` (the note's title, else its file
 name, and its aliases), ``heading`` (the heading path) and ``body``; ranked by BM25 with the title
-weighted 10, the heading 5 and the body 1. Text goes through :func:`fold` on the way in and so
+weighted 2, the heading 1.5 and the body 1 (see WEIGHTS). Text goes through :func:`fold` on the way in and so
 do query terms: NFC, and the Turkish dotless ``ı`` as ``i`` (the tokenizer lower-cases ``I`` to
 ``i``, so "Işık" and "ışık" would otherwise never meet). The tokenizer is ``unicode61`` with
 ``remove_diacritics 2`` (accents, cedillas and the like dropped) and combining marks counted as
@@ -33,7 +33,9 @@ from vaultsync.text.passages import Passage, note_passages
 
 TABLE = "fulltext"
 TOKENIZER = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
-WEIGHTS = (10.0, 5.0, 1.0)  # title, heading, body
+# title, heading, body: every passage carries its note's title, so a larger title weight would
+# drown the body's own matches in BM25's saturation (a one-word tag line would outrank the passage)
+WEIGHTS = (2.0, 1.5, 1.0)
 COLUMNS = ("title", "heading", "body")
 SCHEMA = f"""
 CREATE VIRTUAL TABLE {TABLE} USING fts5(
@@ -126,7 +128,7 @@ def dump(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
     """uri -> the note's rows in order, ids left out: what a rebuild must reproduce."""
     out: dict[str, list[tuple[object, ...]]] = {}
     for uri, *row in conn.execute(
-        f"SELECT f.uri, t.rowid & {_LAST}, {_COLS} FROM {TABLE} t JOIN files f ON f.id = t.rowid >> {_ID_BITS} "  # noqa: S608
+        f"SELECT f.uri, t.rowid & {_LAST}, {', '.join('t.' + c for c in _COLS.split(', '))} FROM {TABLE} t JOIN files f ON f.id = t.rowid >> {_ID_BITS} "  # noqa: S608
         "ORDER BY f.uri, t.rowid"
     ):
         out.setdefault(uri, []).append(tuple(row))

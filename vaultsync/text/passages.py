@@ -10,7 +10,7 @@ else the last one before it in the same section (no heading in between), else no
 This module does not look for headings or timestamps itself: it takes the scanner's results
 (:mod:`vaultsync.text.scan`, as the index stores them), so code blocks, math and HTML are what the
 scanner says they are. A heading whose section has no passage of its own is a passage with empty
-text, so that its words are still found. Seconds come as the scanner read them
+text, so that its words are still found (unless a sub-heading follows, whose passages carry it). Seconds come as the scanner read them
 (:mod:`vaultsync.text.timestamps` owns that rule).
 """
 
@@ -85,9 +85,9 @@ def note_passages(
         head = heads.get(pos)
         if head is not None:
             flush()
-            if not section_found:
-                out.append(Passage(heading, section_line, section_line, "", None, None))
             level, head_text = head
+            if not section_found and (not path or level <= path[-1][0]):  # a parent's words are in its children's paths
+                out.append(Passage(heading, section_line, section_line, "", None, None))
             while path and path[-1][0] >= level:
                 path.pop()
             path.append((level, head_text.strip()))
