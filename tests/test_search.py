@@ -208,7 +208,7 @@ def test_full_text_after_warm_updates_equals_a_rebuild(make_vault, tmp_path):
         "c.md": "gamma\n",
     })  # fmt: skip
     update_index(Vault(root), jobs=1)[0].close()
-    write_file(root / "a.md", "# A\n## A2\nalpha changed\n\n- item <a class=\"yt-timestamp\" data-t=\"00:01:00\">[01:00]</a>\n")
+    write_file(root / "a.md", '# A\n## A2\nalpha changed\n\n- item <a class="yt-timestamp" data-t="00:01:00">[01:00]</a>\n')
     (root / "c.md").unlink()
     write_file(root / "d.md", "delta ışık\n")
     (root / "sub").mkdir()
@@ -229,7 +229,7 @@ def test_the_daemons_refresh_keeps_the_full_text_current(make_vault):
     root = make_vault({"n.md": "old words\n", "m.md": "other\n"})
     index, _ = update_index(Vault(root), jobs=1)
     indexer = Indexer(Vault(root), index)
-    write_file(root / "n.md", "new words <a class=\"yt-timestamp\" data-t=\"00:00:42\">[00:00:42]</a>\n")
+    write_file(root / "n.md", 'new words <a class="yt-timestamp" data-t="00:00:42">[00:00:42]</a>\n')
     indexer.refresh(["n.md"])
     assert search(index, "old") == [] and first(index, "new").seconds == 42
     (root / "n.md").unlink()
@@ -239,7 +239,7 @@ def test_the_daemons_refresh_keeps_the_full_text_current(make_vault):
 
 
 def test_a_parallel_cold_scan_has_the_same_full_text_as_one_process(make_vault, tmp_path):
-    files = {f"f{i % 4}/n{i}.md": f"# H{i}\nword{i} common <a class=\"yt-timestamp\" data-t=\"{i}\">[x]</a>\n" for i in range(400)}
+    files = {f"f{i % 4}/n{i}.md": f'# H{i}\nword{i} common <a class="yt-timestamp" data-t="{i}">[x]</a>\n' for i in range(400)}
     one = make_vault(files)
     two = tmp_path / "two"
     shutil.copytree(one, two)

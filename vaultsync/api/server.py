@@ -42,7 +42,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from vaultsync import __version__
 from vaultsync.api.openapi import openapi_document
-from vaultsync.api.search import search_vault
 from vaultsync.api.operations import (
     ApiService,
     Host,
@@ -52,6 +51,7 @@ from vaultsync.api.operations import (
     PathRefusedError,
     error_code,
 )
+from vaultsync.api.search import search_vault
 from vaultsync.errors import (
     ConfigError,
     GitError,

@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from vaultsync import __version__
+from vaultsync.cli.search import register as register_search
 from vaultsync.config import RULE_NAMES, GitSettings, load_settings
 from vaultsync.daemon.loop import Daemon, is_locked, read_status, setup_logging
 from vaultsync.daemon.service import install_service
@@ -34,7 +35,6 @@ from vaultsync.export.registry import ExportRequest, load_exporter
 from vaultsync.export.selection import Selection, select_notes
 from vaultsync.fs.vault import Vault, resolve_vault
 from vaultsync.model import Diagnostic, Severity
-from vaultsync.cli.search import register as register_search
 from vaultsync.rewrite.move_files import move_files, plan_moves
 from vaultsync.rewrite.normalize_files import WriteMode, normalize_vault
 from vaultsync.store.index import Index

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 from vaultsync.errors import QueryError
 
@@ -76,7 +76,7 @@ class Filter:
     value: str
 
 
-Node = Union[Term, All, Any, Not, Field, Filter]
+Node = Term | All | Any | Not | Field | Filter
 
 
 @dataclass(frozen=True, slots=True)

@@ -243,10 +243,7 @@ def _note_conditions(filters: Filters) -> tuple[list[str], list[object]]:
         where.append(f"{'NOT ' if negated else ''}instr(vs_path(f.uri), ?)")
         params.append(value)
     for value, negated in filters.tags:
-        where.append(
-            f"f.id {'NOT ' if negated else ''}IN (SELECT src FROM tags WHERE tag = ? COLLATE NOCASE "
-            "OR substr(tag, 1, ?) = ? COLLATE NOCASE)"
-        )
+        where.append(f"f.id {'NOT ' if negated else ''}IN (SELECT src FROM tags WHERE tag = ? COLLATE NOCASE OR substr(tag, 1, ?) = ? COLLATE NOCASE)")
         params += [value, len(value) + 1, value + "/"]
     for value, negated in filters.videos:
         where.append(f"{TABLE}.video IS {'NOT ' if negated else ''}?")

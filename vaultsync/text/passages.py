@@ -122,6 +122,7 @@ def _passage(
 ) -> Passage | None:
     first = bisect.bisect_left(starts, begin)
     last = bisect.bisect_left(starts, end, first)
+    governing: Sequence[Any] | None
     if first < last:  # anchors in the passage: the first governs it; all are cut from its text
         governing = stamps[first]
         raw = _cut(text, begin, end, stamps[first:last])
