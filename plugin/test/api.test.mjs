@@ -131,7 +131,7 @@ describe("vaultsync API client", () => {
   });
 
   test("search finds passages with their line and the video second", async () => {
-    const result = await client.search('"great stink"', { limit: 5, folders: ["citylayers"] });
+    const result = await client.search('"roughly doubled"', { limit: 5, folders: ["citylayers"] });
     assert.ok(result.count >= 1);
     const hit = result.hits[0];
     assert.ok(hit.uri.startsWith("citylayers/the_great_stink_of_1858"), hit.uri); // an earlier test may rename it
