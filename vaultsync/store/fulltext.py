@@ -20,6 +20,7 @@ Where folding changed a passage's text, the original is kept in ``shown`` for di
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -33,25 +34,31 @@ from vaultsync.text.passages import Passage, note_passages
 
 TABLE = "fulltext"
 TOKENIZER = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
-# title, heading, body: every passage carries its note's title, so a larger title weight would
-# drown the body's own matches in BM25's saturation (a one-word tag line would outrank the passage)
-WEIGHTS = (2.0, 1.5, 1.0)
-COLUMNS = ("title", "heading", "body")
+# title, heading, body, video: every passage carries its note's title, so a larger title weight
+# would drown the body's own matches in BM25's saturation (a tag line would outrank the passage);
+# the video id is searchable (video:ID intersects in the index) but weighs nothing
+WEIGHTS = (2.0, 1.5, 1.0, 0.0)
+COLUMNS = ("title", "heading", "body", "video")
+# A query matching more passages than this is ranked among the passages where it matches a
+# title or heading and the first CANDIDATES in note order (both at most CANDIDATES): ranking
+# is the cost of a query (a few microseconds a passage), and a word in 90,000 passages of 472,000
+# would take half a second. Below it, the order is BM25's over every match.
+CANDIDATES = 4000
 SCHEMA = f"""
 CREATE VIRTUAL TABLE {TABLE} USING fts5(
-    title, heading, body, line UNINDEXED, line_end UNINDEXED, seconds UNINDEXED, video UNINDEXED,
-    shown UNINDEXED, tokenize="{TOKENIZER}"
+    title, heading, body, video, line UNINDEXED, line_end UNINDEXED, seconds UNINDEXED, shown UNINDEXED,
+    tokenize="{TOKENIZER}"
 );
-INSERT INTO {TABLE}({TABLE}, rank) VALUES('rank', 'bm25({", ".join(map(str, WEIGHTS))})');
 """
 MARK_START, MARK_END = "\x02", "\x03"  # around matched words in StoredHit.body
 _ID_BITS = 20
 _LAST = (1 << _ID_BITS) - 1
 _FOLD = str.maketrans({"ı": "i"})
-_COLS = "title, heading, body, line, line_end, seconds, video, shown"
+_COLS = "title, heading, body, video, line, line_end, seconds, shown"
+_BM25 = f"bm25({TABLE}, {', '.join(map(str, WEIGHTS))})"
 
-# (ordinal, title, heading, body, line, line_end, seconds, video, shown): one passage's row
-PassageRow = tuple[int, str, str, str, int, int, "int | None", "str | None", "str | None"]
+# (ordinal, title, heading, body, video, line, line_end, seconds, shown): one passage's row
+PassageRow = tuple[int, str, str, str, "str | None", int, int, "int | None", "str | None"]
 
 
 def is_enabled() -> bool:
@@ -67,8 +74,11 @@ def fold(text: str) -> str:
     return text.translate(_FOLD) if "ı" in text else text
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fold_name(text: str) -> str:
     """A file name or path as ``file:`` and ``path:`` compare it: case and accents dropped."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
@@ -101,7 +111,7 @@ def passage_rows(
     for ordinal, p in enumerate(found[: _LAST + 1]):
         heading, body = fold(p.heading), fold(p.text)
         shown = None if heading == p.heading and body == p.text else json.dumps([p.heading, p.text], ensure_ascii=False)
-        rows.append((ordinal, folded_title, heading, body, p.line, p.line_end, p.seconds, p.video_id or video_id, shown))
+        rows.append((ordinal, folded_title, heading, body, p.video_id or video_id, p.line, p.line_end, p.seconds, shown))
     return rows
 
 
@@ -149,7 +159,7 @@ def phrase(text: str, *, prefix: bool = False) -> str | None:
 
 def in_column(column: str, expression: str) -> str:
     """``expression`` matched in one column only (``heading`` or ``body``)."""
-    if column not in COLUMNS:
+    if column not in COLUMNS:  # title, heading, body, video
         raise ValueError(column)
     return f"{column} : ({expression})"
 
@@ -183,27 +193,44 @@ class Filters(NamedTuple):
 
 def search(conn: sqlite3.Connection, match: str | None, filters: Filters, limit: int) -> list[StoredHit]:
     """The best ``limit`` passages for an FTS5 ``match`` expression (None: every passage, in note
-    order) among the notes ``filters`` admits. Raises sqlite3.OperationalError on a bad expression."""
-    conn.create_function("vs_path", 1, fold_name, deterministic=True)
-    conn.create_function("vs_file", 1, _file_name, deterministic=True)
-    where, params = _note_conditions(filters)
-    cols = f"f.uri, f.title, {TABLE}.heading, highlight({TABLE}, 2, char(2), char(3)), {TABLE}.shown, " + (
-        f"{TABLE}.line, {TABLE}.line_end, {TABLE}.seconds, {TABLE}.video"
-    )
-    cond = "".join(f" AND {w}" for w in where)
-    if match is None:
+    order) among the notes ``filters`` admits (see CANDIDATES for the order of a query matching
+    very many). Raises sqlite3.OperationalError on a bad expression."""
+    cond, params = _conditions(conn, filters)
+    # video:ID is looked up in the index (its column), then checked exactly (ids are case-sensitive)
+    videos = [in_column("video", q) for v, negated in filters.videos if not negated and (q := phrase(v)) is not None]
+    focus = None if match is None else f"{{title heading}} : ({match})"
+    if videos:
+        match = " AND ".join(([f"({match})"] if match is not None else []) + videos)
+        focus = match if focus is None else " AND ".join([focus, *videos])
+    if match is None or focus is None:
         sql = (
-            f"SELECT {cols}, 0.0 FROM files f CROSS JOIN {TABLE} ON {TABLE}.rowid BETWEEN f.id << {_ID_BITS} "  # noqa: S608
-            f"AND (f.id << {_ID_BITS}) | {_LAST} WHERE f.is_note = 1{cond} ORDER BY f.id, {TABLE}.rowid LIMIT ?"
+            f"SELECT t.rowid, 0.0 FROM files f CROSS JOIN {TABLE} t ON t.rowid BETWEEN f.id << {_ID_BITS} "  # noqa: S608
+            f"AND (f.id << {_ID_BITS}) | {_LAST} WHERE f.is_note = 1{cond} ORDER BY f.id, t.rowid LIMIT ?"
         )
-        rows = conn.execute(sql, [*params, limit])
+        found = conn.execute(sql, [*params, limit]).fetchall()
     else:
-        sql = (
-            f"SELECT {cols}, {TABLE}.rank FROM {TABLE} CROSS JOIN files f ON f.id = {TABLE}.rowid >> {_ID_BITS} "  # noqa: S608
-            f"WHERE {TABLE} MATCH ?{cond} ORDER BY {TABLE}.rank, {TABLE}.rowid LIMIT ?"
+        candidates = (
+            f"SELECT t.rowid FROM {TABLE} t CROSS JOIN files f ON f.id = t.rowid >> {_ID_BITS} "  # noqa: S608
+            f"WHERE t.{TABLE} MATCH ?{cond} LIMIT {CANDIDATES}"
         )
-        rows = conn.execute(sql, [match, *params, limit])
-    return [StoredHit(*row) for row in rows]
+        sql = (
+            f"SELECT t.rowid, {_BM25.replace(TABLE + ',', f't.{TABLE},')} AS score FROM {TABLE} t "  # noqa: S608
+            f"WHERE t.{TABLE} MATCH ? AND (t.rowid IN ({candidates}) OR t.rowid IN ({candidates})) "
+            "ORDER BY score, t.rowid LIMIT ?"
+        )
+        found = conn.execute(sql, [match, focus, *params, match, *params, limit]).fetchall()
+    return [_stored_hit(conn, match, rowid, score) for rowid, score in found]
+
+
+def _stored_hit(conn: sqlite3.Connection, match: str | None, rowid: int, score: float) -> StoredHit:
+    cols = "f.uri, f.title, t.heading, {body}, t.shown, t.line, t.line_end, t.seconds, t.video"
+    head = f"FROM {TABLE} t CROSS JOIN files f ON f.id = t.rowid >> {_ID_BITS} WHERE t.rowid = ?"
+    if match is None:
+        row = conn.execute(f"SELECT {cols.format(body='t.body')} {head}", (rowid,)).fetchone()  # noqa: S608
+    else:
+        marked = cols.format(body=f"highlight(t.{TABLE}, 2, '{MARK_START}', '{MARK_END}')")
+        row = conn.execute(f"SELECT {marked} {head} AND t.{TABLE} MATCH ?", (rowid, match)).fetchone()  # noqa: S608
+    return StoredHit(*row, score)
 
 
 def shown_text(hit: StoredHit) -> tuple[str, str]:
@@ -228,33 +255,49 @@ def latest_seconds(conn: sqlite3.Connection, uris: Iterable[str]) -> dict[str, i
     return out
 
 
-def _file_name(uri: str) -> str:
-    return fold_name(basename(uri))
-
-
-def _note_conditions(filters: Filters) -> tuple[list[str], list[object]]:
-    """SQL conditions on ``f`` (files) and ``fulltext`` for ``filters``, with their parameters."""
+def _conditions(conn: sqlite3.Connection, filters: Filters) -> tuple[str, list[object]]:
+    """SQL conditions on ``f`` (files) and ``t`` (this table) for ``filters``, with parameters.
+    File name, path and tag filters and a selection become one set of note ids, found first."""
     where: list[str] = [] if filters.include_excluded else ["f.excluded = 0"]
     params: list[object] = []
-    for value, negated in filters.files:
-        where.append(f"{'NOT ' if negated else ''}instr(vs_file(f.uri), ?)")
-        params.append(value)
-    for value, negated in filters.paths:
-        where.append(f"{'NOT ' if negated else ''}instr(vs_path(f.uri), ?)")
-        params.append(value)
-    for value, negated in filters.tags:
-        where.append(f"f.id {'NOT ' if negated else ''}IN (SELECT src FROM tags WHERE tag = ? COLLATE NOCASE OR substr(tag, 1, ?) = ? COLLATE NOCASE)")
-        params += [value, len(value) + 1, value + "/"]
+    ids = _note_ids(conn, filters)
+    if ids is not None:
+        where.append("f.id IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(sorted(ids)))
     for value, negated in filters.videos:
-        where.append(f"{TABLE}.video IS {'NOT ' if negated else ''}?")
+        where.append(f"t.video IS {'NOT ' if negated else ''}?")
         params.append(value)
     if filters.exclude is not None:
-        where.append(f"{TABLE}.rowid NOT IN (SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH ?)")
+        where.append(f"t.rowid NOT IN (SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH ?)")
         params.append(filters.exclude)
-    if filters.among is not None:
-        where.append("f.uri IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(sorted(filters.among), ensure_ascii=False))
-    return where, params
+    return "".join(f" AND {w}" for w in where), params
+
+
+def _note_ids(conn: sqlite3.Connection, filters: Filters) -> set[int] | None:
+    """The ids of the notes the file, path and tag filters and the selection admit; None when
+    none is given."""
+    if not (filters.files or filters.paths or filters.tags or filters.among is not None):
+        return None
+    ids: set[int] = set()
+    among = filters.among
+    for file_id, uri in conn.execute("SELECT id, uri FROM files WHERE is_note = 1"):
+        if among is not None and uri not in among:
+            continue
+        path, name = fold_name(uri), fold_name(basename(uri))
+        if all((value in name) != negated for value, negated in filters.files) and all(
+            (value in path) != negated for value, negated in filters.paths
+        ):
+            ids.add(file_id)
+    for value, negated in filters.tags:
+        tagged = {
+            src
+            for (src,) in conn.execute(
+                "SELECT src FROM tags WHERE tag = ? COLLATE NOCASE OR substr(tag, 1, ?) = ? COLLATE NOCASE",
+                (value, len(value) + 1, value + "/"),
+            )
+        }  # #a finds #a/b, as export selection's tag rule (export.selection._tagged) and Obsidian's tag:
+        ids = ids - tagged if negated else ids & tagged
+    return ids
 
 
 __all__ = ["Filters", "StoredHit", "fold", "fold_name", "passage_rows", "search", "write_passages"]
