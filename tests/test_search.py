@@ -129,6 +129,9 @@ GOLDEN_QUERIES = [
     ('"supply chains" -file:supply', DEGLOBAL, 10),
     ("chains path:economics/supp", "economics/supply.md", 6),
     ("agrees video:OtherVid_01", DEGLOBAL, 30),
+    ("video:OtherVid_01", DEGLOBAL, 30),  # only a filter: the passages of that video, in note order
+    ("video:othervid_01", None, None),  # video ids are case-sensitive
+    ("tariffs -video:dEgLoBaL001", "economics/supply.md", 10),
     ("tag:economics crisis", DEGLOBAL, 14),  # #economics/trade is under #economics
     ("retreat", DEGLOBAL, None),  # an alias
 ]
@@ -136,8 +139,11 @@ GOLDEN_QUERIES = [
 
 @pytest.mark.parametrize(("query", "uri", "line"), GOLDEN_QUERIES, ids=[q for q, _, _ in GOLDEN_QUERIES])
 def test_golden_queries_find_their_passage_first(golden, query, uri, line):
-    hit = first(golden, query)
-    assert (hit.uri, hit.line if line is not None else None) == (uri, line)
+    hits = search(golden, query)
+    if uri is None:
+        assert hits == []
+        return
+    assert (hits[0].uri, hits[0].line if line is not None else None) == (uri, line)
 
 
 def test_a_hit_has_the_video_second_its_clock_and_marked_words(golden):
@@ -196,6 +202,18 @@ def test_folded_text_is_shown_as_written(golden):
 
 def test_cjk_runs_are_one_token_so_a_word_inside_one_is_not_found(golden):
     assert search(golden, "首都") == []  # documented: no word segmentation for CJK
+
+
+def test_a_query_matching_very_many_passages_is_ranked_among_title_and_heading_matches_first(make_vault, monkeypatch):
+    files = {f"n{i:02}.md": f"# Part {i}\nthe common word, in passage {i}\n" for i in range(30)}
+    files["z.md"] = "# Common ground\nthe common word under a heading that has it\n"
+    index, _ = update_index(Vault(make_vault(files)), jobs=1)
+    exact = search(index, "common", limit=5)
+    monkeypatch.setattr(fulltext, "CANDIDATES", 4)
+    bounded = search(index, "common", limit=5)
+    assert exact[0].uri == bounded[0].uri == "z.md" and len(bounded) == 5
+    assert {h.uri for h in bounded[1:]} <= {f"n{i:02}.md" for i in range(4)}  # then the first in note order
+    index.close()
 
 
 # -- kept current ------------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ or deletes a note's other rows; it knows nothing else of it.
 
 One row per passage (:mod:`vaultsync.text.passages`); its rowid is ``file id << 20 | ordinal``,
 so a note's rows are one rowid range. Columns searched: ``title`` (the note's title, else its file
-name, and its aliases), ``heading`` (the heading path) and ``body``; ranked by BM25 with the title
-weighted 2, the heading 1.5 and the body 1 (see WEIGHTS). Text goes through :func:`fold` on the way in and so
+name, and its aliases), ``heading`` (the heading path), ``body`` and ``video`` (the governing
+timestamp's video id, for ``video:``); ranked by BM25 with the title weighted 2, the heading 1.5
+and the body 1 (see WEIGHTS), exactly up to CANDIDATES matches and among a bounded set beyond. Text goes through :func:`fold` on the way in and so
 do query terms: NFC, and the Turkish dotless ``ı`` as ``i`` (the tokenizer lower-cases ``I`` to
 ``i``, so "Işık" and "ışık" would otherwise never meet). The tokenizer is ``unicode61`` with
 ``remove_diacritics 2`` (accents, cedillas and the like dropped) and combining marks counted as
@@ -40,10 +41,10 @@ TOKENIZER = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
 WEIGHTS = (2.0, 1.5, 1.0, 0.0)
 COLUMNS = ("title", "heading", "body", "video")
 # A query matching more passages than this is ranked among the passages where it matches a
-# title or heading and the first CANDIDATES in note order (both at most CANDIDATES): ranking
-# is the cost of a query (a few microseconds a passage), and a word in 90,000 passages of 472,000
-# would take half a second. Below it, the order is BM25's over every match.
-CANDIDATES = 4000
+# title or heading and the first CANDIDATES in note order (at most CANDIDATES of each): ranking
+# is the cost of a query (5-10 µs a passage on a busy 2-core machine), and a word found in 90,000
+# of 472,000 passages would take half a second. Up to CANDIDATES matches the order is BM25's.
+CANDIDATES = 1000
 SCHEMA = f"""
 CREATE VIRTUAL TABLE {TABLE} USING fts5(
     title, heading, body, video, line UNINDEXED, line_end UNINDEXED, seconds UNINDEXED, shown UNINDEXED,
@@ -195,31 +196,47 @@ def search(conn: sqlite3.Connection, match: str | None, filters: Filters, limit:
     """The best ``limit`` passages for an FTS5 ``match`` expression (None: every passage, in note
     order) among the notes ``filters`` admits (see CANDIDATES for the order of a query matching
     very many). Raises sqlite3.OperationalError on a bad expression."""
-    cond, params = _conditions(conn, filters)
+    allowed, banned = _notes(conn, filters)
     # video:ID is looked up in the index (its column), then checked exactly (ids are case-sensitive)
     videos = [in_column("video", q) for v, negated in filters.videos if not negated and (q := phrase(v)) is not None]
     focus = None if match is None else f"{{title heading}} : ({match})"
     if videos:
         match = " AND ".join(([f"({match})"] if match is not None else []) + videos)
         focus = match if focus is None else " AND ".join([focus, *videos])
+    cond, params = _conditions(filters)
     if match is None or focus is None:
+        if allowed is not None:
+            cond += " AND f.id IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(sorted(allowed)))
+        if banned:
+            cond += " AND f.excluded = 0"
         sql = (
             f"SELECT t.rowid, 0.0 FROM files f CROSS JOIN {TABLE} t ON t.rowid BETWEEN f.id << {_ID_BITS} "  # noqa: S608
             f"AND (f.id << {_ID_BITS}) | {_LAST} WHERE f.is_note = 1{cond} ORDER BY f.id, t.rowid LIMIT ?"
         )
         found = conn.execute(sql, [*params, limit]).fetchall()
     else:
-        candidates = (
-            f"SELECT t.rowid FROM {TABLE} t CROSS JOIN files f ON f.id = t.rowid >> {_ID_BITS} "  # noqa: S608
-            f"WHERE t.{TABLE} MATCH ?{cond} LIMIT {CANDIDATES}"
-        )
+        chosen = _candidates(conn, focus, allowed, banned) | _candidates(conn, match, allowed, banned)
         sql = (
             f"SELECT t.rowid, {_BM25.replace(TABLE + ',', f't.{TABLE},')} AS score FROM {TABLE} t "  # noqa: S608
-            f"WHERE t.{TABLE} MATCH ? AND (t.rowid IN ({candidates}) OR t.rowid IN ({candidates})) "
-            "ORDER BY score, t.rowid LIMIT ?"
+            f"WHERE t.{TABLE} MATCH ? AND t.rowid + 0 IN (SELECT value FROM json_each(?)){cond} ORDER BY score, t.rowid LIMIT ?"
         )
-        found = conn.execute(sql, [match, focus, *params, match, *params, limit]).fetchall()
+        found = conn.execute(sql, [match, json.dumps(sorted(chosen)), *params, limit]).fetchall()
     return [_stored_hit(conn, match, rowid, score) for rowid, score in found]
+
+
+def _candidates(conn: sqlite3.Connection, match: str, allowed: set[int] | None, banned: set[int]) -> set[int]:
+    """The rowids of the first CANDIDATES passages matching ``match`` in notes allowed."""
+    out: set[int] = set()
+    cursor = conn.execute(f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH ?", (match,))  # noqa: S608
+    for (rowid,) in cursor:
+        note = rowid >> _ID_BITS
+        if (allowed is None or note in allowed) and note not in banned:
+            out.add(rowid)
+            if len(out) >= CANDIDATES:
+                break
+    cursor.close()
+    return out
 
 
 def _stored_hit(conn: sqlite3.Connection, match: str | None, rowid: int, score: float) -> StoredHit:
@@ -255,15 +272,10 @@ def latest_seconds(conn: sqlite3.Connection, uris: Iterable[str]) -> dict[str, i
     return out
 
 
-def _conditions(conn: sqlite3.Connection, filters: Filters) -> tuple[str, list[object]]:
-    """SQL conditions on ``f`` (files) and ``t`` (this table) for ``filters``, with parameters.
-    File name, path and tag filters and a selection become one set of note ids, found first."""
-    where: list[str] = [] if filters.include_excluded else ["f.excluded = 0"]
+def _conditions(filters: Filters) -> tuple[str, list[object]]:
+    """SQL conditions on the passages (``t``) for ``filters``' video ids and exclusion."""
+    where: list[str] = []
     params: list[object] = []
-    ids = _note_ids(conn, filters)
-    if ids is not None:
-        where.append("f.id IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(sorted(ids)))
     for value, negated in filters.videos:
         where.append(f"t.video IS {'NOT ' if negated else ''}?")
         params.append(value)
@@ -273,31 +285,54 @@ def _conditions(conn: sqlite3.Connection, filters: Filters) -> tuple[str, list[o
     return "".join(f" AND {w}" for w in where), params
 
 
-def _note_ids(conn: sqlite3.Connection, filters: Filters) -> set[int] | None:
-    """The ids of the notes the file, path and tag filters and the selection admit; None when
-    none is given."""
-    if not (filters.files or filters.paths or filters.tags or filters.among is not None):
-        return None
-    ids: set[int] = set()
-    among = filters.among
-    for file_id, uri in conn.execute("SELECT id, uri FROM files WHERE is_note = 1"):
-        if among is not None and uri not in among:
-            continue
-        path, name = fold_name(uri), fold_name(basename(uri))
-        if all((value in name) != negated for value, negated in filters.files) and all(
-            (value in path) != negated for value, negated in filters.paths
-        ):
-            ids.add(file_id)
-    for value, negated in filters.tags:
+def _notes(conn: sqlite3.Connection, filters: Filters) -> tuple[set[int] | None, set[int]]:
+    """(the ids of the notes the file name, path and tag filters and the selection admit, None
+    when none is given; the ids of the notes userIgnoreFilters hides, unless they are wanted)."""
+    banned = set() if filters.include_excluded else {i for (i,) in conn.execute("SELECT id FROM files WHERE excluded = 1")}
+    allowed: set[int] | None = None
+    if filters.among is not None:
+        allowed = {
+            i
+            for (i,) in conn.execute(
+                "SELECT id FROM files WHERE is_note = 1 AND uri IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(filters.among), ensure_ascii=False),),
+            )
+        }
+    named = [(value, negated, True) for value, negated in filters.files]
+    named += [(value, negated, False) for value, negated in filters.paths]
+    for value, negated, file_name in named:
+        found = _named(conn, value, file_name)
+        allowed = _narrow(conn, allowed, found, negated)
+    for value, negated in filters.tags:  # #a finds #a/b, as the export selection's tag rule and Obsidian's tag:
         tagged = {
             src
             for (src,) in conn.execute(
                 "SELECT src FROM tags WHERE tag = ? COLLATE NOCASE OR substr(tag, 1, ?) = ? COLLATE NOCASE",
                 (value, len(value) + 1, value + "/"),
             )
-        }  # #a finds #a/b, as export selection's tag rule (export.selection._tagged) and Obsidian's tag:
-        ids = ids - tagged if negated else ids & tagged
-    return ids
+        }
+        allowed = _narrow(conn, allowed, tagged, negated)
+    return allowed, banned
+
+
+def _narrow(conn: sqlite3.Connection, allowed: set[int] | None, found: set[int], negated: bool) -> set[int]:
+    if not negated:
+        return found if allowed is None else allowed & found
+    if allowed is None:
+        allowed = {i for (i,) in conn.execute("SELECT id FROM files WHERE is_note = 1")}
+    return allowed - found
+
+
+def _named(conn: sqlite3.Connection, value: str, file_name: bool) -> set[int]:
+    """The notes whose file name (or vault path) holds ``value`` (folded, :func:`fold_name`).
+    SQLite's LIKE folds ASCII only, so it picks out the candidates: its matches, and every path
+    with other characters (``café`` holds ``cafe``); :func:`fold_name` decides."""
+    pattern = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = conn.execute(
+        "SELECT id, uri FROM files WHERE is_note = 1 AND (uri LIKE ? ESCAPE '\\' OR uri GLOB '*[^ -~]*')",
+        (pattern,),
+    )
+    return {i for i, uri in rows if value in fold_name(basename(uri) if file_name else uri)}
 
 
 __all__ = ["Filters", "StoredHit", "fold", "fold_name", "passage_rows", "search", "write_passages"]
