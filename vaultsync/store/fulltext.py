@@ -247,7 +247,7 @@ def _stored_hit(conn: sqlite3.Connection, match: str | None, rowid: int, score: 
     else:
         marked = cols.format(body=f"highlight(t.{TABLE}, 2, '{MARK_START}', '{MARK_END}')")
         row = conn.execute(f"SELECT {marked} {head} AND t.{TABLE} MATCH ?", (rowid, match)).fetchone()  # noqa: S608
-    return StoredHit(*row, score)
+    return StoredHit._make((*row, score))
 
 
 def shown_text(hit: StoredHit) -> tuple[str, str]:
