@@ -4,7 +4,8 @@ Owns the table's schema, its rows (built from a note's text and the scanner's re
 :func:`passage_rows`, in the worker that parses the note), their writes and deletes, and the
 ``MATCH`` queries that read it. :mod:`vaultsync.store.index` creates the table with the rest of the
 schema and calls :func:`write_passages` / :func:`delete_passages` in the transaction that writes
-or deletes a note's other rows; it knows nothing else of it.
+or deletes a note's other rows, and :func:`merge_part` when a cold scan merges a worker's part;
+it knows nothing else of it.
 
 One row per passage (:mod:`vaultsync.text.passages`); its rowid is ``file id << 20 | ordinal``,
 so a note's rows are one rowid range. Columns searched: ``title`` (the note's title, else its file
