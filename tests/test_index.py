@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from vaultsync.fs.vault import Vault
+from vaultsync.store import fulltext
 from vaultsync.store.index import SCHEMA_VERSION, Index
 from vaultsync.store.indexing import rebuild_index, update_index
 
@@ -180,7 +181,8 @@ def test_index_lives_in_a_hidden_folder_that_is_not_scanned(make_vault):
 # -- the index stays equal to a rebuild after any sequence of edits ------------------------------
 
 NAMES = ["a", "b", "Note", "x/Note", "x/y/c", "z/b"]
-BODIES = st.lists(st.sampled_from(["[[a]]", "[[b]]", "[[Note]]", "[[x/Note]]", "[[c]]", "![[b]]", "[[./b]]", "text"]), max_size=4)
+BODIES = st.lists(st.sampled_from(["[[a]]", "[[b]]", "[[Note]]", "[[x/Note]]", "[[c]]", "![[b]]", "[[./b]]", "text",
+                                   "\n## Sub\n", '<a class="yt-timestamp" data-t="00:00:05">[x]</a>']), max_size=4)  # fmt: skip
 
 
 class IndexMatchesRebuild(RuleBasedStateMachine):
@@ -220,6 +222,7 @@ class IndexMatchesRebuild(RuleBasedStateMachine):
             return
         warm, _ = update_index(Vault(self.root), jobs=1)
         got = link_table(warm)
+        got_text = fulltext.dump(warm.conn)  # the full-text rows too
         backlinks = {(r["source"], t) for t in warm.uris() for r in warm.backlinks(t)}
         warm.close()
         fresh_root = self.root.parent / (self.root.name + "-cold")
@@ -229,6 +232,7 @@ class IndexMatchesRebuild(RuleBasedStateMachine):
         shutil.copytree(self.root, fresh_root, ignore=shutil.ignore_patterns(".vaultsync"))
         cold, _ = rebuild_index(Vault(fresh_root), jobs=1)
         assert got == link_table(cold)
+        assert got_text == fulltext.dump(cold.conn)
         assert backlinks == {(row[0], row[6]) for row in got if row[6] is not None}
         cold.close()
         shutil.rmtree(fresh_root)

@@ -181,6 +181,7 @@ ENDPOINTS = [
     ("GET", "/notes/api%2FHub.md/backlinks", None),
     ("GET", "/notes/links?path=api/Hub.md", None),
     ("GET", "/bases/videos.base?view=Most%20linked", None),
+    ("GET", "/search?q=hub", None),
     ("POST", "/normalize", {"path": "api/Messy.md", "write": True}),
     ("POST", "/exports", {"format": "epub", "selection": {"folders": ["api"]}}),
     ("GET", "/exports/1-abcdef01", None),

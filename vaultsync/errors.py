@@ -122,3 +122,7 @@ class BaseError(ConfigError):
         self.uri = uri
         self.line = line
         self.reason = reason
+
+
+class QueryError(ConfigError):
+    """A search query that cannot be read (an unclosed quote, an operator without a value...)."""

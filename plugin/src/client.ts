@@ -93,6 +93,61 @@ export interface Renamed {
   notes_updated: string[];
 }
 
+/** One passage found by `GET /search`: its note, heading path, line and the video second. */
+export interface SearchHit {
+  uri: string;
+  title: string;
+  heading: string;
+  line: number;
+  line_end: number;
+  snippet: string;
+  /** [start, end) of each matched word in `snippet`. */
+  marks: [number, number][];
+  seconds: number | null;
+  clock: string | null;
+  video_id: string | null;
+  video_url: string | null;
+  score: number;
+}
+
+export interface SearchResult {
+  query: string;
+  count: number;
+  hits: SearchHit[];
+}
+
+export interface SearchOptions {
+  limit?: number;
+  folders?: string[];
+  tags?: string[];
+  /** Frontmatter KEY=VALUE pairs. */
+  where?: Record<string, string>;
+}
+
+/** The query string of `GET /search` (repeated keys for the lists). */
+export function searchQuery(q: string, options: SearchOptions = {}): string {
+  const params = new URLSearchParams({ q });
+  if (options.limit !== undefined) params.set("limit", String(options.limit));
+  for (const folder of options.folders ?? []) params.append("folder", folder);
+  for (const tag of options.tags ?? []) params.append("tag", tag);
+  for (const [key, value] of Object.entries(options.where ?? {})) params.append("where", `${key}=${value}`);
+  return params.toString();
+}
+
+/** A snippet cut into plain and matched pieces, in order, for rendering without HTML. */
+export function snippetParts(snippet: string, marks: [number, number][]): { text: string; matched: boolean }[] {
+  const parts: { text: string; matched: boolean }[] = [];
+  let at = 0;
+  for (const [start, end] of [...marks].sort((a, b) => a[0] - b[0])) {
+    if (start < at || end > snippet.length) continue;
+    if (start > at) parts.push({ text: snippet.slice(at, start), matched: false });
+    parts.push({ text: snippet.slice(start, end), matched: true });
+    at = end;
+  }
+  if (at < snippet.length) parts.push({ text: snippet.slice(at), matched: false });
+  return parts;
+}
+
 export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string }) => Promise<{
   status: number;
   headers: { get(name: string): string | null };
@@ -206,6 +261,11 @@ export class VaultsyncClient {
 
   rename(from: string, to: string): Promise<Renamed> {
     return this.json("POST", "/rename", { from, to });
+  }
+
+  /** Full-text search: passages best first, each with its note, line and video second. */
+  search(q: string, options: SearchOptions = {}): Promise<SearchResult> {
+    return this.json("GET", `/search?${searchQuery(q, options)}`);
   }
 
   sync(): Promise<Record<string, unknown>> {

@@ -1,10 +1,11 @@
 /**
- * The vaultsync Obsidian plugin: a status-bar item, export / normalize / sync commands and a
- * ribbon action, all through the local vaultsync API (see ./client.ts).
+ * The vaultsync Obsidian plugin: a status-bar item, export / normalize / sync / search commands
+ * and a ribbon action, all through the local vaultsync API (see ./client.ts; search: ./search.ts).
  */
 
 import { App, Notice, Plugin, PluginSettingTab, Setting, TFile, normalizePath, requestUrl } from "obsidian";
 import { ApiError, ApiInfo, FetchLike, Format, Job, Selection, VaultsyncClient, parseApiInfo } from "./client";
+import { SearchModal } from "./search";
 
 interface Settings {
   /** Read the URL and token from <vault>/.vaultsync/api.json (written by `vaultsync serve`). */
@@ -83,6 +84,11 @@ export default class VaultsyncPlugin extends Plugin {
       },
     });
     this.addCommand({ id: "sync-now", name: "Sync now", callback: () => void this.syncNow() });
+    this.addCommand({
+      id: "search-vault",
+      name: "Search vault (to the second)",
+      callback: () => new SearchModal(this.app, () => this.client(), (err) => this.fail(err)).open(),
+    });
     this.addRibbonIcon("refresh-cw", "vaultsync: sync now", () => void this.syncNow());
   }
 

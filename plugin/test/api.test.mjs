@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { ApiError, VaultsyncClient, parseApiInfo } from "../build/client.mjs";
+import { ApiError, VaultsyncClient, parseApiInfo, searchQuery, snippetParts } from "../build/client.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "..", "..");
@@ -128,6 +128,32 @@ describe("vaultsync API client", () => {
 
   test("sync now in a vault that is not a git repository explains itself", async () => {
     await assert.rejects(client.sync(), (err) => err instanceof ApiError && err.status === 409 && err.hint !== null);
+  });
+
+  test("search finds passages with their line and the video second", async () => {
+    const result = await client.search('"roughly doubled"', { limit: 5, folders: ["citylayers"] });
+    assert.ok(result.count >= 1);
+    const hit = result.hits[0];
+    assert.ok(hit.uri.startsWith("citylayers/the_great_stink_of_1858"), hit.uri); // an earlier test may rename it
+    assert.ok(hit.line >= 1);
+    assert.ok(hit.marks.length >= 1 && hit.marks.every(([s, e]) => s < e && e <= hit.snippet.length));
+    const timed = (await client.search("sanitation city government")).hits[0];
+    assert.match(timed.video_url, /^https:\/\/www\.youtube\.com\/watch\?v=[\w-]+&t=\d+s$/);
+    assert.equal(timed.video_url, `https://www.youtube.com/watch?v=${timed.video_id}&t=${timed.seconds}s`);
+    assert.match(timed.clock, /^\d\d:\d\d(:\d\d)?$/);
+  });
+
+  test("a malformed search is a 422 JSON error, a folder outside the vault a 400", async () => {
+    await assert.rejects(client.search('"unclosed'), (err) => err instanceof ApiError && err.status === 422 && err.message.includes("quote"));
+    await assert.rejects(client.search("x", { folders: ["../outside"] }), (err) => err instanceof ApiError && err.status === 400);
+  });
+
+  test("search query strings and snippet pieces", () => {
+    assert.equal(searchQuery("a b", { limit: 3, folders: ["x/y"], tags: ["t"], where: { k: "v" } }), "q=a+b&limit=3&folder=x%2Fy&tag=t&where=k%3Dv");
+    assert.deepEqual(snippetParts("one two three", [[4, 7]]), [
+      { text: "one ", matched: false }, { text: "two", matched: true }, { text: " three", matched: false },
+    ]);
+    assert.deepEqual(snippetParts("ab", [[0, 2], [1, 2]]), [{ text: "ab", matched: true }]);
   });
 
   test("an unreachable server is an ApiError with a hint", async () => {

@@ -169,6 +169,48 @@ def _note_result(key: str, items: dict[str, Any], nullable: bool = False) -> dic
     }
 
 
+_HIT = {
+    "type": "object",
+    "required": ["uri", "title", "heading", "line", "line_end", "snippet", "marks", "seconds", "clock", "video_id", "video_url", "score"],
+    "properties": {
+        "uri": {"type": "string", "description": "The note's vault path."},
+        "title": {"type": "string"},
+        "heading": {"type": "string", "description": "The heading path, 'Top > Sub'; empty before the first heading."},
+        "line": {"type": "integer", "description": "The passage's first line (1-based)."},
+        "line_end": {"type": "integer"},
+        "snippet": {"type": "string"},
+        "marks": {"type": "array", "items": _SPAN, "description": "[start, end) of each matched word in snippet."},
+        "seconds": {"type": ["integer", "null"], "description": "The second the passage's timestamp points at."},
+        "clock": {"type": ["string", "null"], "description": "That second as MM:SS or HH:MM:SS."},
+        "video_id": {"type": ["string", "null"]},
+        "video_url": {"type": ["string", "null"], "description": "https://www.youtube.com/watch?v=ID&t=83s"},
+        "score": {"type": "number", "description": "BM25, higher is better."},
+    },
+}
+_LIST = {"type": "array", "items": {"type": "string"}}
+_SEARCH = {
+    "get": {
+        "operationId": "search",
+        "summary": "Full-text search: passages, best first, each with its note, heading, line and video second",
+        "parameters": [
+            {"name": "q", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1},
+             "description": 'Words, "phrases", -excluded, OR, prefix*, file:, path:, tag:, section:, line:, video:ID.'},
+            {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+            {"name": "folder", "in": "query", "required": False, "schema": _LIST, "style": "form", "explode": True},
+            {"name": "tag", "in": "query", "required": False, "schema": _LIST, "style": "form", "explode": True},
+            {"name": "where", "in": "query", "required": False, "schema": _LIST, "style": "form", "explode": True,
+             "description": "Frontmatter KEY=VALUE."},
+        ],
+        "responses": {
+            "200": _ok({"type": "object", "required": ["query", "count", "hits"], "properties": {
+                "query": {"type": "string"}, "count": {"type": "integer"}, "hits": {"type": "array", "items": _HIT}}}),
+            "400": _err("A folder is refused: it is not plainly inside the vault."),
+            "422": _err("The query cannot be read (an unclosed quote, an operator without a value...) or a bad limit."),
+            **_COMMON,
+        },
+    }
+}  # fmt: skip
+
 _DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -252,6 +294,7 @@ _DOCUMENT: dict[str, Any] = {
                 }), **_PATHS, "422": _err("The base is invalid (YAML, expression, unknown function, no such view)."), **_COMMON},
             }
         },
+        "/search": _SEARCH,
         "/normalize": {
             "post": {
                 "operationId": "normalize",

@@ -33,6 +33,7 @@ from vaultsync.api.jobs import JobNotFoundError, JobNotReadyError
 from vaultsync.api.openapi import openapi_document
 from vaultsync.api.operations import ApiService, Host, NotAvailableError
 from vaultsync.api.paths import PathRefusedError
+from vaultsync.api.search import search_vault
 from vaultsync.errors import (
     ConfigError,
     GitError,
@@ -197,6 +198,7 @@ class _Handler(Connection):
             ("GET", "/notes/links"): lambda: self._json(200, api.links(_query_path(query))),
             ("GET", "/notes/backlinks"): lambda: self._json(200, api.backlinks(_query_path(query))),
             ("GET", "/notes/unresolved"): lambda: self._json(200, api.unresolved(_query_path(query))),
+            ("GET", "/search"): lambda: self._json(200, search_vault(api, query)),  # vaultsync/api/search.py
             ("POST", "/normalize"): self._normalize,
             ("POST", "/exports"): self._start_export,
             ("POST", "/rename"): self._rename,

@@ -27,7 +27,7 @@ from vaultsync import __version__
 from vaultsync.cli.common import MODE, emit_json
 from vaultsync.errors import ConfigError, OutsideVaultError, VaultsyncError, error_code
 
-COMMANDS = ("maintain", "queries", "exporting", "running", "mcp", "base")
+COMMANDS = ("maintain", "queries", "exporting", "running", "mcp", "base", "search")
 
 app = typer.Typer(
     name="vaultsync",

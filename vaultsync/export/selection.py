@@ -55,6 +55,22 @@ def select_notes(index: Index, selection: Selection) -> list[str]:
     """The selected note uris, in export order. ``selection.notes`` must already be vault paths."""
     rows = index.note_rows(frontmatter=False)
     titles = {uri: title for uri, title, _, _ in rows}
+    chosen = _chosen(index, selection, rows)
+    if selection.notes:
+        for uri in selection.notes:
+            if uri not in titles:
+                raise ConfigError(f"no such note: {uri!r}")
+        return [u for u in _breadth_first(index, list(selection.notes), selection.depth) if u in chosen]
+    return order_notes(index, chosen, {u: titles[u] for u in chosen})
+
+
+def chosen_notes(index: Index, selection: Selection) -> set[str]:
+    """The notes ``--folder``, ``--tag`` and ``--where`` admit, in no order (``notes`` and
+    ``depth`` aside): what a search among a selection looks in."""
+    return _chosen(index, selection, index.note_rows(frontmatter=False))
+
+
+def _chosen(index: Index, selection: Selection, rows: list[tuple[str, str | None, dict[str, Any] | None, bool]]) -> set[str]:
     # files hidden by userIgnoreFilters are left out unless named, or in a named folder
     named = set(selection.notes)
     chosen = {uri for uri, _, _, excluded in rows if not excluded or selection.folders or uri in named}
@@ -66,12 +82,7 @@ def select_notes(index: Index, selection: Selection) -> list[str]:
     if selection.where:
         front = index.frontmatters(chosen)
         chosen = {u for u in chosen if _matches(front.get(u), selection.where)}
-    if selection.notes:
-        for uri in selection.notes:
-            if uri not in titles:
-                raise ConfigError(f"no such note: {uri!r}")
-        return [u for u in _breadth_first(index, list(selection.notes), selection.depth) if u in chosen]
-    return order_notes(index, chosen, {u: titles[u] for u in chosen})
+    return chosen
 
 
 def _tagged(index: Index, tags: tuple[str, ...]) -> set[str]:

@@ -17,9 +17,10 @@ from typing import Any, NamedTuple
 
 from vaultsync.errors import StoreError
 from vaultsync.fs.vault import FileStat
+from vaultsync.store import fulltext
 from vaultsync.text.names import basename
 
-SCHEMA_VERSION = 3  # 3: links as one JSON array per note, in `occurrences`; backlinks and link keys per target
+SCHEMA_VERSION = 4  # 3: links as one JSON array per note, in `occurrences`; backlinks and link keys per target; 4: full text
 INDEX_NAME = "index.sqlite"
 
 # 16 KiB pages: a note's occurrences row (about 3 KB of JSON) packs better than in 4 KiB ones, so
@@ -52,7 +53,7 @@ CREATE TABLE backrefs(dest INTEGER NOT NULL, n INTEGER NOT NULL, srcs TEXT NOT N
 CREATE TABLE linkkeys(key TEXT NOT NULL, srcs TEXT NOT NULL, unresolved TEXT);
 CREATE TABLE tags(src INTEGER NOT NULL, tag TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
 CREATE TABLE diagnostics(src INTEGER NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, severity TEXT NOT NULL);
-"""
+""" + fulltext.SCHEMA  # full-text search: its own table (vaultsync.store.fulltext)
 # Created after a bulk load, which is faster than maintaining them row by row.
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS backrefs_dest ON backrefs(dest);
@@ -62,7 +63,7 @@ CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS diagnostics_src ON diagnostics(src);
 """
 _CHILD_TABLES = ("tags", "diagnostics")
-_TABLES = {"meta", "files", "occurrences", "backrefs", "linkkeys", *_CHILD_TABLES}
+_TABLES = {"meta", "files", "occurrences", "backrefs", "linkkeys", *_CHILD_TABLES, fulltext.TABLE}
 
 LINK_FIELDS = ("kind", "start", "end", "target", "subpath", "display", "dest", "candidates")
 LINK_COUNT_KEYS = ("links", "resolved", "ambiguous", "embeds", "other_links")
@@ -116,6 +117,7 @@ class NoteRows(NamedTuple):
     timestamps: str | None = None  # JSON
     headings: str | None = None  # JSON
     blocks: str | None = None  # JSON
+    passages: Sequence[fulltext.PassageRow] = ()  # full-text rows (vaultsync.store.fulltext)
 
 
 class Index:
@@ -231,6 +233,7 @@ class Index:
         )
         c.executemany("INSERT INTO tags VALUES(?,?,?,?)", [r for n in notes for r in n.tags])
         c.executemany("INSERT INTO diagnostics VALUES(?,?,?,?)", [r for n in notes for r in n.diagnostics])
+        fulltext.write_passages(c, ((n.id, n.passages) for n in notes))  # full-text search
 
     def put_files(self, notes: Iterable[NoteRows]) -> None:
         """Insert or replace files with all their rows (the caller holds the transaction)."""
@@ -268,6 +271,7 @@ class Index:
 
     def _delete_children(self, file_id: int) -> None:
         self.conn.execute("DELETE FROM occurrences WHERE id=?", (file_id,))
+        fulltext.delete_passages(self.conn, file_id)  # full-text search
         for table in _CHILD_TABLES:
             self.conn.execute(f"DELETE FROM {table} WHERE src=?", (file_id,))  # noqa: S608 - fixed names
 
@@ -293,6 +297,7 @@ class Index:
             with self.transaction():
                 for table in ("files", "occurrences", "backrefs", "linkkeys", *_CHILD_TABLES):
                     c.execute(f"INSERT INTO main.{table} SELECT * FROM part.{table}")  # noqa: S608 - fixed names
+                fulltext.merge_part(c, "part")  # full-text search
         finally:
             c.execute("DETACH DATABASE part")
 

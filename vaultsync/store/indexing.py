@@ -21,6 +21,7 @@ from typing import Any
 from vaultsync.errors import NoteReadError, StoreError
 from vaultsync.fs.vault import READ_FLAGS, UNSTATED, FileStat, Vault, decode_note, is_note, read_fd
 from vaultsync.model import Diagnostic, Frontmatter, Tag
+from vaultsync.store import fulltext
 from vaultsync.store.index import INDEX_NAME, Index, NoteRows, link_counts_of, link_facts, link_key
 from vaultsync.text.names import dirname, file_keys
 from vaultsync.text.parse import NoteHead, frontmatter_tags, index_text, note_head, split_frontmatter
@@ -347,7 +348,9 @@ def _parse_file(resolver: LinkResolver, file_id: int, uri: str, path: str, st: F
         return _bad_note(file_id, uri, st, excluded, "unreadable", f"cannot read: {exc.strerror}")
     except NoteReadError as exc:
         return _bad_note(file_id, uri, st, excluded, "unreadable", exc.reason)
-    return text_rows(resolver, file_id, uri, text, st, excluded)
+    rows = text_rows(resolver, file_id, uri, text, st, excluded)
+    # full-text search: the note's passages, from its text and the rows' headings and timestamps
+    return rows._replace(passages=fulltext.passage_rows(text, uri, rows.title, rows.video_id, rows.frontmatter, rows.headings, rows.timestamps))
 
 
 def text_rows(resolver: LinkResolver, file_id: int, uri: str, text: str, st: FileStat, excluded: bool) -> NoteRows:

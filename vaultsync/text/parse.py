@@ -85,17 +85,27 @@ def split_frontmatter(text: str) -> Frontmatter:
     Invalid YAML gives ``data=None`` and an ``error``; the block still counts as frontmatter (its
     text is not body), as in Obsidian, where such a note shows a properties error.
     """
+    block = _frontmatter_block(text)
+    if block is None:
+        return Frontmatter()
+    inner_start, inner_end, end = block
+    data, error = _load_mapping(text[inner_start:inner_end])
+    return Frontmatter(start=1 if text.startswith("\ufeff") else 0, end=end, data=data, error=error)
+
+
+def body_start(text: str) -> int:
+    """Where the body starts: after the frontmatter block, without parsing it (0 when there is none)."""
+    block = _frontmatter_block(text)
+    return 0 if block is None else block[2]
+
+
+def _frontmatter_block(text: str) -> tuple[int, int, int] | None:
+    """(inner start, inner end, block end) of the frontmatter block, or None."""
     opened = _OPEN.match(text)
     if opened is None:
-        return Frontmatter()
-    start = 1 if text.startswith("\ufeff") else 0
-    inner_start = opened.end()
-    closed = _CLOSE.search(text, inner_start)
-    if closed is None:
-        return Frontmatter()
-    inner = text[inner_start : closed.start()]
-    data, error = _load_mapping(inner)
-    return Frontmatter(start=start, end=closed.end(), data=data, error=error)
+        return None
+    closed = _CLOSE.search(text, opened.end())
+    return None if closed is None else (opened.end(), closed.start(), closed.end())
 
 
 def _load_mapping(inner: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -302,6 +312,7 @@ if _cscan is not None:
 
 
 __all__ = [
+    "body_start",
     "frontmatter_aliases",
     "frontmatter_links",
     "frontmatter_tags",
