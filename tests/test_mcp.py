@@ -130,7 +130,7 @@ def vault_files(root: Path) -> dict[str, bytes]:
 
 def test_tools_are_listed_with_schemas_and_one_line_descriptions(reader: Server) -> None:
     tools = {t.name: t for t in reader.portal.call(reader.session.list_tools).tools}
-    assert set(tools) == {"read_note", "links", "backlinks", "unresolved", "list_notes", "normalize", "rename", "export"}
+    assert set(tools) == {"read_note", "links", "backlinks", "unresolved", "list_notes", "search", "normalize", "rename", "export"}
     for tool in tools.values():
         assert tool.description and "\n" not in tool.description
         assert tool.input_schema["type"] == "object"
@@ -167,6 +167,16 @@ def test_read_note_gives_frontmatter_headings_and_timestamps(reader: Server) -> 
     assert note["timestamps"] == [
         {"offset": note["text"].index("<a class"), "second": 83, "clock": "01:23", "url": f"https://www.youtube.com/watch?v={VIDEO}&t=83s"}
     ]
+
+
+def test_search_lands_on_the_second(reader: Server) -> None:
+    found = reader.ok("search", query='"first point"')
+    hit = found["hits"][0]
+    assert hit["uri"] == "channel/Alpha.md" and hit["heading"].endswith("Start")
+    assert hit["seconds"] == 83 and hit["video_url"] == f"https://www.youtube.com/watch?v={VIDEO}&t=83s"
+    assert reader.ok("search", query="first", folders=["other"])["hits"] == []
+    with pytest.raises(Exception):  # noqa: B017 - the SDK raises its MCPError: a folder outside the vault
+        reader.ok("search", query="first", folders=["../outside"])
 
 
 def test_long_notes_come_in_pages(reader: Server) -> None:

@@ -25,6 +25,7 @@ from pydantic import Field
 from vaultsync import __version__
 from vaultsync.errors import VaultsyncError
 from vaultsync.mcp.tools import DEFAULT_LIMIT, DEFAULT_PAGE_CHARS, MAX_LIMIT, MAX_PAGE_CHARS, VaultTools
+from vaultsync.search import DEFAULT_LIMIT as SEARCH_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,16 @@ def tool_functions(tools: VaultTools) -> list[Callable[..., dict[str, Any]]]:
         """List notes (path, title, tags) by folder, tag and frontmatter, in export order (channel order, then title)."""
         return tools.list_notes(folders, tags, where, offset, limit)
 
+    def search(
+        query: Annotated[str, Field(description='Words, "exact phrases", -excluded, OR, prefix*, file:, path:, tag:, section:, line:, video:ID.')],
+        folders: Folders = None,
+        tags: Tags = None,
+        where: Where = None,
+        limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="At most this many passages, best first.")] = SEARCH_LIMIT,
+    ) -> dict[str, Any]:
+        """Find passages in the notes (BM25, title and headings first), each with its note, heading, line and the video at that second."""
+        return tools.search(query, folders, tags, where, limit)
+
     def normalize(
         path: Annotated[str | None, Field(description="A note's path; omit for the whole vault.")] = None,
         write: Annotated[bool, Field(description="Write the changes (needs --allow-writes); false: only show them.")] = False,
@@ -105,10 +116,10 @@ def tool_functions(tools: VaultTools) -> list[Callable[..., dict[str, Any]]]:
         """Export a selection of notes to a PDF, an EPUB or an Anki deck in the configured output folder (needs --allow-writes)."""
         return tools.export(format, folders, tags, notes, depth, where, title)
 
-    return [read_note, links, backlinks, unresolved, list_notes, normalize, rename, export]
+    return [read_note, links, backlinks, unresolved, list_notes, search, normalize, rename, export]
 
 
-READ_ONLY = frozenset({"read_note", "links", "backlinks", "unresolved", "list_notes"})
+READ_ONLY = frozenset({"read_note", "links", "backlinks", "unresolved", "list_notes", "search"})
 
 
 def guarded(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:

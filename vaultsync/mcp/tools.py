@@ -180,6 +180,16 @@ class VaultTools:
                            for u in result["items"]]  # fmt: skip
         return result
 
+    def search(self, query: str, folders: list[str] | None, tags: list[str] | None,
+               where: dict[str, str] | None, limit: int) -> dict[str, Any]:  # fmt: skip
+        """Full-text search, as ``GET /search`` answers it (the same path checks and selection)."""
+        from vaultsync.api.search import search_vault  # noqa: PLC0415
+
+        self.host.touch()
+        params = {"q": [query], "limit": [str(limit)], "folder": list(folders or []), "tag": list(tags or []),
+                  "where": [f"{k}={v}" for k, v in (where or {}).items()]}  # fmt: skip
+        return search_vault(self.reads, params)
+
     def _note_meta(self) -> dict[str, tuple[str | None, list[str]]]:
         """uri -> (title, tags) of every note."""
         with self.reads.pool.reader() as index:
