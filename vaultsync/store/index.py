@@ -13,11 +13,25 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from vaultsync.errors import StoreError
 from vaultsync.fs.vault import FileStat
-from vaultsync.text.names import basename
+from vaultsync.store.rows import (
+    NoteRows,
+    StoredLink,
+    decode_blocks,
+    decode_frontmatter,
+    decode_headings,
+    decode_ids,
+    decode_links,
+    decode_timestamps,
+    encode_ids,
+    encode_links,
+    link_counts_of,
+    link_facts,
+    link_key,
+)
 
 SCHEMA_VERSION = 3  # 3: links as one JSON array per note, in `occurrences`; backlinks and link keys per target
 INDEX_NAME = "index.sqlite"
@@ -63,60 +77,6 @@ CREATE INDEX IF NOT EXISTS diagnostics_src ON diagnostics(src);
 """
 _CHILD_TABLES = ("tags", "diagnostics")
 _TABLES = {"meta", "files", "occurrences", "backrefs", "linkkeys", *_CHILD_TABLES}
-
-LINK_FIELDS = ("kind", "start", "end", "target", "subpath", "display", "dest", "candidates")
-LINK_COUNT_KEYS = ("links", "resolved", "ambiguous", "embeds", "other_links")
-_BODY_KINDS = ("wiki", "embed")
-StoredLink = list[Any]  # LINK_FIELDS, as stored in files.links
-
-
-def link_key(target: str) -> str:
-    """The name a link looks up (its lower-cased last segment): links are re-resolved by it."""
-    return basename(target.lower())
-
-
-def link_counts_of(links: Sequence[StoredLink]) -> tuple[int, int, int, int, int]:
-    """One note's share of the link totals, in LINK_COUNT_KEYS order."""
-    body = [link for link in links if link[0] in _BODY_KINDS]
-    resolved = sum(link[6] is not None for link in body)
-    ambiguous = sum(link[7] > 1 for link in body)
-    embeds = sum(link[0] == "embed" for link in body)
-    return len(body), resolved, ambiguous, embeds, len(links) - len(body)
-
-
-def link_facts(links: Sequence[StoredLink]) -> tuple[list[int], list[str], list[str]]:
-    """The destinations of resolved links, the key of every link, and the keys of the unresolved
-    ones: what backrefs and linkkeys hold for one note."""
-    dests = [link[6] for link in links if link[6] is not None]
-    keys = [link_key(link[3]) for link in links]
-    unresolved = [key for key, link in zip(keys, links, strict=True) if link[6] is None]
-    return dests, keys, unresolved
-
-
-class NoteRows(NamedTuple):
-    """Everything stored for one file, as produced by a parser worker."""
-
-    id: int
-    uri: str
-    is_note: bool
-    stat: FileStat
-    excluded: bool
-    title: str | None = None
-    video_id: str | None = None
-    frontmatter: str | None = None  # JSON text
-    error: str | None = None
-    links: str | None = None  # JSON, LINK_FIELDS per link
-    link_counts: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)  # LINK_COUNT_KEYS
-    dests: Sequence[int] = ()  # see link_facts
-    keys: Sequence[str] = ()
-    unresolved: Sequence[str] = ()
-    tags: Sequence[tuple[Any, ...]] = ()
-    diagnostics: Sequence[tuple[Any, ...]] = ()
-    n_timestamps: int = 0
-    timestamps: str | None = None  # JSON
-    headings: str | None = None  # JSON
-    blocks: str | None = None  # JSON
-
 
 class Index:
     """An open index database."""
@@ -264,7 +224,7 @@ class Index:
 
     def _stored_links(self, file_id: int) -> list[StoredLink]:
         row = self.conn.execute("SELECT links FROM occurrences WHERE id=?", (file_id,)).fetchone()
-        return json.loads(row[0]) if row and row[0] else []
+        return decode_links(row[0]) if row else []
 
     def _delete_children(self, file_id: int) -> None:
         self.conn.execute("DELETE FROM occurrences WHERE id=?", (file_id,))
@@ -310,7 +270,7 @@ class Index:
         ids: set[int] = set()
         for key in set(keys):
             for (srcs,) in self.conn.execute("SELECT srcs FROM linkkeys WHERE key=?", (key,)):
-                ids.update(json.loads(srcs))
+                ids.update(decode_ids(srcs))
         return self._uris_of(ids)
 
     def relink(self, keys: Iterable[str], resolve: Callable[[str, str], tuple[str | None, int]]) -> int:
@@ -321,19 +281,19 @@ class Index:
         refs = _RefChanges()
         for src, uri in sorted(self.sources_with_keys(keys).items()):
             old = self._stored_links(src)
-            new = [list(link) for link in old]
-            for link in new:
-                if link_key(link[3]) not in keys:
+            new = list(old)
+            for k, link in enumerate(new):
+                if link_key(link.target) not in keys:
                     continue
-                dest, candidates = resolve(link[3], uri)
+                dest, candidates = resolve(link.target, uri)
                 dest_id = None if dest is None else self.file_id(dest)
-                if (link[6], link[7]) != (dest_id, candidates):
-                    link[6], link[7] = dest_id, candidates
+                if (link.dest, link.candidates) != (dest_id, candidates):
+                    new[k] = link._replace(dest=dest_id, candidates=candidates)
                     changed += 1
             if new != old:
                 refs.remove(src, *link_facts(old))
                 refs.add(src, *link_facts(new))
-                self.conn.execute("UPDATE occurrences SET links=? WHERE id=?", (json.dumps(new, ensure_ascii=False), src))
+                self.conn.execute("UPDATE occurrences SET links=? WHERE id=?", (encode_links(new), src))
                 self.conn.execute(
                     "UPDATE files SET n_links=?, n_resolved=?, n_ambiguous=?, n_embeds=?, n_other=? WHERE id=?",
                     (*link_counts_of(new), src),
@@ -356,7 +316,7 @@ class Index:
     def note_rows(self) -> list[tuple[str, str | None, dict[str, Any] | None, bool]]:
         """(uri, title, frontmatter, excluded) of every note."""
         rows = self.conn.execute("SELECT uri, title, frontmatter, excluded FROM files WHERE is_note=1")
-        return [(u, t, json.loads(fm) if fm else None, bool(ex)) for u, t, fm, ex in rows]
+        return [(u, t, decode_frontmatter(fm), bool(ex)) for u, t, fm, ex in rows]
 
     def tag_rows(self) -> list[tuple[str, str]]:
         """(uri, tag) of every tag occurrence, frontmatter tags included."""
@@ -364,14 +324,14 @@ class Index:
 
     def frontmatter(self, uri: str) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT frontmatter FROM files WHERE uri=?", (uri,)).fetchone()
-        return json.loads(row[0]) if row and row[0] else None
+        return decode_frontmatter(row[0]) if row else None
 
     def headings(self, uri: str) -> list[tuple[int, str, list[int]]]:
         """(level, text, span) of a note's headings."""
         row = self.conn.execute(
             "SELECT o.headings FROM files f JOIN occurrences o ON o.id=f.id WHERE f.uri=?", (uri,)
         ).fetchone()
-        return [(h[0], h[1], h[2]) for h in json.loads(row[0])] if row and row[0] else []
+        return [(h.level, h.text, list(h.span)) for h in decode_headings(row[0])] if row else []
 
     def set_read_only(self) -> None:
         """This connection never writes (a reader beside the daemon's writer)."""
@@ -398,21 +358,19 @@ class Index:
         ).fetchone()
         if row is None:
             return None
-        stamps = json.loads(row[6] or "[]")
         return {
             "uri": row[0],
             "title": row[1],
             "video_id": row[2],
             "excluded": bool(row[3]),
             "error": row[4],
-            "frontmatter": json.loads(row[5]) if row[5] else None,
+            "frontmatter": decode_frontmatter(row[5]),
             "timestamps": [
-                {"span": s[:2], "seconds": s[2], "form": s[3] if len(s) > 3 else "html",
-                 "video_id": s[4] if len(s) > 3 else None}
-                for s in stamps
+                {"span": [s.start, s.end], "seconds": s.seconds, "form": s.form, "video_id": s.video_id}
+                for s in decode_timestamps(row[6])
             ],
-            "headings": [{"level": h[0], "text": h[1], "span": h[2]} for h in json.loads(row[7] or "[]")],
-            "blocks": [{"id": b[0], "span": b[1]} for b in json.loads(row[8] or "[]")],
+            "headings": [{"level": h.level, "text": h.text, "span": list(h.span)} for h in decode_headings(row[7])],
+            "blocks": [{"id": b.id, "span": list(b.span)} for b in decode_blocks(row[8])],
             "tags": [r[0] for r in self.conn.execute(
                 "SELECT t.tag FROM tags t JOIN files f ON f.id=t.src WHERE f.uri=? ORDER BY t.start", (uri,)
             )],
@@ -422,8 +380,8 @@ class Index:
         row = self.conn.execute(
             "SELECT o.links FROM files f JOIN occurrences o ON o.id=f.id WHERE f.uri=?", (uri,)
         ).fetchone()
-        links: list[StoredLink] = json.loads(row[0]) if row and row[0] else []
-        dests = self._uris_of(link[6] for link in links if link[6] is not None)
+        links = decode_links(row[0]) if row else []
+        dests = self._uris_of(link.dest for link in links if link.dest is not None)
         return [
             {"kind": k, "span": [s, e], "target": t, "subpath": sub, "display": d,
              "dest": None if dest is None else dests.get(dest), "ambiguous": cands > 1}
@@ -432,7 +390,7 @@ class Index:
 
     def backlinks(self, uri: str) -> list[dict[str, Any]]:
         dest = self.file_id(uri)
-        srcs = [s for (ids,) in self.conn.execute("SELECT srcs FROM backrefs WHERE dest=?", (dest,)) for s in json.loads(ids)]
+        srcs = [s for (ids,) in self.conn.execute("SELECT srcs FROM backrefs WHERE dest=?", (dest,)) for s in decode_ids(ids)]
         uris = self._uris_of(srcs)
         return [
             {"source": uris[src], "kind": k, "span": [s, e], "target": t, "subpath": sub, "display": d}
@@ -448,7 +406,7 @@ class Index:
             batch = ids[at : at + 500]
             sql = "SELECT id, links FROM occurrences WHERE id IN (%s)" % ",".join("?" * len(batch))  # noqa: S608 - placeholders
             for file_id, links in self.conn.execute(sql, batch):
-                yield file_id, json.loads(links) if links else []
+                yield file_id, decode_links(links)
 
     def link_rows(self) -> list[tuple[str, int, str, str, str, str | None, str | None, int]]:
         """Every stored link as (source uri, ordinal, kind, target, subpath, display, dest uri,
@@ -459,21 +417,21 @@ class Index:
             for uri, links in self.conn.execute(
                 "SELECT f.uri, o.links FROM files f JOIN occurrences o ON o.id=f.id WHERE o.links IS NOT NULL"
             )
-            for ordinal, (k, _s, _e, t, sub, d, dest, cands) in enumerate(json.loads(links))
+            for ordinal, (k, _s, _e, t, sub, d, dest, cands) in enumerate(decode_links(links))
         ]
 
     def unresolved(self) -> list[dict[str, Any]]:
         """Missing targets, keyed like Obsidian's ``unresolvedLinks``, most referenced first."""
         ids: set[int] = set()
         for (srcs,) in self.conn.execute("SELECT unresolved FROM linkkeys WHERE unresolved IS NOT NULL"):
-            ids.update(json.loads(srcs))
+            ids.update(decode_ids(srcs))
         per_target: dict[str, tuple[int, set[int]]] = {}
         for src, links in self._links_of(ids):
             for link in links:
-                if link[6] is None:
-                    count, sources = per_target.get(link[3], (0, set()))
+                if link.dest is None:
+                    count, sources = per_target.get(link.target, (0, set()))
                     sources.add(src)
-                    per_target[link[3]] = (count + 1, sources)
+                    per_target[link.target] = (count + 1, sources)
         out: dict[str, dict[str, Any]] = {}
         for target, (count, sources) in per_target.items():
             key = target[:-3] if target.lower().endswith(".md") else target
@@ -554,11 +512,6 @@ class Index:
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-def _json_ids_python(ids: Iterable[int]) -> str:
-    """A list of ids as JSON text, as json.dumps writes it."""
-    return "[" + ", ".join(map(str, ids)) + "]"
-
-
 class _RefChanges:
     """Edits to backrefs and linkkeys for a few notes, applied row by row (warm updates)."""
 
@@ -589,21 +542,21 @@ class _RefChanges:
         gone = self.removed
         for dest, added in self.dests.items():
             rows = c.execute("SELECT srcs FROM backrefs WHERE dest=?", (dest,)).fetchall()
-            srcs = sorted([s for (ids,) in rows for s in json.loads(ids) if s not in gone] + added)
+            srcs = sorted([s for (ids,) in rows for s in decode_ids(ids) if s not in gone] + added)
             c.execute("DELETE FROM backrefs WHERE dest=?", (dest,))
             if srcs and dest not in self.dropped:
-                c.execute("INSERT INTO backrefs VALUES(?,?,?)", (dest, len(srcs), _json_ids(srcs)))
+                c.execute("INSERT INTO backrefs VALUES(?,?,?)", (dest, len(srcs), encode_ids(srcs)))
         for dest in self.dropped - self.dests.keys():
             c.execute("DELETE FROM backrefs WHERE dest=?", (dest,))
         for key in self.keys:
             rows = c.execute("SELECT srcs, unresolved FROM linkkeys WHERE key=?", (key,)).fetchall()
-            srcs = sorted([s for r in rows for s in json.loads(r[0]) if s not in gone] + self.keys[key])
-            missing = [s for r in rows for s in json.loads(r[1] or "[]") if s not in gone]
+            srcs = sorted([s for r in rows for s in decode_ids(r[0]) if s not in gone] + self.keys[key])
+            missing = [s for r in rows for s in decode_ids(r[1]) if s not in gone]
             missing = sorted(missing + self.unresolved.get(key, []))
             c.execute("DELETE FROM linkkeys WHERE key=?", (key,))
             if srcs:
                 c.execute(
-                    "INSERT INTO linkkeys VALUES(?,?,?)", (key, _json_ids(srcs), _json_ids(missing) if missing else None)
+                    "INSERT INTO linkkeys VALUES(?,?,?)", (key, encode_ids(srcs), encode_ids(missing) if missing else None)
                 )
 
 
@@ -637,15 +590,15 @@ class BulkWriter:
             for groups in (self.dests, self.keys, self.unresolved):
                 for ids in groups.values():
                     ids.sort()
-        c.executemany("INSERT INTO backrefs VALUES(?,?,?)", [(d, len(s), _json_ids(s)) for d, s in self.dests.items()])
+        c.executemany("INSERT INTO backrefs VALUES(?,?,?)", [(d, len(s), encode_ids(s)) for d, s in self.dests.items()])
         missing = self.unresolved
         c.executemany(
             "INSERT INTO linkkeys VALUES(?,?,?)",
-            [(k, _json_ids(s), _json_ids(missing[k]) if k in missing else None) for k, s in self.keys.items()],
+            [(k, encode_ids(s), encode_ids(missing[k]) if k in missing else None) for k, s in self.keys.items()],
         )
 
 
-def _group_python(groups: dict[Any, list[int]], keys: Iterable[Any], value: int) -> None:
+def _group(groups: dict[Any, list[int]], keys: Iterable[Any], value: int) -> None:
     """Append ``value`` to the list of each key in ``groups``, starting lists as needed."""
     for k in keys:
         got = groups.get(k)
@@ -653,14 +606,6 @@ def _group_python(groups: dict[Any, list[int]], keys: Iterable[Any], value: int)
             groups[k] = [value]
         else:
             got.append(value)
-
-
-from vaultsync.text._native import cscan as _cscan  # noqa: E402 - the same two in C (see vaultsync.text.scan)
-
-if _cscan is None:
-    _group, _json_ids = _group_python, _json_ids_python
-else:
-    _group, _json_ids = _cscan.group, _cscan.json_ids
 
 
 def _connect(path: Path) -> sqlite3.Connection:
