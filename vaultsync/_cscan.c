@@ -156,18 +156,35 @@ static int sweep_all(Vec *v, Py_ssize_t start) {
     return 0;
 }
 
+/* A tuple of n ints (PyTuple_Pack and Py_BuildValue cost more: a format to parse, a call each). */
+static PyObject *ints(int n, Py_ssize_t x0, Py_ssize_t x1, Py_ssize_t x2, Py_ssize_t x3) {
+    PyObject *t = PyTuple_New(n);
+    if (t == NULL)
+        return NULL;
+    Py_ssize_t xs[4] = {x0, x1, x2, x3};
+    for (int k = 0; k < n; k++) {
+        PyObject *v = PyLong_FromSsize_t(xs[k]);
+        if (v == NULL) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, k, v);
+    }
+    return t;
+}
+
 static PyObject *item_tuple(const Item *x, int k) {
     switch (k) {
     case K_ANCHOR:
-        return Py_BuildValue("(nnn)", x->s, x->e, x->a);
+        return ints(3, x->s, x->e, x->a, 0);
     case K_MDSTAMP:
-        return Py_BuildValue("(nnnn)", x->s, x->e, x->a, x->b);
+        return ints(4, x->s, x->e, x->a, x->b);
     case K_HEAD:
-        return Py_BuildValue("(nnnn)", x->s, x->a, x->e, x->b);
+        return ints(4, x->s, x->a, x->e, x->b);
     case K_SKIP:
-        return Py_BuildValue("(inn)", x->kind, x->s, x->e);
+        return ints(3, x->kind, x->s, x->e, 0);
     default:
-        return Py_BuildValue("(nn)", x->s, x->e);
+        return ints(2, x->s, x->e, 0, 0);
     }
 }
 
@@ -178,22 +195,24 @@ static PyObject *build_result(Vec *v) {
         return NULL;
     qsort(v[K_SKIP].v, (size_t)v[K_SKIP].n, sizeof(Item), by_start);
     for (int k = 0; k <= K_SKIP; k++) {
-        PyObject *list = PyList_New(0);
+        Py_ssize_t count = 0;
+        for (Py_ssize_t i = 0; i < v[k].n; i++)
+            count += !(k == K_SKIP && v[k].v[i].kind == R_ESC);
+        PyObject *list = PyList_New(count);
         if (list == NULL) {
             Py_DECREF(out);
             return NULL;
         }
         PyTuple_SET_ITEM(out, k, list);
-        for (Py_ssize_t i = 0; i < v[k].n; i++) {
+        for (Py_ssize_t i = 0, w = 0; i < v[k].n; i++) {
             if (k == K_SKIP && v[k].v[i].kind == R_ESC)
                 continue;
             PyObject *t = item_tuple(&v[k].v[i], k);
-            if (t == NULL || PyList_Append(list, t) < 0) {
-                Py_XDECREF(t);
+            if (t == NULL) {
                 Py_DECREF(out);
                 return NULL;
             }
-            Py_DECREF(t);
+            PyList_SET_ITEM(list, w++, t);
         }
     }
     return out;

@@ -13,7 +13,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from vaultsync.errors import NoteReadError, StoreError
 from vaultsync.fs.vault import UNSTATED, FileStat, Vault, is_note
 from vaultsync.model import Diagnostic
 from vaultsync.store.index import INDEX_NAME, Index
-from vaultsync.store.rows import NoteRows, attachment_rows, link_key, note_rows, unreadable_rows
+from vaultsync.store.rows import NoteRows, Resolve, attachment_rows, link_key, note_rows, unreadable_rows
 from vaultsync.text.names import dirname, file_keys
 from vaultsync.text.parse import parse_note
 from vaultsync.text.resolve import NameTable
@@ -299,6 +299,19 @@ class LinkResolver:
             self.memo(folder)[target] = found
         return found
 
+    def for_note(self, uri: str) -> Resolve:
+        """:meth:`resolve` for the links of one note, its memos looked up once."""
+        folder = dirname(uri)
+        memo, shared, miss = self.memo(folder), self.shared, self.miss
+
+        def resolve(target: str) -> tuple[int | None, int, str]:
+            found = memo.get(target) or shared.get(target)  # never "": miss is not asked for it
+            if found is None:
+                return (self.file_id(uri), 1, "") if target == "" else miss(target, uri, folder)
+            return found
+
+        return resolve
+
     def resolve(self, target: str, uri: str, folder: str) -> tuple[int | None, int, str]:
         if target == "":
             return self.file_id(uri), 1, ""  # [[#Heading]] links to its own note
@@ -342,13 +355,7 @@ def _parse_file(vault: Vault, resolver: LinkResolver, file_id: int, uri: str, pa
 
 def text_rows(resolver: LinkResolver, file_id: int, uri: str, text: str, st: FileStat, excluded: bool) -> NoteRows:
     """A note's index rows from its text (see :func:`vaultsync.store.rows.note_rows`)."""
-    folder = dirname(uri)
-    resolve = resolver.resolve
-
-    def resolve_here(target: str) -> tuple[int | None, int, str]:
-        return resolve(target, uri, folder)
-
-    return note_rows(resolve_here, file_id, st, excluded, parse_note(uri, text))
+    return note_rows(resolver.for_note(uri), file_id, st, excluded, parse_note(uri, text))
 
 
 def rebuild_index(vault: Vault, *, progress: Progress | None = None, jobs: int | None = None) -> tuple[Index, ScanReport]:

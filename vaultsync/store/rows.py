@@ -24,6 +24,10 @@ from vaultsync.text.parse import frontmatter_tags
 LINK_COUNT_KEYS = ("links", "resolved", "ambiguous", "embeds", "other_links")
 _BODY_KINDS = ("wiki", "embed")
 _HTML = TimestampForm.HTML
+# Made once: json.dumps builds an encoder per call. Rows are acyclic, so no circular check; the
+# frontmatter keeps it (YAML aliases can make a mapping hold itself).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+_ENCODE_FRONTMATTER = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 Resolve = Callable[[str], tuple[int | None, int, str]]
 """Link target -> (dest id, candidates, link key) for the note being stored."""
@@ -118,10 +122,11 @@ def note_rows(resolve: Resolve, file_id: int, st: FileStat, excluded: bool, note
     keys: list[str] = []
     unresolved: list[str] = []
     body = resolved = ambiguous = embeds = 0
-    for link in scan.links:
-        dest, candidates, key = resolve(link.target)
-        kind = link.kind.value
-        links.append(StoredLink(kind, link.span[0], link.span[1], link.target, link.subpath, link.display, dest, candidates))
+    new = tuple.__new__  # a NamedTuple's own __new__ is a Python function
+    for link_kind, (start, end), target, subpath, display in scan.links:
+        dest, candidates, key = resolve(target)
+        kind = link_kind.value
+        links.append(new(StoredLink, (kind, start, end, target, subpath, display, dest, candidates)))
         keys.append(key)
         if dest is None:
             unresolved.append(key)
@@ -142,7 +147,7 @@ def note_rows(resolve: Resolve, file_id: int, st: FileStat, excluded: bool, note
         excluded=excluded,
         title=note.title,
         video_id=note.video_id,
-        frontmatter=None if fm.data is None else json.dumps(fm.data, default=str, ensure_ascii=False),
+        frontmatter=None if fm.data is None else _ENCODE_FRONTMATTER(fm.data),
         links=encode_links(links) if links else None,
         link_counts=LinkCounts(body, resolved, ambiguous, embeds, len(links) - body),
         dests=dests,
@@ -152,8 +157,8 @@ def note_rows(resolve: Resolve, file_id: int, st: FileStat, excluded: bool, note
         diagnostics=[DiagnosticRow(file_id, d.code, d.message, d.severity.value) for d in note.diagnostics],
         n_timestamps=len(scan.timestamps),
         timestamps=encode_timestamps(scan.timestamps) if scan.timestamps else None,
-        headings=json.dumps(scan.headings, ensure_ascii=False) if scan.headings else None,  # NamedTuples are arrays
-        blocks=json.dumps(scan.blocks, ensure_ascii=False) if scan.blocks else None,
+        headings=_ENCODE(scan.headings) if scan.headings else None,  # NamedTuples are arrays
+        blocks=_ENCODE(scan.blocks) if scan.blocks else None,
     )
 
 
@@ -171,7 +176,7 @@ def attachment_rows(file_id: int, uri: str, st: FileStat, excluded: bool) -> Not
 
 
 def encode_links(links: Sequence[StoredLink]) -> str:
-    return json.dumps(links, ensure_ascii=False)
+    return _ENCODE(links)
 
 
 def decode_links(text: str | None) -> list[StoredLink]:
@@ -179,9 +184,8 @@ def decode_links(text: str | None) -> list[StoredLink]:
 
 
 def encode_timestamps(stamps: Iterable[Timestamp]) -> str:
-    return json.dumps(
-        [[t.span[0], t.span[1], t.seconds] if t.form is _HTML else [t.span[0], t.span[1], t.seconds, t.form.value, t.video_id] for t in stamps],
-        ensure_ascii=False,
+    return _ENCODE(
+        [(s, e, seconds) if form is _HTML else (s, e, seconds, form.value, video_id) for form, (s, e), seconds, _, _, video_id in stamps]
     )
 
 

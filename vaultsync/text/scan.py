@@ -10,8 +10,10 @@ is code, ``[[a `b` c]]`` is a link); what is skipped is listed in :mod:`vaultsyn
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from vaultsync.model import (
@@ -37,9 +39,10 @@ _ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:|//")
 _YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com"})
 _HTML, _MARKDOWN = TimestampForm.HTML, TimestampForm.MARKDOWN
+_WIKI, _EMBED = LinkKind.WIKI, LinkKind.EMBED
 _PREFIX = len(ANCHOR_PREFIX)
 _WATCH_AT = len("](https://www.youtube.com/watch?v=")  # from a markdown timestamp's "]" to its video id
-_Tokenize = Callable[[str, int], Tokens]
+_Tokenize = Callable[[str, int], tuple[list[Any], ...]]
 
 
 def scan_body(text: str, start: int = 0) -> Scan:
@@ -74,23 +77,29 @@ def _scan(text: str, start: int, tokenize: _Tokenize) -> Scan:
 def scan_tokens(text: str, tokens: Tokens) -> Scan:
     """The values of a body's tokens (from either tokenizer)."""
     wikis, anchors, md_stamps, mds, tags, blocks, heads, skipped = tokens
-    links = [link for s, e in wikis if (link := _wikilink(text, s, e)) is not None]
+    new = tuple.__new__  # a NamedTuple's own __new__ is a Python function: too slow for a million
+    links: list[Link] = []
+    for s, e in wikis:
+        parsed = parse_wikilink_inner(text[s + 2 : e - 2])
+        if parsed is not None:
+            embed = s > 0 and text[s - 1] == "!"
+            links.append(new(Link, (_EMBED, (s - 1, e), *parsed) if embed else (_WIKI, (s, e), *parsed)))
     clocks = _CLOCKS
-    stamps = []
+    stamps: list[Timestamp] = []
     for s, e, q in anchors:
         if q >= 0:  # the common anchor, read without a regex
             data_t, label = text[s + _PREFIX : q], text[q + 2 : e - 4]
             seconds = clocks.get(data_t, -1)
             if seconds == -1:
                 seconds = _clock(data_t)
-            stamps.append(Timestamp(_HTML, (s, e), seconds if seconds is not None else parse_clock(label), label, data_t, None))
+            stamps.append(new(Timestamp, (_HTML, (s, e), seconds if seconds is not None else parse_clock(label), label, data_t, None)))
         else:
             m = (ANCHOR_ANY if q == ANY else ANCHOR_LOOSE).match(text, s)
             assert m is not None, "the tokenizer found this anchor"  # noqa: S101 - an invariant
             stamps.append(_html_timestamp(m))
     for s, e, label_end, id_end in md_stamps:
         video_id = text[label_end + _WATCH_AT : id_end]
-        stamps.append(Timestamp(_MARKDOWN, (s, e), int(text[id_end + 3 : e - 2]), text[s + 1 : label_end], None, video_id))
+        stamps.append(new(Timestamp, (_MARKDOWN, (s, e), int(text[id_end + 3 : e - 2]), text[s + 1 : label_end], None, video_id)))
     for s, _e in mds:
         m = MDLINK.match(text, s)
         assert m is not None, "the tokenizer found this link"  # noqa: S101 - an invariant
@@ -133,6 +142,7 @@ def _heading_text(rest: str) -> str:
     return rest.strip()
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a vault repeats its link texts: channels, topics
 def parse_wikilink_inner(inner: str) -> tuple[str, str, str | None] | None:
     """Obsidian's ``parseAliasLink`` + ``cleanString`` + ``parseLinktext`` on the text between
     the brackets: ``(linkpath, subpath, display)``, or None when it is no link."""
@@ -147,16 +157,6 @@ def parse_wikilink_inner(inner: str) -> tuple[str, str, str | None] | None:
         target = target[:-1]
     path, subpath = split_subpath(clean_string(target))
     return path, subpath, display
-
-
-def _wikilink(text: str, s: int, e: int) -> Link | None:
-    parsed = parse_wikilink_inner(text[s + 2 : e - 2])
-    if parsed is None:
-        return None
-    path, subpath, display = parsed
-    if s > 0 and text[s - 1] == "!":
-        return Link(LinkKind.EMBED, (s - 1, e), path, subpath, display)
-    return Link(LinkKind.WIKI, (s, e), path, subpath, display)
 
 
 def _markdown_link(text: str, m: re.Match[str]) -> Link | Timestamp | None:

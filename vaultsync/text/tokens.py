@@ -19,6 +19,7 @@ Known simplifications, each a deliberate choice:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import NamedTuple
 
 _ATTRS = r"""(?:\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*"""
@@ -160,11 +161,13 @@ def tokenize_python(text: str, start: int) -> Tokens:
             heads.insert(0, (first.start(1), first.start(2), first.end(2), first.end(3)))
 
     if sweep or html or mds or tags or blocks:
-        kinds = [anchors, wikis, mds, tags, blocks, md_stamps]
-        keep = _sweep(regions, html, kinds, heads, start)
-        anchors, wikis, mds, tags, blocks, md_stamps = (
-            [m for m in ms if (rank, m[0]) in keep] for rank, ms in zip(_KIND_RANKS, kinds, strict=True)  # type: ignore[misc]
-        )
+        keep = _sweep(regions, html, [anchors, wikis, mds, tags, blocks, md_stamps], heads, start)
+        anchors = [m for m in anchors if (_R_ANCHOR, m[0]) in keep]
+        wikis = [m for m in wikis if (_R_WIKI, m[0]) in keep]
+        mds = [m for m in mds if (_R_MD, m[0]) in keep]
+        tags = [m for m in tags if (_R_TAG, m[0]) in keep]
+        blocks = [m for m in blocks if (_R_BLOCK, m[0]) in keep]
+        md_stamps = [m for m in md_stamps if (_R_MD_STAMP, m[0]) in keep]
         heads = [h for h in heads if (_R_HEAD, h[0]) in keep]
     return Tokens(wikis, anchors, md_stamps, mds, tags, blocks, heads, sorted(skipped, key=lambda r: (r[1], r[2])))
 
@@ -177,7 +180,7 @@ _KIND_RANKS = (_R_ANCHOR, _R_WIKI, _R_MD, _R_TAG, _R_BLOCK, _R_MD_STAMP)  # the 
 def _sweep(
     regions: list[tuple[int, int]],
     html: list[tuple[int, int]],
-    kinds: list[list[tuple[int, ...]]],
+    kinds: Sequence[Sequence[tuple[int, ...]]],
     heads: list[tuple[int, int, int, int]],
     start: int,
 ) -> set[tuple[int, int]]:
