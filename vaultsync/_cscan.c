@@ -96,7 +96,42 @@ static inline int tag_excluded(Py_UCS4 c) {
     return Py_UNICODE_ISSPACE(c) || (c >= 0x2000 && c <= 0x206F) || (c >= 0x2E00 && c <= 0x2E7F);
 }
 
-static char skip_trigger[128], token_trigger[128];
+static char skip_trigger[128], any_trigger[128];
+
+/* The characters tokenize stops at: those of the skip pass and those of the finders. */
+#define SKIP_CHARS "`$\\~<"
+#define TRIGGER_CHARS SKIP_CHARS "\n[]#^"
+#define EACH_TRIGGER(X) X('`') X('$') X('\\') X('~') X('<') X('\n') X('[') X(']') X('#') X('^')
+
+/* Which of the next 16 characters are triggers, a bit each: the main loop skips whole blocks
+ * without any (most of a note's text). */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+static inline unsigned block_mask_1(const Py_UCS1 *p) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p), m = _mm_setzero_si128();
+#define CMP(ch) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(ch)));
+    EACH_TRIGGER(CMP)
+#undef CMP
+    return (unsigned)_mm_movemask_epi8(m);
+}
+/* 16 characters of 2 bytes, packed to bytes first: one above 255 becomes 255 (or 0 above 0x7FFF),
+ * neither of them a trigger. */
+static inline unsigned block_mask_2(const Py_UCS2 *p) {
+    __m128i v = _mm_packus_epi16(_mm_loadu_si128((const __m128i *)p), _mm_loadu_si128((const __m128i *)(p + 8)));
+    __m128i m = _mm_setzero_si128();
+#define CMP(ch) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(ch)));
+    EACH_TRIGGER(CMP)
+#undef CMP
+    return (unsigned)_mm_movemask_epi8(m);
+}
+enum { LANES_1 = 16, LANES_2 = 16 };
+#else
+static inline unsigned block_mask_1(const Py_UCS1 *p) { (void)p; return 0; }
+static inline unsigned block_mask_2(const Py_UCS2 *p) { (void)p; return 0; }
+enum { LANES_1 = 0, LANES_2 = 0 };
+#endif
+static inline unsigned block_mask_4(const Py_UCS4 *p) { (void)p; return 0; }
+enum { LANES_4 = 0 };
 
 static const char ANCHOR_PREFIX[] = "<a class=\"yt-timestamp\" data-t=\"";
 enum { ANCHOR_PREFIX_LEN = sizeof ANCHOR_PREFIX - 1 };
@@ -273,9 +308,9 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_cscan", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit__cscan(void) {
-    for (const char *p = "`$\\~<"; *p; p++)
+    for (const char *p = SKIP_CHARS; *p; p++)
         skip_trigger[(unsigned char)*p] = 1;
-    for (const char *p = "\n<[]#^"; *p; p++)
-        token_trigger[(unsigned char)*p] = 1;
+    for (const char *p = TRIGGER_CHARS; *p; p++)
+        any_trigger[(unsigned char)*p] = 1;
     return PyModule_Create(&module);
 }

@@ -268,32 +268,6 @@ static Py_ssize_t FN(skip_at)(const CH *s, Py_ssize_t n, Py_ssize_t i, int *kind
 }
 
 /* Code, math, HTML blocks, comments and escapes (tokens._skip_matches). */
-static int FN(skips)(const CH *s, Py_ssize_t n, Py_ssize_t start, Vec *out) {
-    Py_ssize_t cursor = start;
-    for (Py_ssize_t i = start; i < n; i++) {
-        CH c = s[i];
-        if (c >= 128 || !skip_trigger[c] || i < cursor)
-            continue;
-        if (c == '~' && !(FN(line_start)(s, i) && AT(s, n, i, "~~~")))
-            continue;
-        if (c == '<' && !AT(s, n, i, "<!--")) {
-            /* _FIRST_LINE_HTML at start, or _HTML_BLOCK_START: a line's first '<' */
-            Py_ssize_t j = i;
-            while (j > start && i - j < 3 && s[j - 1] == ' ')
-                j--;
-            if (j > start && s[j - 1] != '\n')
-                continue;
-        }
-        int kind;
-        Py_ssize_t e = FN(skip_at)(s, n, i, &kind);
-        if (e >= 0) {
-            if (vec_push(out, (Item){i, e, 0, 0, kind}) < 0)
-                return -1;
-            cursor = e;
-        }
-    }
-    return 0;
-}
 
 /* -- indented code (tokens._indented_code) --------------------------------------------------- */
 
@@ -316,22 +290,6 @@ static int FN(indented_at)(const CH *s, Py_ssize_t n, Py_ssize_t r) {
     return 0;
 }
 
-static int FN(maybe_indented)(const CH *s, Py_ssize_t n, Py_ssize_t start) {
-    if (FN(indented_at)(s, n, start))
-        return 1;
-    for (Py_ssize_t p = start > 0 ? start - 1 : 0; p < n; p++) {
-        if (s[p] != '\n')
-            continue;
-        Py_ssize_t q = p + 1;
-        while (q < n && (s[q] == ' ' || s[q] == '\t'))
-            q++;
-        if (q < n && s[q] == '\r')
-            q++;
-        if (q < n && s[q] == '\n' && FN(indented_at)(s, n, q + 1))
-            return 1;
-    }
-    return 0;
-}
 
 /* _FENCE_LINE on the line s[a:z]: the run's end (its start in *run0), or -1. */
 static Py_ssize_t FN(fence_line)(const CH *s, Py_ssize_t a, Py_ssize_t z, Py_ssize_t *run0) {
@@ -810,80 +768,129 @@ static int FN(heading_at)(Vec *heads, const CH *s, Py_ssize_t n, Py_ssize_t p) {
 
 /* -- the whole body ---------------------------------------------------------------------------- */
 
+/* What the one pass over the text carries from one trigger character to the next. */
+typedef struct {
+    Py_ssize_t start, cursor, wiki_next, stamp_next, html_next, n_a, n_parens, n_stamps;
+    int other_html, indented;
+    Vec *v;
+} FN(Pass);
+
+/* One trigger character at s[i]: the skip pass (tokens._skip_matches) and every finder that is
+ * tried at its first character, each with its own finditer cursor. 0, or -1 on an error. */
+static inline int FN(visit)(const CH *s, Py_ssize_t n, Py_ssize_t i, FN(Pass) *ps) {
+    CH c = s[i];
+    Vec *v = ps->v;
+    Py_ssize_t e, q, start = ps->start;
+    if (c == '\n') {
+        if (!ps->indented) { /* _MAYBE_INDENTED_CODE */
+            Py_ssize_t k = i + 1;
+            while (k < n && (s[k] == ' ' || s[k] == '\t'))
+                k++;
+            if (k < n && s[k] == '\r')
+                k++;
+            if (k < n && s[k] == '\n' && FN(indented_at)(s, n, k + 1))
+                ps->indented = 1;
+        }
+        return FN(heading_at)(&v[K_HEAD], s, n, i + 1);
+    }
+    if (i < start)
+        return 0;
+    if (skip_trigger[c] && i >= ps->cursor) {
+        int tried = 1;
+        if (c == '~') {
+            tried = FN(line_start)(s, i) && AT(s, n, i, "~~~");
+        } else if (c == '<' && !AT(s, n, i, "<!--")) {
+            /* _FIRST_LINE_HTML at start, or _HTML_BLOCK_START: a line's first '<' */
+            Py_ssize_t j = i;
+            while (j > start && i - j < 3 && s[j - 1] == ' ')
+                j--;
+            tried = j == start || s[j - 1] == '\n';
+        }
+        int kind;
+        if (tried && (e = FN(skip_at)(s, n, i, &kind)) >= 0) {
+            if (vec_push(&v[K_SKIP], (Item){i, e, 0, 0, kind}) < 0)
+                return -1;
+            ps->cursor = e;
+        }
+    }
+    switch (c) {
+    case '<':
+        if (i + 1 < n && s[i + 1] == 'a')
+            ps->n_a++;
+        if (!ps->other_html && FN(other_html)(s, n, i))
+            ps->other_html = 1;
+        if ((e = FN(anchor_fast)(s, n, i, &q)) >= 0 && vec_push(&v[K_ANCHOR], (Item){i, e, q, 0, 0}) < 0)
+            return -1;
+        if (i >= ps->html_next && (e = FN(html_tag)(s, n, i)) >= 0) { /* kept if other_html */
+            if (vec_push(&v[K_HTML], (Item){i, e, 0, 0, 0}) < 0)
+                return -1;
+            ps->html_next = e;
+        }
+        break;
+    case '[':
+        if (i >= ps->wiki_next && i + 1 < n && s[i + 1] == '[' && (e = FN(wiki_end)(s, n, i)) >= 0) {
+            if (vec_push(&v[K_WIKI], (Item){i, e, 0, 0, 0}) < 0)
+                return -1;
+            ps->wiki_next = e;
+        }
+        if (i >= ps->stamp_next) {
+            Py_ssize_t le, ie;
+            if ((e = FN(md_stamp)(s, n, i, &le, &ie)) >= 0) {
+                ps->stamp_next = e;
+                if (!(i > 0 && s[i - 1] == '!')) {
+                    if (vec_push(&v[K_MDSTAMP], (Item){i, e, le, ie, 0}) < 0)
+                        return -1;
+                    ps->n_stamps++;
+                }
+            }
+        }
+        break;
+    case ']':
+        if (i + 1 < n && s[i + 1] == '(')
+            ps->n_parens++;
+        break;
+    case '#':
+        if ((e = FN(tag_at)(s, n, i)) >= 0 && vec_push(&v[K_TAG], (Item){i, e, 0, 0, 0}) < 0)
+            return -1;
+        break;
+    case '^':
+        if ((e = FN(block_at)(s, n, i)) >= 0 && vec_push(&v[K_BLOCK], (Item){i, e, 0, 0, 0}) < 0)
+            return -1;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
 static PyObject *FN(tokenize)(const CH *s, Py_ssize_t n, Py_ssize_t start) {
     Vec v[K_COUNT];
     memset(v, 0, sizeof v);
     PyObject *result = NULL;
     int sweep = 0, others = 0;
+    FN(Pass) ps = {start, start, start, start, start, 0, 0, 0, 0, FN(indented_at)(s, n, start), v};
+    Py_ssize_t any_next = start, loose_next = start, md_next = start;
 
-    if (FN(skips)(s, n, start, &v[K_SKIP]) < 0)
-        goto done;
-    if (FN(maybe_indented)(s, n, start) && FN(indented_code)(s, n, start, &v[K_SKIP]) < 0)
-        goto done;
-    sweep = v[K_SKIP].n > 0;
-
-    /* one pass for every finder that is tried at its first character */
-    Py_ssize_t wiki_next = start, stamp_next = start, any_next = start, loose_next = start, html_next = start;
-    Py_ssize_t md_next = start, n_a = 0, n_parens = 0, n_stamps = 0;
-    int other_html = 0;
     if (start == 0 || s[start - 1] != '\n') {
         if (FN(heading_at)(&v[K_HEAD], s, n, start) < 0)
             goto done;
     }
-    for (Py_ssize_t i = start > 0 ? start - 1 : 0; i < n; i++) {
-        CH c = s[i];
-        if (c >= 128 || !token_trigger[c])
-            continue;
-        if (i < start && c != '\n')
-            continue;
-        Py_ssize_t e, q;
-        switch (c) {
-        case '\n':
-            if (FN(heading_at)(&v[K_HEAD], s, n, i + 1) < 0)
-                goto done;
-            break;
-        case '<':
-            if (i + 1 < n && s[i + 1] == 'a')
-                n_a++;
-            if (!other_html && FN(other_html)(s, n, i))
-                other_html = 1;
-            if ((e = FN(anchor_fast)(s, n, i, &q)) >= 0 && vec_push(&v[K_ANCHOR], (Item){i, e, q, 0, 0}) < 0)
-                goto done;
-            break;
-        case '[':
-            if (i >= wiki_next && i + 1 < n && s[i + 1] == '[' && (e = FN(wiki_end)(s, n, i)) >= 0) {
-                if (vec_push(&v[K_WIKI], (Item){i, e, 0, 0, 0}) < 0)
+    Py_ssize_t i = start > 0 ? start - 1 : 0;
+    if (FN(LANES)) { /* blocks of LANES characters at once; each trigger in one is visited */
+        for (; i + FN(LANES) <= n; i += FN(LANES))
+            for (unsigned m = FN(block_mask)(s + i); m; m &= m - 1)
+                if (FN(visit)(s, n, i + __builtin_ctz(m), &ps) < 0)
                     goto done;
-                wiki_next = e;
-            }
-            if (i >= stamp_next) {
-                Py_ssize_t le, ie;
-                if ((e = FN(md_stamp)(s, n, i, &le, &ie)) >= 0) {
-                    stamp_next = e;
-                    if (!(i > 0 && s[i - 1] == '!')) {
-                        if (vec_push(&v[K_MDSTAMP], (Item){i, e, le, ie, 0}) < 0)
-                            goto done;
-                        n_stamps++;
-                    }
-                }
-            }
-            break;
-        case ']':
-            if (i + 1 < n && s[i + 1] == '(')
-                n_parens++;
-            break;
-        case '#':
-            if ((e = FN(tag_at)(s, n, i)) >= 0 && vec_push(&v[K_TAG], (Item){i, e, 0, 0, 0}) < 0)
-                goto done;
-            break;
-        case '^':
-            if ((e = FN(block_at)(s, n, i)) >= 0 && vec_push(&v[K_BLOCK], (Item){i, e, 0, 0, 0}) < 0)
-                goto done;
-            break;
-        default:
-            break;
-        }
     }
+    for (; i < n; i++)
+        if (s[i] < 128 && any_trigger[s[i]] && FN(visit)(s, n, i, &ps) < 0)
+            goto done;
+    if (!ps.other_html)
+        v[K_HTML].n = 0;
+    if (ps.indented && FN(indented_code)(s, n, start, &v[K_SKIP]) < 0)
+        goto done;
+    sweep = v[K_SKIP].n > 0;
+    Py_ssize_t n_a = ps.n_a, n_parens = ps.n_parens, n_stamps = ps.n_stamps;
     /* generic anchors (tokens: _ANCHOR_ANY, then _ANCHOR_LOOSE, of a timestamp) */
     if (n_a > v[K_ANCHOR].n) {
         Vec extra = {0};
@@ -934,18 +941,6 @@ static PyObject *FN(tokenize)(const CH *s, Py_ssize_t n, Py_ssize_t start) {
             qsort(v[K_ANCHOR].v, (size_t)v[K_ANCHOR].n, sizeof(Item), by_start);
         }
         free(extra.v);
-    }
-    if (other_html) {
-        for (Py_ssize_t i = start; i < n; i++) {
-            if (s[i] != '<' || i < html_next)
-                continue;
-            Py_ssize_t e = FN(html_tag)(s, n, i);
-            if (e >= 0) {
-                if (vec_push(&v[K_HTML], (Item){i, e, 0, 0, 0}) < 0)
-                    goto done;
-                html_next = e;
-            }
-        }
     }
     if (n_parens > n_stamps) {
         Py_ssize_t f = 0;
