@@ -222,6 +222,11 @@ class Index(IndexQueries):
         conn.executescript(_SCHEMA)
         return cls(conn, path)
 
+    def remove_parts(self) -> None:
+        """Delete the parts (see :meth:`create_part`) beside this fresh index, a failed worker's too."""
+        for part in self.path.parent.glob(f"{self.path.name}.part-*"):
+            part.unlink(missing_ok=True)
+
     def merge_part(self, part: Path) -> None:
         """Copy every row of a part (see :meth:`create_part`) into this fresh index, in SQLite
         itself. Call it outside a transaction; the part's file is left for the caller to delete."""

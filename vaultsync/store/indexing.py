@@ -115,8 +115,7 @@ def _cold(
         for part in parts:
             index.merge_part(part)
     finally:  # every part, also those of a worker that failed before it could report its file
-        for part in index.path.parent.glob(f"{index.path.name}.part-*"):
-            part.unlink(missing_ok=True)
+        index.remove_parts()
     report.files_read = index.counts()["notes"]  # one pass over the files rows, each with its note's share
     index.set_meta("ignore_filters", json.dumps(vault.app.user_ignore_filters))
     index.publish(final)
