@@ -17,13 +17,14 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 from vaultsync.fs.vault import FileStat
-from vaultsync.model import BlockId, Heading, ParsedNote, Timestamp, TimestampForm
+from vaultsync.model import BlockId, Heading, LinkKind, ParsedNote, Timestamp, TimestampForm
 from vaultsync.text.names import basename
 from vaultsync.text.parse import frontmatter_tags
 
 LINK_COUNT_KEYS = ("links", "resolved", "ambiguous", "embeds", "other_links")
 _BODY_KINDS = ("wiki", "embed")
 _HTML = TimestampForm.HTML
+_KIND_VALUES = {kind: kind.value for kind in LinkKind}
 # Made once: json.dumps builds an encoder per call. Rows are acyclic, so no circular check; the
 # frontmatter keeps it (YAML aliases can make a mapping hold itself).
 _ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
@@ -122,10 +123,10 @@ def note_rows(resolve: Resolve, file_id: int, st: FileStat, excluded: bool, note
     keys: list[str] = []
     unresolved: list[str] = []
     body = resolved = ambiguous = embeds = 0
-    new = tuple.__new__  # a NamedTuple's own __new__ is a Python function
+    new, values = tuple.__new__, _KIND_VALUES  # a NamedTuple's own __new__, an Enum's .value: Python code
     for link_kind, (start, end), target, subpath, display in scan.links:
         dest, candidates, key = resolve(target)
-        kind = link_kind.value
+        kind = values[link_kind]
         links.append(new(StoredLink, (kind, start, end, target, subpath, display, dest, candidates)))
         keys.append(key)
         if dest is None:

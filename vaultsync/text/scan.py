@@ -84,15 +84,19 @@ def scan_tokens(text: str, tokens: Tokens) -> Scan:
         if parsed is not None:
             embed = s > 0 and text[s - 1] == "!"
             links.append(new(Link, (_EMBED, (s - 1, e), *parsed) if embed else (_WIKI, (s, e), *parsed)))
-    clocks = _CLOCKS
+    clocks, prefix, html, timestamp = _CLOCKS, _PREFIX, _HTML, Timestamp  # locals: a vault has a million anchors
     stamps: list[Timestamp] = []
+    append = stamps.append
     for s, e, q in anchors:
         if q >= 0:  # the common anchor, read without a regex
-            data_t, label = text[s + _PREFIX : q], text[q + 2 : e - 4]
+            data_t = text[s + prefix : q]
+            label = text[q + 2 : e - 4]
             seconds = clocks.get(data_t, -1)
             if seconds == -1:
                 seconds = _clock(data_t)
-            stamps.append(new(Timestamp, (_HTML, (s, e), seconds if seconds is not None else parse_clock(label), label, data_t, None)))
+            if seconds is None:
+                seconds = parse_clock(label)
+            append(new(timestamp, (html, (s, e), seconds, label, data_t, None)))
         else:
             m = (ANCHOR_ANY if q == ANY else ANCHOR_LOOSE).match(text, s)
             assert m is not None, "the tokenizer found this anchor"  # noqa: S101 - an invariant
