@@ -11,7 +11,7 @@ setup(
         Extension(
             "vaultsync._cscan",
             sources=["vaultsync/_cscan.c"],
-            depends=["vaultsync/_cscan_scan.h"],
+            depends=["vaultsync/_cscan_tokens.h"],
             extra_compile_args=["-O2"],
             optional=True,
         )

@@ -52,9 +52,10 @@ from scan import ensure_vault  # noqa: E402
 from vaultsync.fs.vault import Vault  # noqa: E402
 from vaultsync.search.engine import search  # noqa: E402
 from vaultsync.store.indexing import Indexer, update_index  # noqa: E402
+from vaultsync.store.rows import decode_timestamps, encode_timestamps
 from vaultsync.text.parse import body_start  # noqa: E402
 from vaultsync.text.passages import note_passages  # noqa: E402
-from vaultsync.text.scan import index_scan, scan_body  # noqa: E402
+from vaultsync.text.scan import scan_body  # noqa: E402
 
 WORD = re.compile(r"[^\W\d_]{3,}")
 
@@ -80,8 +81,8 @@ def make_queries(vault: Path, count: int, seed: int = 7) -> list[str]:
     for path in sample:
         text = path.read_text(encoding="utf-8", errors="replace")
         start = body_start(text)
-        scanned = index_scan(scan_body(text, start))
-        found = note_passages(text, start, json.loads(scanned.headings or "[]"), json.loads(scanned.timestamps or "[]"))
+        scanned = scan_body(text, start)
+        found = note_passages(text, start, scanned.headings, decode_timestamps(encode_timestamps(scanned.timestamps)))
         passages += [p.text for p in found if len(p.text.split()) >= 6]
         headings += [h for p in found for h in p.heading.split(" > ")[-1:] if h and "[" not in h]
         freq.update(w.lower() for w in WORD.findall(text[start:]) if w.isascii())

@@ -57,7 +57,6 @@ _FILE_IO_ALLOWED: dict[str, tuple[set[str], str]] = {
     # Known exceptions, being reworked elsewhere (store/ has its own helper; sync/ was not part of
     # the audit): the scan's fast path opens notes itself (os.open + vaultsync.fs.vault.read_fd), and
     # recovery from an interrupted rebase writes working-tree files from git's blobs.
-    "vaultsync/store/indexing.py": ({"*"}, "the index's partial files; and reads notes (fast path): to route through fs"),
     "vaultsync/sync/cycle.py": ({"*"}, "git's files (.gitignore, .git/info/exclude) and the sync state in .vaultsync/"),
     "vaultsync/sync/recover.py": ({"*"}, "git's files in .git/; and the working tree after a broken rebase: to route through fs"),
     "exporters/apkg.py": (

@@ -169,7 +169,7 @@ def test_cli_check_writes_nothing(make_vault):
     assert "would change: video.md" in result.stdout
     assert "would change: title.md" in result.stdout
     assert "would change: a.md" not in result.stdout
-    assert "3 would change" not in result.stdout and "4 notes scanned, 2 would change" in result.stdout
+    assert "3 would change" not in result.stdout and "4 notes checked, 2 would change" in result.stdout
 
 
 # Regression (fixed): cli.main() runs app(..., standalone_mode=False); click then catches 

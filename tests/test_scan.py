@@ -13,7 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from vaultsync.model import LinkKind, TimestampForm
-from vaultsync.text import scan as scan_module
+from vaultsync.text import tokens as tokens_module
 from vaultsync.text.scan import parse_clock, parse_wikilink_inner, scan_body, youtube_time
 
 W, E, M, ME = LinkKind.WIKI, LinkKind.EMBED, LinkKind.MARKDOWN, LinkKind.MARKDOWN_EMBED
@@ -736,4 +736,4 @@ def test_markdown_link_pattern_matches_as_before(text):
     def found(rx: re.Pattern[str]) -> list[tuple[object, ...]]:
         return [(m.span(), m.groups()) for m in rx.finditer(text)]
 
-    assert found(scan_module._MDLINK) == found(_MDLINK_BACKTRACKING)
+    assert found(tokens_module.MDLINK) == found(_MDLINK_BACKTRACKING)

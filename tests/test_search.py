@@ -24,9 +24,10 @@ from vaultsync.search.query import All, Field, Filter, Not, Term, parse_query
 from vaultsync.store import fulltext
 from vaultsync.store.index import Index
 from vaultsync.store.indexing import Indexer, rebuild_index, update_index
+from vaultsync.store.rows import decode_timestamps, encode_timestamps
 from vaultsync.text.parse import body_start
 from vaultsync.text.passages import Passage, note_passages
-from vaultsync.text.scan import index_scan, scan_body
+from vaultsync.text.scan import scan_body
 
 GOLDEN = Path(__file__).parent / "testdata" / "search" / "vault"
 DEGLOBAL = "economics/deglobalization.md"
@@ -34,8 +35,8 @@ DEGLOBAL = "economics/deglobalization.md"
 
 def passages_of(text: str) -> list[Passage]:
     start = body_start(text)
-    scanned = index_scan(scan_body(text, start))
-    return note_passages(text, start, json.loads(scanned.headings or "[]"), json.loads(scanned.timestamps or "[]"))
+    scanned = scan_body(text, start)
+    return note_passages(text, start, scanned.headings, decode_timestamps(encode_timestamps(scanned.timestamps)))
 
 
 @pytest.fixture(scope="module")

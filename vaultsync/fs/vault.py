@@ -300,6 +300,27 @@ class Vault:
         """An attachment's bytes (an image to export), under the same rules as :meth:`read_text`."""
         return read_regular_file(self.real_path(uri), uri, limit)
 
+    def read_note_at(self, uri: str, path: str, st: FileStat) -> tuple[FileStat, str]:
+        """A note's stat and text for the index, from the path :meth:`os_path_for` gave for a file
+        the walk found: 4 system calls, not 7. A file the walk did not stat (UNSTATED) is stat'ed
+        before it is read, so that a change made meanwhile shows at the next warm scan. Raises
+        OSError (FileNotFoundError when it vanished) or NoteReadError."""
+        fd = os.open(path, READ_FLAGS)
+        try:
+            if st is UNSTATED:
+                st = FileStat.of(os.fstat(fd))
+            data = read_fd(fd, st.size)
+        finally:
+            os.close(fd)
+        return st, decode_note(data, uri)
+
+    def stat_at(self, path: str) -> FileStat | None:
+        """The stat of a file the walk found (at the path :meth:`os_path_for` gave); None when gone."""
+        try:
+            return FileStat.of(os.stat(path))
+        except OSError:
+            return None
+
     def write_text_atomic(self, uri: str, text: str, expected: str | None) -> bool:
         """Replace a note's text atomically, inside the vault only; see :func:`write_note_atomic`."""
         return write_note_atomic(self.real_path(uri), uri, text, expected)

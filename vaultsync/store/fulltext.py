@@ -30,6 +30,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from vaultsync.store.rows import decode_headings, decode_timestamps
 from vaultsync.text.names import basename, stem
 from vaultsync.text.parse import body_start, frontmatter_aliases
 from vaultsync.text.passages import Passage, note_passages
@@ -102,7 +103,7 @@ def passage_rows(
     passage gets one empty one, so that its title and aliases are still found."""
     if not is_enabled():
         return []
-    found = note_passages(text, body_start(text), json.loads(headings or "[]"), json.loads(timestamps or "[]"))
+    found = note_passages(text, body_start(text), decode_headings(headings), decode_timestamps(timestamps))
     if not found:
         found = [Passage("", 1, 1, "", None, None)]
     names = [title or stem(uri)]

@@ -1,24 +1,26 @@
 """The persistent index: a SQLite file at ``<vault>/.vaultsync/index.sqlite``.
 
-Owns the schema, row writes and every query (links, backlinks, unresolved, stats). It never reads
+Owns the schema, opening and publishing the file, and the row writes; the queries are
+:mod:`vaultsync.store.queries` (which :class:`Index` is built on), the layout of the rows
+:mod:`vaultsync.store.rows`, the reverse tables :mod:`vaultsync.store.refs`. It never reads
 notes; :mod:`vaultsync.store.indexing` feeds it. The schema is versioned: a file with another version, or
 one SQLite cannot read, is never trusted, and the caller rebuilds it from the vault.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from vaultsync.errors import StoreError
 from vaultsync.fs.vault import FileStat
 from vaultsync.store import fulltext
-from vaultsync.text.names import basename
+from vaultsync.store.queries import IndexQueries
+from vaultsync.store.refs import BulkWriter, RefChanges
+from vaultsync.store.rows import NoteRows, StoredLink, decode_ids, decode_links, encode_links, link_counts_of, link_facts, link_key
 
 SCHEMA_VERSION = 4  # 3: links as one JSON array per note, in `occurrences`; backlinks and link keys per target; 4: full text
 INDEX_NAME = "index.sqlite"
@@ -41,7 +43,7 @@ CREATE TABLE files(
     n_ambiguous INTEGER NOT NULL DEFAULT 0, n_embeds INTEGER NOT NULL DEFAULT 0, n_other INTEGER NOT NULL DEFAULT 0
 );
 -- A note's occurrence lists, as JSON arrays of arrays: its links in order (LINK_FIELDS; dest is
--- the id of the file the link opens), timestamps (scan.stored_timestamps), headings and block ids
+-- the id of the file the link opens), timestamps (rows.StoredTimestamp), headings and block ids
 -- (the fields of model.Heading and model.BlockId). Read per note, never joined, so rows would only
 -- cost time; kept out of `files`, whose rows a warm scan reads all of.
 CREATE TABLE occurrences(id INTEGER PRIMARY KEY, links TEXT, timestamps TEXT, headings TEXT, blocks TEXT);
@@ -65,62 +67,7 @@ CREATE INDEX IF NOT EXISTS diagnostics_src ON diagnostics(src);
 _CHILD_TABLES = ("tags", "diagnostics")
 _TABLES = {"meta", "files", "occurrences", "backrefs", "linkkeys", *_CHILD_TABLES, fulltext.TABLE}
 
-LINK_FIELDS = ("kind", "start", "end", "target", "subpath", "display", "dest", "candidates")
-LINK_COUNT_KEYS = ("links", "resolved", "ambiguous", "embeds", "other_links")
-_BODY_KINDS = ("wiki", "embed")
-StoredLink = list[Any]  # LINK_FIELDS, as stored in files.links
-
-
-def link_key(target: str) -> str:
-    """The name a link looks up (its lower-cased last segment): links are re-resolved by it."""
-    return basename(target.lower())
-
-
-def link_counts_of(links: Sequence[StoredLink]) -> tuple[int, int, int, int, int]:
-    """One note's share of the link totals, in LINK_COUNT_KEYS order."""
-    body = [link for link in links if link[0] in _BODY_KINDS]
-    resolved = sum(link[6] is not None for link in body)
-    ambiguous = sum(link[7] > 1 for link in body)
-    embeds = sum(link[0] == "embed" for link in body)
-    return len(body), resolved, ambiguous, embeds, len(links) - len(body)
-
-
-def link_facts(links: Sequence[StoredLink]) -> tuple[list[int], list[str], list[str]]:
-    """The destinations of resolved links, the key of every link, and the keys of the unresolved
-    ones: what backrefs and linkkeys hold for one note."""
-    dests = [link[6] for link in links if link[6] is not None]
-    keys = [link_key(link[3]) for link in links]
-    unresolved = [key for key, link in zip(keys, links, strict=True) if link[6] is None]
-    return dests, keys, unresolved
-
-
-class NoteRows(NamedTuple):
-    """Everything stored for one file, as produced by a parser worker."""
-
-    id: int
-    uri: str
-    is_note: bool
-    stat: FileStat
-    excluded: bool
-    title: str | None = None
-    video_id: str | None = None
-    frontmatter: str | None = None  # JSON text
-    error: str | None = None
-    links: str | None = None  # JSON, LINK_FIELDS per link
-    link_counts: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)  # LINK_COUNT_KEYS
-    dests: Sequence[int] = ()  # see link_facts
-    keys: Sequence[str] = ()
-    unresolved: Sequence[str] = ()
-    tags: Sequence[tuple[Any, ...]] = ()
-    diagnostics: Sequence[tuple[Any, ...]] = ()
-    n_timestamps: int = 0
-    timestamps: str | None = None  # JSON
-    headings: str | None = None  # JSON
-    blocks: str | None = None  # JSON
-    passages: Sequence[fulltext.PassageRow] = ()  # full-text rows (vaultsync.store.fulltext)
-
-
-class Index:
+class Index(IndexQueries):
     """An open index database."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
@@ -199,15 +146,6 @@ class Index:
             self.conn.execute("ROLLBACK")
             raise
 
-    # -- meta ------------------------------------------------------------------------------------
-
-    def get_meta(self, key: str) -> str | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (key, value))
-
     # -- writes ----------------------------------------------------------------------------------
 
     def file_stats(self) -> dict[str, tuple[int, FileStat]]:
@@ -239,7 +177,7 @@ class Index:
         """Insert or replace files with all their rows (the caller holds the transaction)."""
         notes = list(notes)
         self._invalidate_counts()
-        refs = _RefChanges()
+        refs = RefChanges()
         for n in notes:
             before = link_facts(self._stored_links(n.id))
             after = (list(n.dests), list(n.keys), list(n.unresolved))
@@ -255,7 +193,7 @@ class Index:
 
     def delete_files(self, ids: Iterable[int]) -> None:
         self._invalidate_counts()
-        refs = _RefChanges()
+        refs = RefChanges()
         for file_id in ids:
             old = self._stored_links(file_id)
             if old:
@@ -267,7 +205,7 @@ class Index:
 
     def _stored_links(self, file_id: int) -> list[StoredLink]:
         row = self.conn.execute("SELECT links FROM occurrences WHERE id=?", (file_id,)).fetchone()
-        return json.loads(row[0]) if row and row[0] else []
+        return decode_links(row[0]) if row else []
 
     def _delete_children(self, file_id: int) -> None:
         self.conn.execute("DELETE FROM occurrences WHERE id=?", (file_id,))
@@ -287,6 +225,11 @@ class Index:
         conn.executescript(_SCHEMA)
         return cls(conn, path)
 
+    def remove_parts(self) -> None:
+        """Delete the parts (see :meth:`create_part`) beside this fresh index, a failed worker's too."""
+        for part in self.path.parent.glob(f"{self.path.name}.part-*"):
+            part.unlink(missing_ok=True)
+
     def merge_part(self, part: Path) -> None:
         """Copy every row of a part (see :meth:`create_part`) into this fresh index, in SQLite
         itself. Call it outside a transaction; the part's file is left for the caller to delete."""
@@ -303,7 +246,7 @@ class Index:
 
     def bulk_writer(self) -> BulkWriter:
         """A writer for a fresh index (see :class:`BulkWriter`)."""
-        return BulkWriter(self)
+        return BulkWriter(self.conn, self._insert_files)
 
     def set_excluded(self, excluded_uris: set[str]) -> None:
         self._invalidate_counts()
@@ -315,7 +258,7 @@ class Index:
         ids: set[int] = set()
         for key in set(keys):
             for (srcs,) in self.conn.execute("SELECT srcs FROM linkkeys WHERE key=?", (key,)):
-                ids.update(json.loads(srcs))
+                ids.update(decode_ids(srcs))
         return self._uris_of(ids)
 
     def relink(self, keys: Iterable[str], resolve: Callable[[str, str], tuple[str | None, int]]) -> int:
@@ -323,22 +266,22 @@ class Index:
         source uri) -> (dest uri, candidates)``; return how many changed."""
         keys = set(keys)
         changed = 0
-        refs = _RefChanges()
+        refs = RefChanges()
         for src, uri in sorted(self.sources_with_keys(keys).items()):
             old = self._stored_links(src)
-            new = [list(link) for link in old]
-            for link in new:
-                if link_key(link[3]) not in keys:
+            new = list(old)
+            for k, link in enumerate(new):
+                if link_key(link.target) not in keys:
                     continue
-                dest, candidates = resolve(link[3], uri)
+                dest, candidates = resolve(link.target, uri)
                 dest_id = None if dest is None else self.file_id(dest)
-                if (link[6], link[7]) != (dest_id, candidates):
-                    link[6], link[7] = dest_id, candidates
+                if (link.dest, link.candidates) != (dest_id, candidates):
+                    new[k] = link._replace(dest=dest_id, candidates=candidates)
                     changed += 1
             if new != old:
                 refs.remove(src, *link_facts(old))
                 refs.add(src, *link_facts(new))
-                self.conn.execute("UPDATE occurrences SET links=? WHERE id=?", (json.dumps(new, ensure_ascii=False), src))
+                self.conn.execute("UPDATE occurrences SET links=? WHERE id=?", (encode_links(new), src))
                 self.conn.execute(
                     "UPDATE files SET n_links=?, n_resolved=?, n_ambiguous=?, n_embeds=?, n_other=? WHERE id=?",
                     (*link_counts_of(new), src),
@@ -347,360 +290,6 @@ class Index:
             self._invalidate_counts()
             refs.apply(self.conn)
         return changed
-
-    # -- queries ---------------------------------------------------------------------------------
-
-    def uris(self, notes_only: bool = False) -> list[str]:
-        sql = "SELECT uri FROM files" + (" WHERE is_note=1" if notes_only else "") + " ORDER BY uri"
-        return [r[0] for r in self.conn.execute(sql)]
-
-    def is_note(self, uri: str) -> bool:
-        """Whether ``uri`` is an indexed note."""
-        return self.conn.execute("SELECT 1 FROM files WHERE uri=? AND is_note=1", (uri,)).fetchone() is not None
-
-    def note_rows(self, frontmatter: bool = True) -> list[tuple[str, str | None, dict[str, Any] | None, bool]]:
-        """(uri, title, frontmatter, excluded) of every note; without ``frontmatter`` that field is
-        None (decoding 20,000 frontmatters costs more than the rest of the query)."""
-        if not frontmatter:
-            heads = self.conn.execute("SELECT uri, title, excluded FROM files WHERE is_note=1")
-            return [(u, t, None, bool(ex)) for u, t, ex in heads]
-        rows = self.conn.execute("SELECT uri, title, frontmatter, excluded FROM files WHERE is_note=1")
-        return [(u, t, json.loads(fm) if fm else None, bool(ex)) for u, t, fm, ex in rows]
-
-    def frontmatters(self, uris: set[str]) -> dict[str, dict[str, Any] | None]:
-        """uri -> frontmatter of the notes in ``uris`` (decoded only for those)."""
-        rows = self.conn.execute("SELECT uri, frontmatter FROM files WHERE is_note=1")
-        return {u: json.loads(fm) if fm else None for u, fm in rows if u in uris}
-
-    def tag_rows(self) -> list[tuple[str, str]]:
-        """(uri, tag) of every tag occurrence, frontmatter tags included."""
-        return [(r[0], r[1]) for r in self.conn.execute("SELECT f.uri, t.tag FROM tags t JOIN files f ON f.id=t.src")]
-
-    def frontmatter(self, uri: str) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT frontmatter FROM files WHERE uri=?", (uri,)).fetchone()
-        return json.loads(row[0]) if row and row[0] else None
-
-    def headings(self, uri: str) -> list[tuple[int, str, list[int]]]:
-        """(level, text, span) of a note's headings."""
-        row = self.conn.execute(
-            "SELECT o.headings FROM files f JOIN occurrences o ON o.id=f.id WHERE f.uri=?", (uri,)
-        ).fetchone()
-        return [(h[0], h[1], h[2]) for h in json.loads(row[0])] if row and row[0] else []
-
-    def headings_matching(self, needles: tuple[str, ...], folders: set[str]) -> dict[str, list[tuple[int, str, list[int]]]]:
-        """uri -> headings, for the notes directly in ``folders`` with a heading holding any of
-        ``needles``: one query, narrowed in SQL (by folder, when there are few, and by the stored
-        text), decoded only for the notes it returns."""
-        if not needles or not folders:
-            return {}
-        args: list[str] = list(needles)
-        where = "(" + " OR ".join("instr(o.headings, ?) > 0" for _ in needles) + ")"
-        if len(folders) <= 64:
-            tests = []
-            for folder in sorted(folders):
-                prefix = folder + "/" if folder else ""
-                tests.append("(substr(f.uri, 1, ?) = ? AND instr(substr(f.uri, ?), '/') = 0)")
-                args += [str(len(prefix)), prefix, str(len(prefix) + 1)]
-            where += " AND (" + " OR ".join(tests) + ")"
-        rows = self.conn.execute(
-            f"SELECT f.uri, o.headings FROM files f JOIN occurrences o ON o.id=f.id WHERE o.headings IS NOT NULL AND {where}",
-            args,
-        )
-        return {uri: [(h[0], h[1], h[2]) for h in json.loads(text)] for uri, text in rows}
-
-    def data_version(self) -> int:
-        """A number that changes whenever another connection commits to the index (SQLite's
-        ``PRAGMA data_version``): the key of a reader's cache."""
-        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
-
-    def set_read_only(self) -> None:
-        """This connection never writes (a reader beside the daemon's writer)."""
-        self.conn.execute("PRAGMA query_only=1")
-
-    def file_id(self, uri: str) -> int | None:
-        row = self.conn.execute("SELECT id FROM files WHERE uri=?", (uri,)).fetchone()
-        return None if row is None else int(row[0])
-
-    def _uris_of(self, ids: Iterable[int]) -> dict[int, str]:
-        out: dict[int, str] = {}
-        ids = sorted(set(ids))
-        for at in range(0, len(ids), 500):
-            batch = ids[at : at + 500]
-            sql = "SELECT id, uri FROM files WHERE id IN (%s)" % ",".join("?" * len(batch))  # noqa: S608 - placeholders
-            out.update(self.conn.execute(sql, batch))
-        return out
-
-    def note(self, uri: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            "SELECT f.uri, f.title, f.video_id, f.excluded, f.error, f.frontmatter, o.timestamps, o.headings, "
-            "o.blocks FROM files f LEFT JOIN occurrences o ON o.id=f.id WHERE f.uri=?",
-            (uri,),
-        ).fetchone()
-        if row is None:
-            return None
-        stamps = json.loads(row[6] or "[]")
-        return {
-            "uri": row[0],
-            "title": row[1],
-            "video_id": row[2],
-            "excluded": bool(row[3]),
-            "error": row[4],
-            "frontmatter": json.loads(row[5]) if row[5] else None,
-            "timestamps": [
-                {"span": s[:2], "seconds": s[2], "form": s[3] if len(s) > 3 else "html",
-                 "video_id": s[4] if len(s) > 3 else None}
-                for s in stamps
-            ],
-            "headings": [{"level": h[0], "text": h[1], "span": h[2]} for h in json.loads(row[7] or "[]")],
-            "blocks": [{"id": b[0], "span": b[1]} for b in json.loads(row[8] or "[]")],
-            "tags": [r[0] for r in self.conn.execute(
-                "SELECT t.tag FROM tags t JOIN files f ON f.id=t.src WHERE f.uri=? ORDER BY t.start", (uri,)
-            )],
-        }  # fmt: skip
-
-    def links_from(self, uri: str) -> list[dict[str, Any]]:
-        row = self.conn.execute(
-            "SELECT o.links FROM files f JOIN occurrences o ON o.id=f.id WHERE f.uri=?", (uri,)
-        ).fetchone()
-        links: list[StoredLink] = json.loads(row[0]) if row and row[0] else []
-        dests = self._uris_of(link[6] for link in links if link[6] is not None)
-        return [
-            {"kind": k, "span": [s, e], "target": t, "subpath": sub, "display": d,
-             "dest": None if dest is None else dests.get(dest), "ambiguous": cands > 1}
-            for k, s, e, t, sub, d, dest, cands in links
-        ]  # fmt: skip
-
-    def backlinks(self, uri: str) -> list[dict[str, Any]]:
-        dest = self.file_id(uri)
-        srcs = [s for (ids,) in self.conn.execute("SELECT srcs FROM backrefs WHERE dest=?", (dest,)) for s in json.loads(ids)]
-        uris = self._uris_of(srcs)
-        return [
-            {"source": uris[src], "kind": k, "span": [s, e], "target": t, "subpath": sub, "display": d}
-            for src, links in sorted(self._links_of(uris), key=lambda r: uris[r[0]])
-            for k, s, e, t, sub, d, link_dest, _ in links
-            if link_dest == dest
-        ]
-
-    def _links_of(self, ids: Iterable[int]) -> Iterator[tuple[int, list[StoredLink]]]:
-        """(id, stored links) of the given files."""
-        ids = sorted(set(ids))
-        for at in range(0, len(ids), 500):
-            batch = ids[at : at + 500]
-            sql = "SELECT id, links FROM occurrences WHERE id IN (%s)" % ",".join("?" * len(batch))  # noqa: S608 - placeholders
-            for file_id, links in self.conn.execute(sql, batch):
-                yield file_id, json.loads(links) if links else []
-
-    def link_rows(self) -> list[tuple[str, int, str, str, str, str | None, str | None, int]]:
-        """Every stored link as (source uri, ordinal, kind, target, subpath, display, dest uri,
-        candidates): the whole link table, for tests and tools."""
-        uris = dict(self.conn.execute("SELECT id, uri FROM files"))
-        return [
-            (uri, ordinal, k, t, sub, d, None if dest is None else uris.get(dest), cands)
-            for uri, links in self.conn.execute(
-                "SELECT f.uri, o.links FROM files f JOIN occurrences o ON o.id=f.id WHERE o.links IS NOT NULL"
-            )
-            for ordinal, (k, _s, _e, t, sub, d, dest, cands) in enumerate(json.loads(links))
-        ]
-
-    def unresolved(self) -> list[dict[str, Any]]:
-        """Missing targets, keyed like Obsidian's ``unresolvedLinks``, most referenced first."""
-        ids: set[int] = set()
-        for (srcs,) in self.conn.execute("SELECT unresolved FROM linkkeys WHERE unresolved IS NOT NULL"):
-            ids.update(json.loads(srcs))
-        per_target: dict[str, tuple[int, set[int]]] = {}
-        for src, links in self._links_of(ids):
-            for link in links:
-                if link[6] is None:
-                    count, sources = per_target.get(link[3], (0, set()))
-                    sources.add(src)
-                    per_target[link[3]] = (count + 1, sources)
-        out: dict[str, dict[str, Any]] = {}
-        for target, (count, sources) in per_target.items():
-            key = target[:-3] if target.lower().endswith(".md") else target
-            entry = out.setdefault(key, {"target": key, "count": 0, "sources": 0})
-            entry["count"] += count
-            entry["sources"] += len(sources)
-        return sorted(out.values(), key=lambda e: (-e["count"], e["target"]))
-
-    def link_counts(self) -> dict[str, int]:
-        """Counts over body wikilinks and embeds (the ``links`` of ``vaultsync scan``)."""
-        row = self.conn.execute(
-            "SELECT SUM(n_links), SUM(n_resolved), SUM(n_ambiguous), SUM(n_embeds), SUM(n_other) FROM files"
-        ).fetchone()
-        links, resolved, ambiguous, embeds, other = (int(v or 0) for v in row)
-        return {
-            "links": links,
-            "resolved": resolved,
-            "unresolved": links - resolved,
-            "ambiguous": ambiguous,
-            "embeds": embeds,
-            "other_links": other,
-        }
-
-    def _invalidate_counts(self) -> None:
-        self.conn.execute("DELETE FROM meta WHERE key='counts'")
-
-    def counts(self) -> dict[str, int]:
-        """Vault totals; cached in ``meta`` until the next write, so an idle warm scan is cheap."""
-        cached = self.get_meta("counts")
-        if cached is not None:
-            return dict(json.loads(cached))
-        counts = self._count()
-        self.set_meta("counts", json.dumps(counts))
-        return counts
-
-    def read_counts(self) -> dict[str, int]:
-        """:meth:`counts` for a reader that must not write: the cached totals if there are any,
-        else computed and not stored. One read of the cache, so a writer that clears it meanwhile
-        (the daemon's next batch) cannot make this write."""
-        cached = self.get_meta("counts")
-        return dict(json.loads(cached)) if cached is not None else self._count()
-
-    def _count(self) -> dict[str, int]:
-        files = self.conn.execute(
-            "SELECT SUM(is_note=1), SUM(is_note=0), SUM(excluded=1), SUM(error IS NOT NULL), "
-            "COALESCE(SUM(n_timestamps), 0) FROM files"
-        ).fetchone()
-        stamps = files[4]
-        return {
-            "notes": int(files[0] or 0),
-            "attachments": int(files[1] or 0),
-            "excluded": int(files[2] or 0),
-            "unreadable": int(files[3] or 0),
-            "timestamps": int(stamps),
-            **self.link_counts(),
-        }
-
-    def tag_counts(self) -> list[tuple[str, int]]:
-        rows = self.conn.execute(
-            "SELECT lower(t.tag), COUNT(*) FROM tags t JOIN files f ON f.id=t.src "
-            "WHERE f.excluded=0 GROUP BY lower(t.tag) ORDER BY COUNT(*) DESC, lower(t.tag)"
-        )
-        return [(r[0], int(r[1])) for r in rows]
-
-    def most_linked(self, limit: int = 10) -> list[tuple[str, int]]:
-        rows = self.conn.execute(
-            "SELECT f.uri, SUM(b.n) AS n FROM backrefs b JOIN files f ON f.id=b.dest GROUP BY b.dest "
-            "ORDER BY n DESC, f.uri LIMIT ?",
-            (limit,),
-        )
-        return [(r[0], int(r[1])) for r in rows]
-
-    def stored_diagnostics(self) -> list[tuple[str, str, str, str]]:
-        rows = self.conn.execute(
-            "SELECT f.uri, d.code, d.message, d.severity FROM diagnostics d JOIN files f ON f.id=d.src "
-            "ORDER BY f.uri"
-        )
-        return [(r[0], r[1], r[2], r[3]) for r in rows]
-
-
-def _json_ids_python(ids: Iterable[int]) -> str:
-    """A list of ids as JSON text, as json.dumps writes it."""
-    return "[" + ", ".join(map(str, ids)) + "]"
-
-
-class _RefChanges:
-    """Edits to backrefs and linkkeys for a few notes, applied row by row (warm updates)."""
-
-    def __init__(self) -> None:
-        self.dests: dict[int, list[int]] = {}  # dest -> sources to add; every row touched is listed
-        self.keys: dict[str, list[int]] = {}
-        self.unresolved: dict[str, list[int]] = {}
-        self.removed: set[int] = set()
-        self.dropped: set[int] = set()
-
-    def remove(self, src: int, dests: Sequence[int], keys: Sequence[str], unresolved: Sequence[str]) -> None:
-        self.removed.add(src)
-        for d in dests:
-            self.dests.setdefault(d, [])
-        for k in (*keys, *unresolved):
-            self.keys.setdefault(k, [])
-
-    def add(self, src: int, dests: Sequence[int], keys: Sequence[str], unresolved: Sequence[str]) -> None:
-        self.removed.add(src)  # a source's old rows always go first
-        _group(self.dests, dests, src)
-        _group(self.keys, keys, src)
-        _group(self.unresolved, unresolved, src)
-
-    def drop_dest(self, dest: int) -> None:
-        self.dropped.add(dest)
-
-    def apply(self, c: sqlite3.Connection) -> None:
-        gone = self.removed
-        for dest, added in self.dests.items():
-            rows = c.execute("SELECT srcs FROM backrefs WHERE dest=?", (dest,)).fetchall()
-            srcs = sorted([s for (ids,) in rows for s in json.loads(ids) if s not in gone] + added)
-            c.execute("DELETE FROM backrefs WHERE dest=?", (dest,))
-            if srcs and dest not in self.dropped:
-                c.execute("INSERT INTO backrefs VALUES(?,?,?)", (dest, len(srcs), _json_ids(srcs)))
-        for dest in self.dropped - self.dests.keys():
-            c.execute("DELETE FROM backrefs WHERE dest=?", (dest,))
-        for key in self.keys:
-            rows = c.execute("SELECT srcs, unresolved FROM linkkeys WHERE key=?", (key,)).fetchall()
-            srcs = sorted([s for r in rows for s in json.loads(r[0]) if s not in gone] + self.keys[key])
-            missing = [s for r in rows for s in json.loads(r[1] or "[]") if s not in gone]
-            missing = sorted(missing + self.unresolved.get(key, []))
-            c.execute("DELETE FROM linkkeys WHERE key=?", (key,))
-            if srcs:
-                c.execute(
-                    "INSERT INTO linkkeys VALUES(?,?,?)", (key, _json_ids(srcs), _json_ids(missing) if missing else None)
-                )
-
-
-class BulkWriter:
-    """Fills a fresh index: files go in as they come; backrefs and linkkeys are gathered in memory
-    and written once by :meth:`finish`, one row per target rather than one per link. Source ids
-    are written in ascending order."""
-
-    def __init__(self, index: Index) -> None:
-        self.index = index
-        self.dests: dict[int, list[int]] = {}
-        self.keys: dict[str, list[int]] = {}
-        self.unresolved: dict[str, list[int]] = {}
-        self._last = 0  # the largest id put so far
-        self._ascending = True  # whether files came in ascending id order (else finish sorts)
-
-    def put(self, notes: Sequence[NoteRows]) -> None:
-        dests, keys, unresolved = self.dests, self.keys, self.unresolved
-        for n in notes:
-            _group(dests, n.dests, n.id)
-            _group(keys, n.keys, n.id)
-            _group(unresolved, n.unresolved, n.id)
-        if notes:
-            self._ascending = self._ascending and notes[0].id > self._last
-            self._last = max(self._last, notes[-1].id)
-        self.index._insert_files(notes)
-
-    def finish(self) -> None:
-        c = self.index.conn
-        if not self._ascending:
-            for groups in (self.dests, self.keys, self.unresolved):
-                for ids in groups.values():
-                    ids.sort()
-        c.executemany("INSERT INTO backrefs VALUES(?,?,?)", [(d, len(s), _json_ids(s)) for d, s in self.dests.items()])
-        missing = self.unresolved
-        c.executemany(
-            "INSERT INTO linkkeys VALUES(?,?,?)",
-            [(k, _json_ids(s), _json_ids(missing[k]) if k in missing else None) for k, s in self.keys.items()],
-        )
-
-
-def _group_python(groups: dict[Any, list[int]], keys: Iterable[Any], value: int) -> None:
-    """Append ``value`` to the list of each key in ``groups``, starting lists as needed."""
-    for k in keys:
-        got = groups.get(k)
-        if got is None:
-            groups[k] = [value]
-        else:
-            got.append(value)
-
-
-from vaultsync.text._native import cscan as _cscan  # noqa: E402 - the same two in C (see vaultsync.text.scan)
-
-if _cscan is None:
-    _group, _json_ids = _group_python, _json_ids_python
-else:
-    _group, _json_ids = _cscan.group, _cscan.json_ids
 
 
 def _connect(path: Path) -> sqlite3.Connection:

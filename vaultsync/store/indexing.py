@@ -13,20 +13,20 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vaultsync.errors import NoteReadError, StoreError
-from vaultsync.fs.vault import READ_FLAGS, UNSTATED, FileStat, Vault, decode_note, is_note, read_fd
-from vaultsync.model import Diagnostic, Frontmatter, Tag
+from vaultsync.fs.vault import UNSTATED, FileStat, Vault, is_note
+from vaultsync.model import Diagnostic
 from vaultsync.store import fulltext
-from vaultsync.store.index import INDEX_NAME, Index, NoteRows, link_counts_of, link_facts, link_key
+from vaultsync.store.index import INDEX_NAME, Index
+from vaultsync.store.rows import NoteRows, Resolve, attachment_rows, link_key, note_rows, unreadable_rows
 from vaultsync.text.names import dirname, file_keys
-from vaultsync.text.parse import NoteHead, frontmatter_tags, index_text, note_head, split_frontmatter
+from vaultsync.text.parse import parse_note
 from vaultsync.text.resolve import NameTable
-from vaultsync.text.scan import IndexScan, index_note, index_scan, scan_body_python, scan_for_index
 from vaultsync.workers import Tick, map_chunks, map_shares, worker_state
 
 log = logging.getLogger(__name__)
@@ -116,8 +116,7 @@ def _cold(
         for part in parts:
             index.merge_part(part)
     finally:  # every part, also those of a worker that failed before it could report its file
-        for part in index.path.parent.glob(f"{index.path.name}.part-*"):
-            part.unlink(missing_ok=True)
+        index.remove_parts()
     report.files_read = index.counts()["notes"]  # one pass over the files rows, each with its note's share
     index.set_meta("ignore_filters", json.dumps(vault.app.user_ignore_filters))
     index.publish(final)
@@ -151,7 +150,7 @@ def _store_share(chunks: Iterator[list[tuple[int, str, FileStat]]], tick: Tick, 
     try:
         with target.transaction():
             for chunk in chunks:
-                rows = [_parse_file(resolver, i, u, vault.os_path_for(u), st, vault.is_excluded(u)) for i, u, st in chunk]
+                rows = [_parse_file(vault, resolver, i, u, vault.os_path_for(u), st, vault.is_excluded(u)) for i, u, st in chunk]
                 writer.put(rows)
                 tick(len(chunk))
             writer.finish()
@@ -300,6 +299,19 @@ class LinkResolver:
             self.memo(folder)[target] = found
         return found
 
+    def for_note(self, uri: str) -> Resolve:
+        """:meth:`resolve` for the links of one note, its memos looked up once."""
+        folder = dirname(uri)
+        memo, shared, miss = self.memo(folder), self.shared, self.miss
+
+        def resolve(target: str) -> tuple[int | None, int, str]:
+            found = memo.get(target) or shared.get(target)  # never "": miss is not asked for it
+            if found is None:
+                return (self.file_id(uri), 1, "") if target == "" else miss(target, uri, folder)
+            return found
+
+        return resolve
+
     def resolve(self, target: str, uri: str, folder: str) -> tuple[int | None, int, str]:
         if target == "":
             return self.file_id(uri), 1, ""  # [[#Heading]] links to its own note
@@ -315,133 +327,38 @@ def _parse_all(
     jobs: int | None,
 ) -> Iterator[NoteRows]:
     paths = [(i, u, vault.os_path_for(u), st, ex) for i, u, st, ex in tasks]
-    yield from map_chunks(_parse_chunk, paths, resolver, jobs=jobs, progress=progress)
+    yield from map_chunks(_parse_chunk, paths, (vault, resolver), jobs=jobs, progress=progress)
 
 
 def _parse_chunk(chunk: list[tuple[int, str, str, FileStat, bool]]) -> list[NoteRows]:
-    resolver = worker_state()
-    return [_parse_file(resolver, *item) for item in chunk]
+    vault, resolver = worker_state()
+    return [_parse_file(vault, resolver, *item) for item in chunk]
 
 
-def _parse_file(resolver: LinkResolver, file_id: int, uri: str, path: str, st: FileStat, excluded: bool) -> NoteRows:
+def _parse_file(vault: Vault, resolver: LinkResolver, file_id: int, uri: str, path: str, st: FileStat, excluded: bool) -> NoteRows:
     """A file's rows; a file the walk did not stat (UNSTATED) is stat'ed here, before it is read,
     so that a change made meanwhile shows at the next warm scan."""
     if not is_note(uri):
         if st is UNSTATED:
-            try:
-                st = FileStat.of(os.stat(path))
-            except OSError:
-                pass  # gone: the next walk drops it
-        return NoteRows(file_id, uri, False, st, excluded)
+            st = vault.stat_at(path) or st  # gone: the next walk drops it
+        return attachment_rows(file_id, uri, st, excluded)
     try:
-        fd = os.open(path, READ_FLAGS)  # os calls, not a file object: 4 system calls, not 7
-        try:
-            if st is UNSTATED:
-                st = FileStat.of(os.fstat(fd))
-            data = read_fd(fd, st.size)
-        finally:
-            os.close(fd)
-        text = decode_note(data, uri)
+        st, text = vault.read_note_at(uri, path, st)
     except FileNotFoundError:
-        return _bad_note(file_id, uri, st, excluded, "vanished", "vanished while being read")
+        return unreadable_rows(file_id, uri, st, excluded, "vanished", "vanished while being read")
     except OSError as exc:
-        return _bad_note(file_id, uri, st, excluded, "unreadable", f"cannot read: {exc.strerror}")
+        return unreadable_rows(file_id, uri, st, excluded, "unreadable", f"cannot read: {exc.strerror}")
     except NoteReadError as exc:
-        return _bad_note(file_id, uri, st, excluded, "unreadable", exc.reason)
-    rows = text_rows(resolver, file_id, uri, text, st, excluded)
-    # full-text search: the note's passages, from its text and the rows' headings and timestamps
-    return rows._replace(passages=fulltext.passage_rows(text, uri, rows.title, rows.video_id, rows.frontmatter, rows.headings, rows.timestamps))
+        return unreadable_rows(file_id, uri, st, excluded, "unreadable", exc.reason)
+    return text_rows(resolver, file_id, uri, text, st, excluded)
 
 
 def text_rows(resolver: LinkResolver, file_id: int, uri: str, text: str, st: FileStat, excluded: bool) -> NoteRows:
-    """A note's index rows from its text: by the C fast path where it answers, else in Python."""
-    folder = dirname(uri)
-    memo = resolver.memo(folder)
-    whole = index_text(text, file_id, memo, resolver.shared, resolver.miss, uri, folder)
-    if whole:  # the common case: plain frontmatter, and a body the C scanner can resolve and store
-        title, video_id, fm_json, links, counts, dests, keys, unresolved, n_timestamps, timestamps, headings = whole
-        return NoteRows(
-            file_id, uri, True, st, excluded, title, video_id, fm_json, None, links, counts, dests, keys,
-            unresolved, [], [], n_timestamps, timestamps, headings,
-        )  # fmt: skip
-    fm = split_frontmatter(text)
-    head = note_head(uri, text, fm)
-    body: IndexScan | None = None
-    if head.links:
-        body = scan_for_index(text, fm.end)  # frontmatter links come first: rows built in Python
-    elif whole is None:  # the frontmatter needs Python; the C pass may still do the body
-        found = index_note(text, fm.end, file_id, memo, resolver.shared, resolver.miss, uri, folder)
-        if found is not None:
-            links, counts, dests, keys, unresolved, n_timestamps, timestamps, headings = found
-            return NoteRows(
-                file_id, uri, True, st, excluded, head.title, head.video_id, _frontmatter_json(fm), None,
-                links, counts, dests, keys, unresolved, _frontmatter_tag_rows(file_id, fm),
-                _diagnostic_rows(file_id, head), n_timestamps, timestamps, headings,
-            )  # fmt: skip
-    if body is not None:
-        return _rows(resolver, file_id, uri, fm, head, body, (), None, st, excluded)
-    scan = scan_body_python(text, fm.end)  # a body the C pass declines (or no C extension)
-    blocks = json.dumps(scan.blocks, ensure_ascii=False) if scan.blocks else None
-    return _rows(resolver, file_id, uri, fm, head, index_scan(scan), scan.tags, blocks, st, excluded)
-
-
-def _frontmatter_json(fm: Frontmatter) -> str | None:
-    return None if fm.data is None else json.dumps(fm.data, default=str, ensure_ascii=False)
-
-
-def _frontmatter_tag_rows(file_id: int, fm: Frontmatter) -> list[tuple[int, str, int, int]]:
-    return [(file_id, name, fm.start, fm.end) for name in frontmatter_tags(fm.data)]
-
-
-def _diagnostic_rows(file_id: int, head: NoteHead) -> list[tuple[int, str, str, str]]:
-    return [(file_id, d.code, d.message, d.severity.value) for d in head.diagnostics]
-
-
-def _bad_note(file_id: int, uri: str, st: FileStat, excluded: bool, code: str, reason: str) -> NoteRows:
-    return NoteRows(file_id, uri, True, st, excluded, error=reason, diagnostics=[(file_id, code, reason, "warning")])
-
-
-def _rows(
-    resolver: LinkResolver,
-    file_id: int,
-    uri: str,
-    fm: Frontmatter,
-    head: NoteHead,
-    body: IndexScan,
-    body_tags: Iterable[Tag],
-    blocks: str | None,
-    st: FileStat,
-    excluded: bool,
-) -> NoteRows:
-    all_links = [(k.kind.value, k.span[0], k.span[1], k.target, k.subpath, k.display) for k in head.links]
-    all_links += body.links
-    resolve = resolver.resolve
-    folder = dirname(uri)
-    links = [[*link, *resolve(link[3], uri, folder)[:2]] for link in all_links]
-    dests, keys, unresolved = link_facts(links)
-    tags = [(file_id, t.name, t.span[0], t.span[1]) for t in body_tags]
-    return NoteRows(
-        id=file_id,
-        uri=uri,
-        is_note=True,
-        stat=st,
-        excluded=excluded,
-        title=head.title,
-        video_id=head.video_id,
-        frontmatter=_frontmatter_json(fm),
-        error=None,
-        links=json.dumps(links, ensure_ascii=False) if links else None,
-        link_counts=link_counts_of(links),
-        dests=dests,
-        keys=keys,
-        unresolved=unresolved,
-        tags=tags + _frontmatter_tag_rows(file_id, fm),
-        diagnostics=_diagnostic_rows(file_id, head),
-        n_timestamps=body.n_timestamps,
-        timestamps=body.timestamps,
-        headings=body.headings,
-        blocks=blocks,
-    )
+    """A note's index rows from its text (see :func:`vaultsync.store.rows.note_rows`)."""
+    rows = note_rows(resolver.for_note(uri), file_id, st, excluded, parse_note(uri, text))
+    # full-text search: the note's passages, from its text and the rows' headings and timestamps
+    passages = fulltext.passage_rows(text, uri, rows.title, rows.video_id, rows.frontmatter, rows.headings, rows.timestamps)
+    return rows._replace(passages=passages)
 
 
 def rebuild_index(vault: Vault, *, progress: Progress | None = None, jobs: int | None = None) -> tuple[Index, ScanReport]:

@@ -1,14 +1,17 @@
 """Private: the C extension (``_cscan``), the one module that imports it.
 
-``cscan`` is None where the extension is not built (an install without a compiler) or where the
-environment says ``VAULTSYNC_NO_C=1``: then the pure-Python scanner, the reference, does
-everything (same results, slower). CI runs the tests both ways.
+The extension does one job: ``tokenize(text, start)``, the positions of a note body's constructs
+(see :mod:`vaultsync.text.tokens`, whose ``tokenize_python`` is the reference it is held to).
+``tokenize`` is None where the extension is not built (an install without a compiler) or where the
+environment says ``VAULTSYNC_NO_C=1``: then the Python tokenizer runs (same results, slower). CI
+runs the tests both ways.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 from typing import Any
 
 
@@ -23,3 +26,4 @@ def _load() -> Any:
 
 
 cscan: Any = _load()
+tokenize: Callable[[str, int], tuple[list[tuple[int, ...]], ...]] | None = None if cscan is None else cscan.tokenize

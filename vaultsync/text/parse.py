@@ -9,12 +9,11 @@ The original text is never re-serialised: callers keep ``text[fm.start:fm.end]``
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import yaml  # type: ignore[import-untyped]
 
 from vaultsync.model import Diagnostic, Frontmatter, Link, LinkKind, ParsedNote, Scan
-from vaultsync.text._native import cscan as _cscan  # the C pass of index_text (see vaultsync.text.scan)
 from vaultsync.text.names import clean_string, split_subpath
 from vaultsync.text.scan import parse_wikilink_inner, scan_body, scan_body_to_normalize
 
@@ -294,29 +293,11 @@ def _property_values(data: dict[str, Any] | None, name: str) -> list[Any]:
     return values
 
 
-def index_text(
-    text: str, src_id: int, memo: dict[str, Any], shared: dict[str, Any], miss: Any, uri: str, folder: str
-) -> tuple[Any, ...] | None | Literal[False]:
-    """A whole note's index rows in one C pass, for a note whose frontmatter holds only plain
-    ``key: text`` lines (no tags, no key twice) or none: ``(title, video_id, frontmatter_json)``
-    followed by :func:`vaultsync.text.scan.index_note`'s eight. None when the frontmatter needs the
-    Python parser (or the C extension is missing); False when only the body does."""
-    if _cscan is None:
-        return None
-    found: tuple[Any, ...] | None | Literal[False] = _cscan.index_text(text, src_id, memo, shared, miss, uri, folder)
-    return found
-
-
-if _cscan is not None:
-    _cscan.configure_frontmatter(_digit_plain, clean_string, str.strip)
-
-
 __all__ = [
     "body_start",
     "frontmatter_aliases",
     "frontmatter_links",
     "frontmatter_tags",
-    "index_text",
     "parse_note",
     "parse_note_to_normalize",
     "split_frontmatter",

@@ -49,8 +49,9 @@ def note_passages(
 ) -> list[Passage]:
     """The passages of the body of ``text`` that starts at ``start``.
 
-    ``headings`` are ``(level, text, span)`` and ``timestamps`` ``(start, end, seconds[, form,
-    video_id])``, in document order, as :func:`vaultsync.text.scan.index_scan` stores them.
+    ``headings`` are ``(level, text, span)`` and ``timestamps`` ``(start, end, seconds, form,
+    video_id)``, in document order (:class:`vaultsync.model.Heading` and
+    :class:`vaultsync.store.rows.StoredTimestamp` as the index keeps them).
     """
     heads: dict[int, tuple[int, str]] = {}
     for level, head_text, span in headings:

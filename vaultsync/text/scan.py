@@ -1,23 +1,19 @@
 """Link and anchor scanning: note body -> links, timestamps, tags, headings, block ids. Pure.
 
-Whichever construct starts first wins, as in Obsidian's tokenizer (`` `[[x]]` `` is code,
-``[[a `b` c]]`` is a link). Skipped, per OBSIDIAN.md 5.5: fenced and indented code, inline code,
-``$``/``$$`` math, HTML blocks, inline HTML tags and comments, autolinks. Bare URLs need no pass of
-their own: they hold no whitespace and no ``[``, so no wikilink, tag or block id can start inside
-one. ``%%comments%%`` are not skipped (Obsidian indexes links inside them).
-
-Known simplifications, each a deliberate choice:
-- Setext headings (``Title\\n===``) are not heading targets; only ATX headings at top level are.
-- Fences nested in list items count only when indented at most 3 spaces.
-- HTML blocks are CommonMark types 1, 2 and 6 (``<div>``, ``<table>``, ``<pre>``, comments ...).
+The body is tokenized first (:mod:`vaultsync.text.tokens`: the C extension's ``tokenize`` where it
+is built, else ``tokenize_python``, the reference; the same positions either way), and this module
+turns the positions into values: it splits wikilinks (:func:`vaultsync.text.names.split_alias`),
+reads times (:func:`vaultsync.text.timestamps.read_clock`), decodes markdown destinations and
+YouTube urls. Whichever construct starts first wins, as in Obsidian's tokenizer (`` `[[x]]` ``
+is code, ``[[a `b` c]]`` is a link); what is skipped is listed in :mod:`vaultsync.text.tokens`.
 """
 
 from __future__ import annotations
 
-import json
+import functools
 import re
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from vaultsync.model import (
@@ -31,292 +27,112 @@ from vaultsync.model import (
     Timestamp,
     TimestampForm,
 )
+from vaultsync.text._native import tokenize as _c_tokenize
 from vaultsync.text.names import JS_WHITESPACE, URIDecodeError, clean_string, decode_uri, split_alias, split_subpath
 from vaultsync.text.timestamps import read_clock
+from vaultsync.text.tokens import ANCHOR_ANY, ANCHOR_LOOSE, ANCHOR_PREFIX, ANY, MDLINK, REGION_KINDS, Tokens, tokenize_python
 
-IndexLink = tuple[str, int, int, str, str, "str | None"]  # (kind, start, end, target, subpath, display)
-
-
-class IndexScan(NamedTuple):
-    """What the index stores of a note body (see :func:`scan_for_index`)."""
-
-    links: list[IndexLink]
-    n_timestamps: int
-    timestamps: str | None  # JSON, see :func:`stored_timestamps`
-    headings: str | None  # JSON, as json.dumps(Scan.headings, ensure_ascii=False)
-
-_ATTRS = r"""(?:\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*"""
-_HTML_BLOCK6 = (
-    "address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|details|"
-    "dialog|dir|div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset|h[1-6]|head|"
-    "header|hr|html|iframe|legend|li|link|main|menu|menuitem|nav|noframes|ol|optgroup|option|p|"
-    "param|search|section|summary|table|tbody|td|tfoot|th|thead|title|tr|track|ul"
-)
-
-# Each construct has its own regex with a literal first character, which Python's `re` finds with
-# a fast search; one alternation of them all would be several times slower on 200 MB of notes.
-_WIKI = re.compile(r"\[\[([^\[\]\n]*(?:\](?!\])[^\[\]\n]*|\[(?!\[)[^\[\]\n]*)*)\]\]")
-# The link text's repetitions are possessive (Python 3.11+): its alternatives start with different
-# characters and each matches in exactly one way, so giving back cannot find another match, and
-# a failed try at every `[` of a note full of wikilinks stays linear instead of backtracking.
-_MDLINK = re.compile(
-    r"""\[((?:[^\[\]\n\\]++|\\.|\n(?![ \t]*\r?\n)|\[[^\[\]\n]*+\])*+)\]"""
-    r"""\([ \t]*(<[^<>\n]*>|(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\))*)"""
-    r"""(?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'))?[ \t]*\)"""
-)
 _MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_ANCHOR_FAST = re.compile(r'<a class="yt-timestamp" data-t="([^"<>]*)">(\[?[^<\[]*)</a>')
-_ANCHOR_ANY = re.compile(r"""<a\b(""" + _ATTRS + r""")\s*>([^<]*)</a\s*>""")
-_ANCHOR_LOOSE = re.compile(r"<a\s([^<>]*)>([^<]*)</a\s*>")
-_STAMP_ATTRS = re.compile(r"data-t|timestamp|\byt\W")  # an anchor of a timestamp, typos included
-_HTML_TAG = re.compile(r"<(?:!--[\s\S]*?-->|/?[A-Za-z][A-Za-z0-9-]*" + _ATTRS + r"\s*/?>|[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>)")
 _ASCII_DIGITS = re.compile(r"[0-9]+")  # JavaScript's \\d: a tag of digits only is no tag
-_OTHER_HTML = re.compile(r'<(?!a class="yt-timestamp" data-t="|/a>|br ?/?>)')
-_TAG = re.compile(r"""#(?<!\S#)[^\u2000-\u206F\u2E00-\u2E7F'!"#$%&()*+,.:;<=>?@^`{|}~\[\]\\\s]+""")
-_HEADING = re.compile(r"\n([ ]{0,3}(#{1,6}))(?=[ \t\r\n]|\Z)([^\n]*)")
-_HEADING_FIRST = re.compile(r"([ ]{0,3}(#{1,6}))(?=[ \t\r\n]|\Z)([^\n]*)")
-_BLOCK = re.compile(r"\^(?<![^ \t\n]\^)([A-Za-z0-9-]+)(?=[ \t]*\r?$)", re.M)
-_MD_STAMP = re.compile(r"\[(\d{1,3}:\d\d(?::\d\d)?)\]\(https://www\.youtube\.com/watch\?v=([A-Za-z0-9_-]+)&t=([0-9]+)s\)")
-# Regions where nothing is looked for. The regex is only tried (with .match) at the positions of
-# its trigger characters, left to right, so openers and closers pair up as a tokenizer pairs them.
-_LINE_START = r"(?:(?<![^\n])|(?<=^[ ])|(?<=^[ ]{2})|(?<=^[ ]{3}))"
-# A line that ends a paragraph: inline code and math cannot run across it.
-_BLOCK_START = (
-    r"[ \t]*\r?(?:\n|\Z)|[ ]{0,3}(?:`{3}|~{3}|\#{1,6}(?:[ \t\r\n]|\Z)|>|\$\$|</?(?i:"
-    + _HTML_BLOCK6
-    + r")(?=[\s/>]))"
-)
-_SKIP = re.compile(
-    r"""
-    (?P<fence>""" + _LINE_START + r"""(?:(?P<fb>`{3,})[^`\n]*|(?P<ft>~{3,})[^\n]*)
-        (?:\n(?:[^\n]*\n)*?[ ]{0,3}(?(fb)(?P=fb)`*|(?P=ft)~*)[ \t]*\r?(?=\n|\Z)|(?:\n[^\n]*)*\Z))
-  | (?P<mblock>""" + _LINE_START + r"""\$\$[\s\S]*?(?:\$\$|\Z))
-  | (?P<hblock>""" + _LINE_START + r"""(?:
-        <(?P<h1>(?i:script|pre|style|textarea))(?=[\s>]|$)[\s\S]*?(?:</(?i:script|pre|style|textarea)>[^\n]*|\Z)
-      | </?(?i:""" + _HTML_BLOCK6 + r""")(?=[\s/>]|$)[^\n]*(?:\n(?![ \t]*\r?(?:\n|\Z))[^\n]*)*
-    ))
-  | (?P<esc>\\[!-/:-@\[-`{-~])
-  | (?P<code>(?<!`)(?P<bt>`+)(?!`)(?:[^\n]|\n(?!""" + _BLOCK_START + r"""))*?(?<!`)(?P=bt)(?!`))
-  | (?P<comment><!--[\s\S]*?(?:-->|\Z))
-  | (?P<dmath>\$\$(?:[^\n]|\n(?!""" + _BLOCK_START + r"""))*?\$\$)
-  | (?P<math>\$(?![ \t$])(?:\\.|[^$\\\n])+?(?<![ \t\\])\$(?!\d))
-    """,
-    re.M | re.X,
-)
-_HTML_BLOCK_START = re.compile(r"\n[ ]{0,3}<")
-_FIRST_LINE_HTML = re.compile(r"[ ]{0,3}<")
-
-# A line indented as code right after a blank line: the only trigger for the slower line pass.
-_MAYBE_INDENTED_CODE = re.compile(r"\n[ \t]*\r?\n(?: {4}|[ ]{0,3}\t)[^\n]*\S")
-_FIRST_LINE_INDENTED = re.compile(r"(?: {4}|[ ]{0,3}\t)[^\n]*\S")
-_LIST_ITEM = re.compile(r"[ ]{0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|\r?$)")
-_FENCE_LINE = re.compile(r"[ ]{0,3}(`{3,}|~{3,})")
-
 _T_PARAM = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?")
 _ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:|//")
 _YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com"})
-
+_HTML, _MARKDOWN = TimestampForm.HTML, TimestampForm.MARKDOWN
+_WIKI, _EMBED = LinkKind.WIKI, LinkKind.EMBED
+_PREFIX = len(ANCHOR_PREFIX)
+_WATCH_AT = len("](https://www.youtube.com/watch?v=")  # from a markdown timestamp's "]" to its video id
+_Tokenize = Callable[[str, int], tuple[list[Any], ...]]
 
 
 def scan_body(text: str, start: int = 0) -> Scan:
     """Scan ``text`` from ``start`` (the end of the frontmatter) to its end; spans index ``text``.
 
-    Bodies of the common shapes (wikilinks, timestamp anchors, headings, plain text) are scanned
-    by the C extension, which declines anything else (see :func:`scan_for_index`); the result is
-    the same either way.
+    The tokens come from C where the extension is built (see :mod:`vaultsync.text._native`),
+    else from :func:`vaultsync.text.tokens.tokenize_python`; the result is the same either way.
     """
-    if _cscan is not None:
-        found = _cscan.scan_objects(text, start)
-        if found is not None:
-            links, stamps, heads = found
-            return Scan(links=tuple(links), timestamps=tuple(stamps), headings=tuple(heads))
-    return scan_body_python(text, start)
-
-
-def scan_body_to_normalize(text: str, start: int, hours_always: bool) -> tuple[Scan, bool] | None:
-    """:func:`scan_body` for ``normalize``'s timestamp shortcut, in C: the markdown timestamps
-    already written exactly as ``normalize.canonical_timestamp`` writes them are left out, and
-    ``hours`` (``hours_always``, or any timestamp an hour or more in) comes with the scan. None
-    where the C pass declines the body (or is not built)."""
-    if _cscan is None:
-        return None
-    found = _cscan.scan_to_normalize(text, start, hours_always)
-    if found is None:
-        return None
-    links, stamps, heads, hours = found
-    return Scan(links=tuple(links), timestamps=tuple(stamps), headings=tuple(heads)), hours
+    return _scan(text, start, _tokenize)
 
 
 def scan_body_python(text: str, start: int = 0) -> Scan:
-    """:func:`scan_body` without the C fast path.
+    """:func:`scan_body` with the Python tokenizer, the reference (tests compare the two)."""
+    return _scan(text, start, tokenize_python)
 
-    Each construct is found by its own regex. Where constructs can overlap (code, math, HTML,
-    markdown links, tags, block ids), a sweep in document order keeps the one that starts first,
-    as Obsidian's tokenizer does; notes with only wikilinks and anchors skip the sweep.
-    """
+
+def scan_body_to_normalize(text: str, start: int, hours_always: bool) -> tuple[Scan, bool] | None:
+    """None: the C shortcut that left canonical markdown timestamps out of the scan is gone
+    (tokenizing is all the C does); ``normalize`` then filters them itself, with the same result.
+    Kept until ``parse_note_to_normalize`` stops asking."""
+    return None
+
+
+def _scan(text: str, start: int, tokenize: _Tokenize) -> Scan:
     if start == 0 and text.startswith("\ufeff"):
         # Obsidian never sees the BOM. A newline in its place keeps every offset and makes the
         # first line start a line, as it does for Obsidian.
         text, start = "\n" + text[1:], 1
-    skips = _skip_matches(text, start)
-    skipped = [Region(m.lastgroup or "code", m.span()) for m in skips if m.lastgroup != "esc"]
-    regions = [m.span() for m in skips]
-    if (
-        _MAYBE_INDENTED_CODE.search(text, start - 1 if start else 0) is not None
-        or _FIRST_LINE_INDENTED.match(text, start) is not None
-    ):
-        for span in _indented_code(text, start):
-            skipped.append(Region("indented_code", span))
-            regions.append(span)
+    return scan_tokens(text, Tokens(*tokenize(text, start)))
 
-    anchors = list(_ANCHOR_FAST.finditer(text, start))
-    sweep = bool(regions)
-    if text.count("<a", start) > len(anchors):
-        fast = {m.start() for m in anchors}
-        extra = [m for m in _ANCHOR_ANY.finditer(text, start) if m.start() not in fast and _STAMP_ATTRS.search(m.group(1))]
-        if text.count("<a", start) > len(anchors) + len(extra):
-            # anchors whose attributes are damaged (`data-05:08">`, an unclosed quote)
-            known = fast | {m.start() for m in extra}
-            extra += [m for m in _ANCHOR_LOOSE.finditer(text, start) if m.start() not in known and _STAMP_ATTRS.search(m.group(1))]
-        if extra:
-            anchors = sorted(anchors + extra, key=_match_start)
-            sweep = True  # generic anchors may hold anything
-    html = [m.span() for m in _HTML_TAG.finditer(text, start)] if _OTHER_HTML.search(text, start) else []
-    wikis = list(_WIKI.finditer(text, start))
-    # the canonical markdown timestamps the normalizer writes: most of a normalized note's links
-    stamps_md = [m for m in _MD_STAMP.finditer(text, start) if text[m.start() - 1 : m.start()] != "!"]
-    mds: list[re.Match[str]] = []
-    if text.count("](", start) > len(stamps_md):
-        fast_md = {m.start() for m in stamps_md}
-        mds = [m for m in _MDLINK.finditer(text, start) if m.start() not in fast_md]
-    tags = list(_TAG.finditer(text, start)) if "#" in text else []
-    blocks = list(_BLOCK.finditer(text, start)) if "^" in text else []
-    heads = list(_HEADING.finditer(text, start - 1 if start else 0))
-    if start == 0 or text[start - 1] != "\n":
-        first = _HEADING_FIRST.match(text, start)
-        if first is not None:
-            heads.insert(0, first)
 
-    if sweep or html or mds or tags or blocks:
-        kinds = [anchors, wikis, mds, tags, blocks, stamps_md]
-        keep = _sweep(regions, html, kinds, heads, start)
-        anchors, wikis, mds, tags, blocks, stamps_md = (
-            [m for m in ms if (rank, m.start()) in keep] for rank, ms in zip(_KIND_RANKS, kinds, strict=True)
-        )
-        heads = [m for m in heads if (_R_HEAD, m.start(1)) in keep]
-
-    links = [link for m in wikis if (link := _wikilink(text, m)) is not None]
-    clocks = _CLOCKS
-    stamps = []
-    for m in anchors:
-        if m.re is _ANCHOR_FAST:
-            data_t, label = m.groups()
+def scan_tokens(text: str, tokens: Tokens) -> Scan:
+    """The values of a body's tokens (from either tokenizer)."""
+    wikis, anchors, md_stamps, mds, tags, blocks, heads, skipped = tokens
+    new = tuple.__new__  # a NamedTuple's own __new__ is a Python function: too slow for a million
+    links: list[Link] = []
+    for s, e in wikis:
+        parsed = parse_wikilink_inner(text[s + 2 : e - 2])
+        if parsed is not None:
+            embed = s > 0 and text[s - 1] == "!"
+            links.append(new(Link, (_EMBED, (s - 1, e), *parsed) if embed else (_WIKI, (s, e), *parsed)))
+    clocks, prefix, html, timestamp = _CLOCKS, _PREFIX, _HTML, Timestamp  # locals: a vault has a million anchors
+    stamps: list[Timestamp] = []
+    append = stamps.append
+    for s, e, q in anchors:
+        if q >= 0:  # the common anchor, read without a regex
+            data_t = text[s + prefix : q]
+            label = text[q + 2 : e - 4]
             seconds = clocks.get(data_t, -1)
             if seconds == -1:
                 seconds = _clock(data_t)
-            stamps.append(Timestamp(_HTML, m.span(), seconds if seconds is not None else parse_clock(label), label, data_t, None))
+            if seconds is None:
+                seconds = parse_clock(label)
+            append(new(timestamp, (html, (s, e), seconds, label, data_t, None)))
         else:
+            m = (ANCHOR_ANY if q == ANY else ANCHOR_LOOSE).match(text, s)
+            assert m is not None, "the tokenizer found this anchor"  # noqa: S101 - an invariant
             stamps.append(_html_timestamp(m))
-    for m in stamps_md:
-        md_label, video_id, t_param = m.groups()
-        stamps.append(Timestamp(TimestampForm.MARKDOWN, m.span(), int(t_param), md_label, None, video_id))
-    for m in mds:
+    for s, e, label_end, id_end in md_stamps:
+        video_id = text[label_end + _WATCH_AT : id_end]
+        stamps.append(new(Timestamp, (_MARKDOWN, (s, e), int(text[id_end + 3 : e - 2]), text[s + 1 : label_end], None, video_id)))
+    for s, _e in mds:
+        m = MDLINK.match(text, s)
+        assert m is not None, "the tokenizer found this link"  # noqa: S101 - an invariant
         item = _markdown_link(text, m)
         if isinstance(item, Link):
             links.append(item)
         elif item is not None:
             stamps.append(item)
-    if mds or (stamps_md and anchors):
+    if mds or (md_stamps and anchors):
         links.sort(key=_span_start)
         stamps.sort(key=_span_start)
     return Scan(
         links=tuple(links),
         timestamps=tuple(stamps),
-        tags=tuple(Tag(m.group()[1:], m.span()) for m in tags if not _ASCII_DIGITS.fullmatch(m.group(), 1)),
-        headings=tuple(_heading(m) for m in heads),
-        blocks=tuple(BlockId(m.group(1), m.span()) for m in blocks),
-        skipped=tuple(sorted(skipped, key=lambda r: r.span)),
+        tags=tuple(Tag(text[s + 1 : e], (s, e)) for s, e in tags if not _ASCII_DIGITS.fullmatch(text, s + 1, e)),
+        headings=tuple(_heading(text, *h) for h in heads),
+        blocks=tuple(BlockId(text[s + 1 : e], (s, e)) for s, e in blocks),
+        skipped=tuple(Region(REGION_KINDS[k], (s, e)) for k, s, e in skipped),
     )
-
-
-_HTML = TimestampForm.HTML
-
-
-def _match_start(m: re.Match[str]) -> int:
-    return m.start()
 
 
 def _span_start(item: Link | Timestamp) -> int:
     return item.span[0]
 
 
-# Ranks in the sweep: at equal starts the lower rank wins.
-_R_SKIP, _R_HEAD, _R_ANCHOR, _R_HTML, _R_WIKI, _R_MD, _R_TAG, _R_BLOCK, _R_MD_STAMP = range(9)
-_KIND_RANKS = (_R_ANCHOR, _R_WIKI, _R_MD, _R_TAG, _R_BLOCK, _R_MD_STAMP)  # the order of sweep()'s ``kinds``
-
-
-def _sweep(
-    regions: list[tuple[int, int]],
-    html: list[tuple[int, int]],
-    kinds: list[list[re.Match[str]]],
-    heads: list[re.Match[str]],
-    start: int,
-) -> set[tuple[int, int]]:
-    """Keep, in document order, each construct that starts after the previous kept one ended.
-
-    Returns the kept ``(rank, start)`` pairs of headings and of ``kinds``.
-    """
-    cands: list[tuple[int, int, int]] = [(s, _R_SKIP, e) for s, e in regions]
-    cands += [(s, _R_HTML, e) for s, e in html]
-    cands += [(m.start(1), _R_HEAD, m.end(2)) for m in heads]
-    for rank, ms in zip(_KIND_RANKS, kinds, strict=True):
-        cands += [(m.start(), rank, m.end()) for m in ms]
-    cands.sort()
-    keep: set[tuple[int, int]] = set()
-    cursor = start
-    for s, rank, e in cands:
-        if s >= cursor:
-            cursor = e
-            keep.add((rank, s))
-    return keep
-
-
-def _skip_matches(text: str, start: int) -> list[re.Match[str]]:
-    """Code, math, HTML blocks, comments and escapes, tried only where their first character is."""
-    triggers: list[int] = []
-    for needle in ("`", "$", "\\", "~~~", "<!--"):
-        at = text.find(needle, start)
-        while at >= 0:
-            triggers.append(at)
-            at = text.find(needle, at + len(needle))
-    first_line = _FIRST_LINE_HTML.match(text, start)
-    if first_line is not None:
-        triggers.append(first_line.end() - 1)
-    triggers += [m.end() - 1 for m in _HTML_BLOCK_START.finditer(text, start)]
-    if not triggers:
-        return []
-    triggers.sort()
-    found: list[re.Match[str]] = []
-    cursor = start
-    for at in triggers:
-        if at < cursor:
-            continue
-        m = _SKIP.match(text, at)
-        if m is not None:
-            found.append(m)
-            cursor = m.end()
-    return found
-
-
-def _sort_key(c: tuple[int, int, int, object]) -> tuple[int, int]:
-    return c[0], c[1]
-
-
-def _heading(m: re.Match[str]) -> Heading:
-    rest = m.group(3)
+def _heading(text: str, line_start: int, hashes_start: int, hashes_end: int, line_end: int) -> Heading:
+    rest = text[hashes_end:line_end]
     stripped = rest.rstrip("\r")
-    return Heading(len(m.group(2)), _heading_text(stripped), (m.start(1), m.end(3) - (len(rest) - len(stripped))))
+    return Heading(hashes_end - hashes_start, _heading_text(stripped), (line_start, line_end - (len(rest) - len(stripped))))
 
 
 def _heading_text(rest: str) -> str:
@@ -330,6 +146,7 @@ def _heading_text(rest: str) -> str:
     return rest.strip()
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a vault repeats its link texts: channels, topics
 def parse_wikilink_inner(inner: str) -> tuple[str, str, str | None] | None:
     """Obsidian's ``parseAliasLink`` + ``cleanString`` + ``parseLinktext`` on the text between
     the brackets: ``(linkpath, subpath, display)``, or None when it is no link."""
@@ -344,17 +161,6 @@ def parse_wikilink_inner(inner: str) -> tuple[str, str, str | None] | None:
         target = target[:-1]
     path, subpath = split_subpath(clean_string(target))
     return path, subpath, display
-
-
-def _wikilink(text: str, m: re.Match[str]) -> Link | None:
-    s, e = m.span()
-    parsed = parse_wikilink_inner(m.group(1))
-    if parsed is None:
-        return None
-    path, subpath, display = parsed
-    if s > 0 and text[s - 1] == "!":
-        return Link(LinkKind.EMBED, (s - 1, e), path, subpath, display)
-    return Link(LinkKind.WIKI, (s, e), path, subpath, display)
 
 
 def _markdown_link(text: str, m: re.Match[str]) -> Link | Timestamp | None:
@@ -451,123 +257,4 @@ def youtube_time(url: str) -> tuple[str, int] | None:
     return video_id, h * 3600 + mi * 60 + s
 
 
-def _indented_code(text: str, start: int) -> list[tuple[int, int]]:
-    """Indented code blocks in ``text[start:]``.
-
-    An indented line is code only after a blank line, outside a fence, and not in a list
-    (where indentation continues the item, as in CommonMark).
-    """
-    end = len(text)
-    code: list[tuple[int, int]] = []
-    fence: str | None = None
-    block_start = -1
-    pos = start
-    prev_blank = True
-    in_list = False
-    while pos < end:
-        nl = text.find("\n", pos)
-        line_end = end if nl < 0 else nl + 1
-        line = text[pos:line_end].rstrip("\r\n")
-        blank = not line.strip()
-        indented = line.startswith(("    ", "\t", " \t", "  \t", "   \t"))
-        if fence is not None:
-            closing = _FENCE_LINE.match(line)
-            if closing and closing.group(1)[0] == fence[0] and len(closing.group(1)) >= len(fence):
-                if not line[closing.end() :].strip():
-                    fence = None
-            prev_blank = blank
-            pos = line_end
-            continue
-        if block_start >= 0:
-            if not blank and not indented:
-                code.append((block_start, _trim_blank_tail(text, block_start, pos)))
-                block_start = -1
-        if fence is None and block_start < 0:
-            opening = _FENCE_LINE.match(line)
-            if opening and not indented:
-                fence = opening.group(1)
-            elif indented and not blank and prev_blank and not in_list:
-                block_start = pos
-            elif not blank:
-                if _LIST_ITEM.match(line):
-                    in_list = True
-                elif not indented:
-                    in_list = False
-        prev_blank = blank
-        pos = line_end
-    if block_start >= 0:
-        code.append((block_start, _trim_blank_tail(text, block_start, end)))
-    return code
-
-
-def _trim_blank_tail(text: str, block_start: int, block_end: int) -> int:
-    """End of an indented code block without its trailing blank lines."""
-    chunk = text[block_start:block_end]
-    stripped = chunk.rstrip(" \t\r\n")
-    nl = chunk.find("\n", len(stripped))
-    return block_start + (len(chunk) if nl < 0 else nl + 1)
-
-
-def stored_timestamps(stamps: tuple[Timestamp, ...]) -> str:
-    """Timestamps as the index stores them: a JSON array of ``[start, end, seconds]`` for the
-    plain HTML anchor, ``[start, end, seconds, form, video_id]`` for the other forms. Labels and
-    ``data-t`` are left in the note (the span finds them): a vault holds over a million anchors."""
-    return json.dumps(
-        [[t.span[0], t.span[1], t.seconds] if t.form is _HTML else [t.span[0], t.span[1], t.seconds, t.form.value, t.video_id] for t in stamps],
-        ensure_ascii=False,
-    )
-
-
-def index_scan(scan: Scan) -> IndexScan:
-    """The index's view of a full scan: links as tuples, timestamps and headings as JSON."""
-    links = [(link.kind.value, link.span[0], link.span[1], link.target, link.subpath, link.display) for link in scan.links]
-    return IndexScan(
-        links,
-        len(scan.timestamps),
-        stored_timestamps(scan.timestamps) if scan.timestamps else None,
-        # NamedTuples serialise as JSON arrays in C
-        json.dumps(scan.headings, ensure_ascii=False) if scan.headings else None,
-    )
-
-
-def scan_for_index(text: str, start: int = 0) -> IndexScan | None:
-    """``index_scan(scan_body(text, start))`` computed in C in one pass, for bodies of the common
-    shapes (wikilinks, timestamp anchors, headings, plain text); None for any other body (code,
-    math, escapes, other HTML, markdown links, tags, block ids), or when the C extension is not
-    built. The result has no tags and no block ids, because a body with either gives None.
-    """
-    if _cscan is None:
-        return None
-    found = _cscan.scan_index(text, start)
-    return None if found is None else IndexScan(*found)
-
-
-def index_note(
-    text: str,
-    start: int,
-    src_id: int,
-    memo: dict[str, tuple[int | None, int, str]],
-    shared: dict[str, tuple[int | None, int, str]],
-    miss: Callable[[str, str, str], tuple[int | None, int, str]],
-    uri: str,
-    folder: str,
-) -> tuple[Any, ...] | None:
-    """:func:`scan_for_index` with the links resolved and laid out as the index stores them, in C:
-    ``(links_json, link_counts, dests, keys, unresolved, n_timestamps, timestamps, headings)`` as
-    ``indexing._rows`` makes them (see ``index.NoteRows``), or None where ``scan_for_index`` gives
-    None. A target is looked up in ``memo`` (the source folder's), then ``shared``, else
-    ``miss(target, uri, folder)`` resolves it; the empty target is the note itself.
-    """
-    if _cscan is None:
-        return None
-    found: tuple[Any, ...] | None = _cscan.index_note(text, start, src_id, memo, shared, miss, uri, folder)
-    return found
-
-
-from vaultsync.text._native import cscan as _cscan  # noqa: E402 - built by setup.py; optional
-
-if _cscan is not None:
-    _cscan.configure(
-        parse_wikilink_inner, parse_clock, Link, Timestamp, Heading,
-        LinkKind.WIKI, LinkKind.EMBED, TimestampForm.HTML, TimestampForm.MARKDOWN,
-    )  # fmt: skip
+_tokenize: _Tokenize = _c_tokenize if _c_tokenize is not None else tokenize_python
