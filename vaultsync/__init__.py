@@ -35,6 +35,7 @@ from vaultsync.text.resolve import NameTable, Resolution
 from vaultsync.text.scan import scan_body
 from vaultsync.text.timestamps import clock, display_label, envelope, needs_hours, read_clock, video_url
 from vaultsync.text.wikitext import Edit, apply_edits, visible_text
+from vaultsync.workers import map_chunks, worker_state
 
 __all__ = [
     "AppConfig",
@@ -74,6 +75,7 @@ __all__ = [
     "envelope",
     "frontmatter_aliases",
     "frontmatter_tags",
+    "map_chunks",
     "needs_hours",
     "note_video_id",
     "open_index",
@@ -86,4 +88,5 @@ __all__ = [
     "update_index",
     "video_url",
     "visible_text",
+    "worker_state",
 ]

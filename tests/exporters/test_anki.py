@@ -351,14 +351,17 @@ def test_package_rows_are_genankis_and_bytes_reproducible(tmp_path: Path) -> Non
 
     from exporters.anki import CardSettings, note_cards
     from exporters.apkg import _models, deck_id, write_package
-    from vaultsync import NameTable
+    from exporters.document import ExportContext
+    from vaultsync import NameTable, Vault
 
     root = card_vault(tmp_path / "V")
     write_file(root / "dup" / "light_basics.md", "Other::card\n\nThird:::one ^x\n\nA {{c2::b}} {{c1::c}} {{c2::d}}\n")
     write_file(root / "Study" / "copy.md", "---\ndeck: Study::Optics\n---\nQ::A\nQ::A again\n")
     uris = sorted(str(p.relative_to(root)) for p in root.rglob("*.md"))
-    settings = CardSettings(str(root), "V", NameTable(uris))
-    notes = [note_cards(settings, uri) for uri in uris]
+    ctx = ExportContext(Vault(root), NameTable(uris), uris)
+    ctx.read()
+    settings = CardSettings("V", ctx.table)
+    notes = [note_cards(settings, ctx, uri) for uri in uris]
     notes.append(notes[-1])  # every card a duplicate: left out
     write_package(notes, {}, tmp_path / "one.apkg")
     write_package(notes, {}, tmp_path / "two.apkg")
