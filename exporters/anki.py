@@ -142,7 +142,7 @@ def note_cards(settings: CardSettings, ctx: ExportContext, uri: str) -> NoteCard
             Diagnostic(uri, "anki-name-shared", "another note has this file name: its cards are identified by the full path, so moving it to another folder gives new cards", Severity.INFO)
         )
     name_key = open_target(settings.table, uri).casefold()
-    hours, stamps = shown_timestamps(text, parsed, note_video_id(parsed))
+    hours, stamps = shown_timestamps(text, parsed, note_video_id(parsed), ctx.always_hours)
     reps = replacements(settings, info, note, stamps)
     linked = [t for t in stamps if t.video is not None]
     starts = [t.at for t in linked]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from exporters.syntax import comment_spans, inside, slug, strip_heading
-from vaultsync import Diagnostic, ExportRequest, NameTable, ParsedNote, Vault, dirname, parse_note, stem
+from vaultsync import Diagnostic, ExportRequest, NameTable, ParsedNote, Vault, dirname, load_settings, parse_note, stem
 
 
 @dataclass(slots=True)
@@ -61,10 +61,11 @@ class Document:
 class ExportContext:
     """State for one export: the notes, their anchors, copied images and the embed stack."""
 
-    def __init__(self, vault: Vault, table: NameTable, uris: Iterable[str]) -> None:
+    def __init__(self, vault: Vault, table: NameTable, uris: Iterable[str], *, always_hours: bool = False) -> None:
         self.vault = vault
         self.table = table
         self.uris = list(uris)
+        self.always_hours = always_hours  # the vault's timestamp-hours = "always": HH:MM:SS in every note
         self.notes: dict[str, NoteInfo] = {}
         self.resources: dict[str, Path] = {}
         self.assets: dict[str, Asset] = {}
@@ -76,8 +77,10 @@ class ExportContext:
 
     @classmethod
     def for_request(cls, request: ExportRequest) -> ExportContext:
-        """The context of an export request: its notes, and the name table of every file the index holds."""
-        return cls(request.vault, NameTable(request.index.uris()), request.uris)
+        """The context of an export request: its notes, the name table of every file the index
+        holds, and the vault's hours rule for timestamps (its ``.vaultsync.toml``)."""
+        always_hours = load_settings(request.vault.root).normalize.timestamp_hours == "always"
+        return cls(request.vault, NameTable(request.index.uris()), request.uris, always_hours=always_hours)
 
     def unique_id(self, base: str) -> str:
         base = base or "x"

@@ -83,7 +83,7 @@ def convert(
         if free(b.span[0]):
             block_anchor = info.blocks.get(b.id.lower()) if info is not None else None
             edits.append(Edit(b.span, f"[]{{#{block_anchor}}}" if block_anchor else "", ("block",)))
-    _, stamps = shown_timestamps(text, parsed, video or note_video_id(parsed))
+    _, stamps = shown_timestamps(text, parsed, video or note_video_id(parsed), ctx.always_hours)
     for t in stamps:
         if not free(t.at):
             continue

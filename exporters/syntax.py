@@ -60,11 +60,12 @@ class ShownStamp(NamedTuple):
     at: int  # where the anchor itself starts
 
 
-def shown_timestamps(text: str, parsed: ParsedNote, video: str | None) -> tuple[bool, list[ShownStamp]]:
-    """The note's hours rule (``HH:MM:SS`` throughout a note that reaches an hour) and each of its
-    timestamps as every export shows it; ``video`` is the note's own (its frontmatter's)."""
+def shown_timestamps(text: str, parsed: ParsedNote, video: str | None, always_hours: bool = False) -> tuple[bool, list[ShownStamp]]:
+    """The note's hours rule (``HH:MM:SS`` throughout a note that reaches an hour, or everywhere
+    with ``always_hours``: the vault's ``timestamp-hours = "always"``) and each of its timestamps
+    as every export shows it; ``video`` is the note's own (its frontmatter's)."""
     stamps = parsed.scan.timestamps
-    hours = needs_hours([t.seconds for t in stamps])
+    hours = needs_hours([t.seconds for t in stamps], always_hours)
     shown: list[ShownStamp] = []
     append = shown.append
     for t in stamps:  # a note has dozens: the loop is kept lean

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from vaultsync.config import load_settings
 from vaultsync.errors import ConfigError, NoteReadError, NoteWriteError, OutsideVaultError, StoreError, VaultsyncError
 from vaultsync.export.registry import Exporter, ExportRequest, ExportResult
 from vaultsync.fs.vault import AppConfig, Vault
@@ -75,6 +76,7 @@ __all__ = [
     "envelope",
     "frontmatter_aliases",
     "frontmatter_tags",
+    "load_settings",
     "map_chunks",
     "needs_hours",
     "note_video_id",

@@ -506,3 +506,30 @@ def test_pages_and_cards_come_from_one_reading_of_the_notes(tmp_path: Path) -> N
     assert markdown.count("first answer") == 2 and "changed" not in markdown  # the note and its embed
     (card,) = note_cards(CardSettings("V", ctx.table), ctx, "a.md").cards
     assert card.fields[1] == "first answer"
+
+
+def test_the_vaults_timestamp_hours_setting_holds_in_every_export(tmp_path: Path) -> None:
+    """``timestamp-hours = "always"`` (normalize writes HH:MM:SS in every note): the PDF/EPUB
+    document and the cards show the same, not MM:SS."""
+    from exporters.document import ExportContext
+    from exporters.pipeline import build_document
+
+    url = f"https://www.youtube.com/watch?v={VIDEO}&t="
+    root = tmp_path / "V"
+    write_file(root / "short.md", f"---\nvideoId: {VIDEO}\n---\nShort::at [00:30]({url}30s)\n")
+    write_file(root / ".vaultsync.toml", '[normalize]\ntimestamp-hours = "always"\n')
+    vault = Vault(root)
+    index, _ = update_index(vault)
+    try:
+        request = ExportRequest(vault, index, ("short.md",), tmp_path / "d.apkg", "t")
+        assert f"[00:00:30]({url}30s)" in build_document(ExportContext.for_request(request), "t").markdown
+        exporter.export(request)
+    finally:
+        index.close()
+    import sqlite3
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "d.apkg") as z:
+        z.extract("collection.anki2", tmp_path)
+    (flds,) = sqlite3.connect(tmp_path / "collection.anki2").execute("select flds from notes").fetchone()
+    assert ">00:00:30</a>" in flds and ">▶ 00:00:30</a>" in flds
