@@ -23,10 +23,10 @@ from urllib.parse import quote
 from exporters.apkg import NoteCards
 from exporters.document import NoteInfo
 from exporters.markup import Replacement, link_html, math_html
-from exporters.syntax import ShownStamp, comment_spans
+from exporters.syntax import IMAGE_SUFFIXES, ShownStamp, comment_spans
 from vaultsync import Link, LinkKind, NameTable, basename, clock, stem, video_url
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".bmp")
+CARD_IMAGE_SUFFIXES = (*IMAGE_SUFFIXES, ".avif", ".bmp")  # Anki shows these too; the PDF and EPUB show their name
 _CALLOUT = re.compile(r"^[ \t]*>[ \t]*(\[!([A-Za-z0-9_-]+)\][+-]?)", re.MULTILINE)
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 _MEDIA_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -83,7 +83,7 @@ def replacements(settings: CardSettings, info: NoteInfo, note: NoteCards, stamps
 
 def _link(settings: CardSettings, note: NoteCards, link: Link, dest: str | None) -> str:
     display = link.display or (link.target + link.subpath).lstrip("#") or link.target
-    if link.kind.is_embed and dest is not None and dest.lower().endswith(IMAGE_SUFFIXES):
+    if link.kind.is_embed and dest is not None and dest.lower().endswith(CARD_IMAGE_SUFFIXES):
         name = f"{_MEDIA_NAME.sub('_', stem(dest))[:40]}-{hashlib.sha1(dest.encode()).hexdigest()[:10]}{Path(dest).suffix.lower()}"
         note.media[name] = dest
         alt = "" if re.fullmatch(r"[\dx\s|]*", link.display or "") else (link.display or "").split("|")[0]

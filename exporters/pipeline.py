@@ -16,11 +16,10 @@ from __future__ import annotations
 import re
 
 from exporters.document import Document, ExportContext, NoteInfo
-from exporters.syntax import HIGHLIGHT, callouts, comment_spans, inside, section, shown_timestamps, strip_heading
+from exporters.syntax import HIGHLIGHT, IMAGE_SUFFIXES, callouts, comment_spans, inside, section, shown_timestamps, strip_heading
 from vaultsync import Diagnostic, Edit, Link, LinkKind, ParsedNote, apply_edits, note_video_id, parse_note, video_url, visible_text
 
 MAX_EMBED_DEPTH = 5  # as Obsidian, which falls back to a plain box deeper than that
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
 _TAG_HTML = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _MARKER = re.compile(r"[ ]{0,3}#{1,6}")
 

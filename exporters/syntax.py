@@ -17,6 +17,7 @@ from vaultsync import ParsedNote, TimestampForm, display_label, envelope, needs_
 
 Span = tuple[int, int]
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")  # what an image embed shows, in every export
 COMMENT = re.compile(r"%%[\s\S]*?(?:%%|\Z)")
 HIGHLIGHT = re.compile(r"==(?=[^\s=])([^\n]*?[^\s=])==")
 _SLUG = re.compile(r"[^a-z0-9]+")
