@@ -1,7 +1,7 @@
 """Notes -> flashcards -> an Anki package (.apkg) that re-imports as updates, not duplicates.
 
 The notes are read, parsed and their links resolved once, by the document model every export
-starts from (:mod:`exporters.document`). Cards come from the spaced-repetition plugin's syntax or,
+starts from (:mod:`exporters.document`; each by the process that renders its cards). Cards come from the spaced-repetition plugin's syntax or,
 in notes without it, from headings (:mod:`exporters.cards`); their text is rendered to HTML by
 :mod:`exporters.markup`, each Obsidian construct standing for the HTML :mod:`exporters.cardhtml`
 gives it (timestamps shown by the same rule as in the PDF and EPUB). Every card's back ends with
@@ -77,8 +77,7 @@ class AnkiExporter:
         heading_level = option_int(options, "heading_level", 2, 0, 6)
         jobs = option_int(options, "jobs", None, 1)
         cloze_highlights = option_yes_no(options, "cloze_highlights", True)
-        ctx = ExportContext.for_request(request)
-        ctx.read()
+        ctx = ExportContext.for_request(request)  # each note is read by the process that renders it
         settings = CardSettings(request.vault.root.name, ctx.table, 2 if heading_level is None else heading_level, cloze_highlights)
         notes = list(render_notes(settings, ctx, request.progress, jobs))
         media: dict[str, bytes] = {}
@@ -92,8 +91,8 @@ class AnkiExporter:
                     note.diagnostics.append(Diagnostic(note.uri, "media-missing", f"image {uri!r} left out: {exc}"))
         counts = write_package(notes, media, request.output)
         counts["media"] = len(media)
-        diagnostics = ctx.diagnostics + [d for n in notes for d in n.diagnostics]
-        return ExportResult(request.output, len(request.uris), time.perf_counter() - started, diagnostics, counts)
+        diagnostics = [d for n in notes for d in n.diagnostics]
+        return ExportResult(request.output, len(notes), time.perf_counter() - started, diagnostics, counts)
 
 
 exporter = AnkiExporter()
@@ -105,10 +104,9 @@ exporter = AnkiExporter()
 def render_notes(
     settings: CardSettings, ctx: ExportContext, progress: Callable[[int, int], None] | None = None, jobs: int | None = None
 ) -> Iterator[NoteCards]:
-    """NoteCards for each note the context has read, in order; worker processes for large selections."""
-    uris = [uri for uri in ctx.uris if uri in ctx.notes]
+    """NoteCards for each note of the context, in order; worker processes for large selections."""
     chunks = map_chunks(
-        _render_chunk, uris, (settings, ctx), jobs=jobs, chunk=_CHUNK, threshold=PARALLEL_NOTES, progress=progress, ordered=True
+        _render_chunk, ctx.uris, (settings, ctx), jobs=jobs, chunk=_CHUNK, threshold=PARALLEL_NOTES, progress=progress, ordered=True
     )
     yield from chunks
 
@@ -119,8 +117,10 @@ def _render_chunk(chunk: list[str]) -> list[NoteCards]:
 
 
 def note_cards(settings: CardSettings, ctx: ExportContext, uri: str) -> NoteCards:
-    """The cards of one note the context has read (its modification time from the vault)."""
-    info = ctx.notes[uri]
+    """The cards of one note of the context (read there once; its modification time from the vault)."""
+    info = ctx.note(uri)
+    if info is None:
+        return NoteCards(uri, settings.vault_name, [], 0, diagnostics=[ctx.unreadable[uri]])
     folder = dirname(uri)
     try:
         st = ctx.vault.stat(uri)

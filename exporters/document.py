@@ -1,9 +1,10 @@
 """The document model every export starts from: the selected notes read, parsed and resolved once.
 
 :class:`ExportContext` is one export's state. :meth:`ExportContext.for_request` builds the name
-table of the vault (the one place an export does); :meth:`~ExportContext.read` reads each selected
-note through the vault, parses it and resolves its links, once, into a :class:`NoteInfo`: the
-Anki cards are made from these, and the pipeline (:mod:`exporters.pipeline`) turns them into the
+table of the vault (the one place an export does); :meth:`~ExportContext.note` reads a selected
+note through the vault, parses it and resolves its links, once, into a :class:`NoteInfo` (on first
+use: the Anki export's worker processes read the notes they render). The Anki cards are made from
+these, and the pipeline (:mod:`exporters.pipeline`) turns them into the
 :class:`Document` the PDF and EPUB writers get, after :meth:`~ExportContext.load` has given every
 note, heading and block its anchor and found the backlinks. An embedded note is read once too
 (:meth:`~ExportContext.embedded`), images once each (:meth:`~ExportContext.image`, an
@@ -72,8 +73,9 @@ class ExportContext:
         self.diagnostics: list[Diagnostic] = []
         self.backlinks: dict[str, list[str]] = {}
         self._ids: set[str] = set()
+        self.unreadable: dict[str, Diagnostic] = {}  # selected notes that could not be read: why
         self._embedded: dict[str, tuple[str, ParsedNote]] = {}  # notes outside the selection, once read
-        self._read = self._loaded = False
+        self._loaded = False
 
     @classmethod
     def for_request(cls, request: ExportRequest) -> ExportContext:
@@ -92,19 +94,26 @@ class ExportContext:
         return candidate
 
     def read(self) -> None:
-        """Pass one: read every selected note (through the vault), parse it and resolve its links.
-        A note that cannot be read is left out, with a diagnostic."""
-        if self._read:
-            return
-        self._read = True
+        """Pass one: every selected note read, in order (see :meth:`note`)."""
         for uri in self.uris:
-            try:
-                text = self.vault.read_text(uri)  # inside the vault, a regular file
-            except Exception as exc:  # noqa: BLE001 - one bad note must not stop the export
-                self.diagnostics.append(Diagnostic(uri, "unreadable", f"left out of the export: {exc}"))
-                continue
-            parsed = parse_note(uri, text)
-            self.notes[uri] = NoteInfo(uri, parsed.title or stem(uri), parsed, text, self.dests(uri, parsed))
+            self.note(uri)
+
+    def note(self, uri: str) -> NoteInfo | None:
+        """A selected note, read through the vault, parsed and its links resolved the first time it
+        is asked for (a worker process of the Anki export reads the notes it renders); None for
+        one that cannot be read, which is left out (its diagnostic in :attr:`unreadable`)."""
+        info = self.notes.get(uri)
+        if info is not None or uri in self.unreadable:
+            return info
+        try:
+            text = self.vault.read_text(uri)  # inside the vault, a regular file
+        except Exception as exc:  # noqa: BLE001 - one bad note must not stop the export
+            self.unreadable[uri] = Diagnostic(uri, "unreadable", f"left out of the export: {exc}")
+            self.diagnostics.append(self.unreadable[uri])
+            return None
+        parsed = parse_note(uri, text)
+        info = self.notes[uri] = NoteInfo(uri, parsed.title or stem(uri), parsed, text, self.dests(uri, parsed))
+        return info
 
     def dests(self, uri: str, parsed: ParsedNote) -> list[str | None]:
         """Where each link of ``parsed`` (note ``uri``, or a part of it) leads."""
@@ -117,7 +126,7 @@ class ExportContext:
         if self._loaded:
             return
         self._loaded = True
-        for info in self.notes.values():
+        for info in (self.notes[u] for u in dict.fromkeys(self.uris) if u in self.notes):
             text, parsed = info.text, info.parsed
             info.anchor = self.unique_id("n-" + slug(info.uri[:-3]))
             hidden = comment_spans(text, parsed)  # what a comment hides gets no anchor
