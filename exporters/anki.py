@@ -105,10 +105,8 @@ def render_notes(
     settings: CardSettings, ctx: ExportContext, progress: Callable[[int, int], None] | None = None, jobs: int | None = None
 ) -> Iterator[NoteCards]:
     """NoteCards for each note of the context, in order; worker processes for large selections."""
-    chunks = map_chunks(
-        _render_chunk, ctx.uris, (settings, ctx), jobs=jobs, chunk=_CHUNK, threshold=PARALLEL_NOTES, progress=progress, ordered=True
-    )
-    yield from chunks
+    state = (settings, ctx)  # inherited by forked workers, each reading the notes of its chunks
+    yield from map_chunks(_render_chunk, ctx.uris, state, jobs=jobs, chunk=_CHUNK, threshold=PARALLEL_NOTES, progress=progress, ordered=True)
 
 
 def _render_chunk(chunk: list[str]) -> list[NoteCards]:
