@@ -44,7 +44,8 @@ def main() -> int:
     times, cpu = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.repeat):
-            request = ExportRequest(vault, index, uris, Path(tmp) / "deck.apkg", "bench", {"jobs": str(args.jobs)})
+            options = {"jobs": str(args.jobs)} if args.jobs else {}  # 0: one worker per core
+            request = ExportRequest(vault, index, uris, Path(tmp) / "deck.apkg", "bench", options)
             started, before = time.perf_counter(), os.times()
             result = exporter.export(request)
             times.append(time.perf_counter() - started)

@@ -19,6 +19,7 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -122,7 +123,7 @@ def _card_ords(kind: CardKind, fields: tuple[str, ...]) -> tuple[int, ...]:
     )
 
 
-def write_package(notes: list[NoteCards], media: dict[str, Path | bytes], output: Path) -> dict[str, object]:
+def write_package(notes: list[NoteCards], media: Mapping[str, Path | bytes], output: Path) -> dict[str, object]:
     """Write the .apkg atomically; each note's ``mod`` is its source file's mtime."""
     basic, cloze = _models()
     by_deck: dict[str, list[tuple[NoteCards, AnkiCard, int]]] = {}

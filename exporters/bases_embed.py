@@ -30,7 +30,7 @@ from vaultsync import (
 )
 
 if TYPE_CHECKING:
-    from exporters.pipeline import ExportContext
+    from exporters.document import ExportContext
 
 _DATA: weakref.WeakKeyDictionary[ExportContext, VaultData] = weakref.WeakKeyDictionary()
 _NAME_COLUMNS = ("file.name", "file.basename", "file.path")

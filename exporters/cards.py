@@ -26,7 +26,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from enum import Enum
 
-from exporters.pipeline import COMMENT, HIGHLIGHT
+from exporters.syntax import COMMENT, HIGHLIGHT, inside
 from vaultsync import BlockId, ParsedNote
 
 Span = tuple[int, int]
@@ -110,10 +110,6 @@ def _paragraphs(text: str, start: int, blocks: list[Span], headings: list[Span])
     return paras
 
 
-def _inside(pos: int, spans: list[Span]) -> bool:
-    return any(a <= pos < b for a, b in spans)
-
-
 def _cards_in(text: str, lines: list[Span], inline: list[Span], ids: dict[int, BlockId], cloze_highlights: bool) -> list[CardSource]:
     first, last = lines[0][0], lines[-1][1]
     block = _block_id(text, lines[-1], ids)
@@ -137,7 +133,7 @@ def _cards_in(text: str, lines: list[Span], inline: list[Span], ids: dict[int, B
     para = text[first:last]
     has_cloze = _CLOZE.search(para) is not None
     if cloze_highlights and not has_cloze:
-        has_cloze = any(not _inside(first + m.start(), inline) for m in HIGHLIGHT.finditer(para))
+        has_cloze = any(not inside(first + m.start(), inline) for m in HIGHLIGHT.finditer(para))
     if has_cloze:
         return [CardSource(CardKind.CLOZE, "", (first, last), (last, last), (first, last), block)]
     return []
@@ -146,7 +142,7 @@ def _cards_in(text: str, lines: list[Span], inline: list[Span], ids: dict[int, B
 def _separator(text: str, a: int, b: int, inline: list[Span]) -> Span | None:
     for m in _SEPARATOR.finditer(text, a, b):
         at = m.start()
-        if _inside(at, inline) or text[at - 1 : at] == ":" or text[m.end() : m.end() + 1] == ":":
+        if inside(at, inline) or text[at - 1 : at] == ":" or text[m.end() : m.end() + 1] == ":":
             continue  # in code or a link, or a run of four or more colons
         if re.search(r"\{\{c\d+$", text[max(a, at - 8) : at]):
             continue  # {{c1::cloze}}

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from exporters.document import Asset, ExportContext
+from exporters.options import option_text
 from exporters.pandoc import TEMPLATES, write_parallel
-from exporters.pipeline import Asset, ExportContext, build_document, option_text
-from vaultsync import ConfigError, ExportRequest, ExportResult, NameTable
+from exporters.pipeline import build_document
+from vaultsync import ConfigError, ExportRequest, ExportResult
 
 MODIFIED = "2023-11-14T22:13:20Z"  # fixed, so that the same notes give the same bytes
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -108,10 +110,11 @@ def split_chapters(html: str, titles: list[str]) -> list[Chapter]:
         headings = [(hid, _TAGS.sub("", text).strip()) for hid, text in _H2.findall(piece)]
         chapters.append(Chapter(f"ch{i:03d}.xhtml", title, piece, headings))
     home = {hid: c.file for c in chapters for hid in _ID.findall(c.html)}
-    return [
-        Chapter(c.file, c.title, _HREF.sub(lambda m, own=c.file: f'href="{home.get(m.group(1), own)}#{m.group(1)}"', _no_dead_hrefs(c.html)), c.headings)
-        for c in chapters
-    ]
+
+    def pointed(c: Chapter) -> str:
+        return _HREF.sub(lambda m: f'href="{home.get(m.group(1), c.file)}#{m.group(1)}"', _no_dead_hrefs(c.html))
+
+    return [Chapter(c.file, c.title, pointed(c), c.headings) for c in chapters]
 
 
 _ANY_HREF = re.compile(r'\shref="([^"]*)"')
@@ -142,7 +145,7 @@ class EpubExporter:
 
     def export(self, request: ExportRequest) -> ExportResult:
         started = time.perf_counter()
-        ctx = ExportContext(request.vault, NameTable(request.index.uris()), request.uris)
+        ctx = ExportContext.for_request(request)
         doc = build_document(ctx, request.title)
         lang = epub_lang(request.options)
         with tempfile.TemporaryDirectory(prefix="vaultsync-epub-") as tmp:

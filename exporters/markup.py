@@ -1,10 +1,10 @@
 """Card text: a slice of an Obsidian note -> the HTML Anki shows. Pure (no file access).
 
 Obsidian constructs are swapped for placeholders before markdown-it sees the text and swapped
-back after: timestamps become links to their second of the video, wikilinks ``obsidian://`` links,
-image embeds ``<img>`` tags, ``$math$`` MathJax's ``\\(...\\)``/``\\[...\\]`` (HTML-escaped, so
-markdown never touches it). ``%%comments%%``, block ids and the spaced-repetition plugin's
-``<!--SR:...-->`` scheduling comments disappear.
+back after: each is a replacement (a span of the note and the HTML it stands for, given by
+:mod:`exporters.cardhtml`: timestamps as links to their second of the video, wikilinks as
+``obsidian://`` links, image embeds as ``<img>`` tags, math as MathJax's delimiters, comments and
+block ids as nothing), so markdown never touches them.
 
 markdown-it-py renders about 1-2 MB/s, and a deck of heading cards renders every line of its notes,
 so plain paragraphs and headings (no markup but ``*emphasis*``/``**strong**`` with plain contents)

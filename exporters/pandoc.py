@@ -1,17 +1,17 @@
-"""The one place that runs pandoc (the binary shipped by pypandoc-binary).
+"""The one place that runs pandoc (the binary shipped by pypandoc-binary), and where the
+exporters' templates are.
 
-Reading is the slow part of a large export, so the document's notes are read in chunks by
-parallel pandoc processes (commonmark_x -> JSON AST), joined, and written once from JSON.
+pandoc reads the pipeline's commonmark_x; a large document is converted in chunks of notes by
+parallel pandoc processes (:func:`write_parallel`, for formats whose pieces concatenate), with a
+fixed build time so that the same notes give the same bytes.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from vaultsync import VaultsyncError
 
@@ -43,19 +43,6 @@ def run_pandoc(args: list[str], stdin: bytes | None = None, cwd: Path | None = N
     return proc.stdout
 
 
-def read_markdown(chunks: list[str], jobs: int | None = None) -> dict[str, Any]:
-    """Parse the document's chunks with parallel pandoc readers and join their ASTs."""
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(chunks) or 1))
-    size = -(-len(chunks) // jobs)
-    groups = ["\n\n".join(chunks[i : i + size]) for i in range(0, len(chunks), size)] or [""]
-    with ThreadPoolExecutor(jobs) as pool:
-        asts = list(pool.map(lambda text: json.loads(run_pandoc(["-f", READER, "-t", "json"], text.encode())), groups))
-    joined: dict[str, Any] = asts[0]
-    for ast in asts[1:]:
-        joined["blocks"].extend(ast["blocks"])
-    return joined
-
-
 def write_parallel(chunks: list[str], args: list[str], cwd: Path, jobs: int | None = None) -> str:
     """Read and write the chunks with parallel pandoc processes; join the outputs in order.
 
@@ -67,7 +54,3 @@ def write_parallel(chunks: list[str], args: list[str], cwd: Path, jobs: int | No
     with ThreadPoolExecutor(jobs) as pool:
         parts = list(pool.map(lambda text: run_pandoc(["-f", READER, *args], text.encode(), cwd=cwd).decode("utf-8"), groups))
     return "\n\n".join(parts)
-
-
-def meta_string(value: str) -> dict[str, Any]:
-    return {"t": "MetaString", "c": value}

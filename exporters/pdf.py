@@ -21,16 +21,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from exporters.document import Asset, ExportContext, copy_resources
+from exporters.options import option_text
 from exporters.pandoc import READER, TEMPLATES, run_pandoc
-from exporters.pipeline import (
-    Asset,
-    ExportContext,
-    build_document,
-    copy_resources,
-    option_text,
-)
+from exporters.pipeline import build_document
 from exporters.typstwriter import note_parts
-from vaultsync import ConfigError, Diagnostic, ExportRequest, ExportResult, NameTable, VaultsyncError
+from vaultsync import ConfigError, Diagnostic, ExportRequest, ExportResult, VaultsyncError
 
 PAPERS = {"a4": "a4", "letter": "us-letter"}
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -68,7 +64,7 @@ class PdfExporter:
         paper = option_text(request.options, "paper", "a4").lower()
         if paper not in PAPERS:
             raise ConfigError(f"unknown paper size {paper!r}", hint="use a4 or letter")
-        ctx = ExportContext(request.vault, NameTable(request.index.uris()), request.uris)
+        ctx = ExportContext.for_request(request)
         doc = build_document(ctx, request.title)
         font_paths: list[str] = []
         if _CJK.search(doc.markdown) or _CJK.search(request.title):

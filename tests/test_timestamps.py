@@ -179,7 +179,7 @@ def test_exports_render_damaged_and_prose_timestamps_alike(tmp_path):
     doc = build_document(ctx, "t")
     assert f"[00:38]({URL}38s)" in doc.markdown and "](<a" not in doc.markdown and "[00:00:38](" not in doc.markdown
     assert f"[see this]({URL}30s)" in doc.markdown and f"[01:23]({URL}83s)" in doc.markdown
-    cards = note_cards(CardSettings(str(vault.root), "v", NameTable(["note.md"]), vault=vault), "note.md")
+    cards = note_cards(CardSettings("v", ctx.table), ctx, "note.md")
     back = " ".join(" ".join(card.fields) for card in cards.cards)
     assert ">see this</a>" in back and ">00:38</a>" in back and ">01:23</a>" in back and "&lt;a class" not in back
 

@@ -61,6 +61,8 @@ _OWNERS: dict[str, str] = {
     "frontmatter_aliases": "vaultsync.text.parse",
     "frontmatter_tags": "vaultsync.text.parse",
     "load_base": "vaultsync.bases",
+    "load_settings": "vaultsync.config",
+    "map_chunks": "vaultsync.workers",
     "needs_hours": "vaultsync.text.timestamps",
     "note_video_id": "vaultsync.text.normalize",
     "open_index": "vaultsync.store.indexing",
@@ -74,6 +76,7 @@ _OWNERS: dict[str, str] = {
     "update_index": "vaultsync.store.indexing",
     "video_url": "vaultsync.text.timestamps",
     "visible_text": "vaultsync.text.wikitext",
+    "worker_state": "vaultsync.workers",
 }
 
 __all__ = [
@@ -122,6 +125,8 @@ __all__ = [
     "frontmatter_aliases",
     "frontmatter_tags",
     "load_base",
+    "load_settings",
+    "map_chunks",
     "needs_hours",
     "note_video_id",
     "open_index",
@@ -135,6 +140,7 @@ __all__ = [
     "update_index",
     "video_url",
     "visible_text",
+    "worker_state",
 ]
 
 
@@ -154,6 +160,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # the same names, for type checkers
     from vaultsync.bases import BaseTable, VaultData, base_blocks, cell_target, cell_text, evaluate_base, load_base, read_base
+    from vaultsync.config import load_settings
     from vaultsync.errors import BaseError, ConfigError, NoteReadError, NoteWriteError, OutsideVaultError, StoreError, VaultsyncError
     from vaultsync.export.registry import Exporter, ExportRequest, ExportResult
     from vaultsync.fs.appconfig import AppConfig
@@ -168,3 +175,4 @@ if TYPE_CHECKING:  # the same names, for type checkers
     from vaultsync.text.scan import scan_body
     from vaultsync.text.timestamps import clock, display_label, envelope, needs_hours, read_clock, video_url
     from vaultsync.text.wikitext import Edit, apply_edits, visible_text
+    from vaultsync.workers import map_chunks, worker_state

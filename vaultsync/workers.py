@@ -1,7 +1,10 @@
-"""Private: run a function over chunks of work on every core (fork where available).
+"""Run a function over chunks of work on every core (fork where available): the one worker pool
+of vaultsync (the scans, normalize, and through the public API the exporters).
 
 The shared state (a name table, settings) is handed to forked workers by inheritance, not by
-pickling; with ``spawn`` it goes through the pool initializer. Small jobs run in-process.
+pickling; with ``spawn`` it goes through the pool initializer. Small jobs run in-process, and so
+does any job started from a thread other than the main one (the API server's request and export
+threads): forking a process that runs other threads may copy a lock some thread holds.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import gc
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -60,6 +64,11 @@ def _chunked(items: list[T], chunk: int) -> list[list[T]]:
     return [items[i : i + chunk] for i in range(0, len(items), chunk)]
 
 
+def _in_process(items: int, threshold: int, jobs: int) -> bool:
+    """Whether a job runs in this process: a small one, one worker, or a call from a thread."""
+    return items < threshold or jobs < 2 or threading.current_thread() is not threading.main_thread()
+
+
 def _context() -> tuple[Any, bool]:
     """The multiprocessing context (fork where available: state is inherited, not pickled)."""
     method = "fork" if sys.platform.startswith("linux") else "spawn"
@@ -75,8 +84,10 @@ def map_chunks(
     chunk: int = 64,
     threshold: int = 256,
     progress: Callable[[int, int], None] | None = None,
+    ordered: bool = False,
 ) -> Iterator[R]:
-    """Yield ``fn(chunk)``'s results for every chunk of ``items`` (in no particular order).
+    """Yield ``fn(chunk)``'s results for every chunk of ``items`` (in no particular order, or in
+    the order of ``items`` when ``ordered``).
 
     ``fn`` must be a module-level function that reads :func:`worker_state`.
     """
@@ -85,14 +96,14 @@ def map_chunks(
     chunks = _chunked(items, chunk)
     jobs = jobs or os.cpu_count() or 1
     done = 0
-    if len(items) < threshold or jobs < 2:
+    if _in_process(len(items), threshold, jobs):
         results: Iterator[list[R]] = map(fn, chunks)
         pool = None
     else:
         ctx, forked = _context()
         _mark_parent()
         pool = ctx.Pool(jobs, initializer=_init, initargs=(None if forked else state,))
-        results = pool.imap_unordered(fn, chunks)
+        results = pool.imap(fn, chunks) if ordered else pool.imap_unordered(fn, chunks)
     try:
         for result in results:
             yield from result
@@ -180,7 +191,7 @@ def map_shares(
         if progress is not None:
             progress(done, len(items))
 
-    if len(items) < threshold or jobs < 2:
+    if _in_process(len(items), threshold, jobs):
         return [fn(iter(chunks), tick, 0)]
     ctx, forked = _context()
     _mark_parent()

@@ -351,14 +351,17 @@ def test_package_rows_are_genankis_and_bytes_reproducible(tmp_path: Path) -> Non
 
     from exporters.anki import CardSettings, note_cards
     from exporters.apkg import _models, deck_id, write_package
-    from vaultsync import NameTable
+    from exporters.document import ExportContext
+    from vaultsync import NameTable, Vault
 
     root = card_vault(tmp_path / "V")
     write_file(root / "dup" / "light_basics.md", "Other::card\n\nThird:::one ^x\n\nA {{c2::b}} {{c1::c}} {{c2::d}}\n")
     write_file(root / "Study" / "copy.md", "---\ndeck: Study::Optics\n---\nQ::A\nQ::A again\n")
     uris = sorted(str(p.relative_to(root)) for p in root.rglob("*.md"))
-    settings = CardSettings(str(root), "V", NameTable(uris))
-    notes = [note_cards(settings, uri) for uri in uris]
+    ctx = ExportContext(Vault(root), NameTable(uris), uris)
+    ctx.read()
+    settings = CardSettings("V", ctx.table)
+    notes = [note_cards(settings, ctx, uri) for uri in uris]
     notes.append(notes[-1])  # every card a duplicate: left out
     write_package(notes, {}, tmp_path / "one.apkg")
     write_package(notes, {}, tmp_path / "two.apkg")
@@ -464,3 +467,69 @@ def test_fast_path_matches_markdown_it_on_whole_notes(tmp_path: Path) -> None:
         body = path.read_text(encoding="utf-8").split("---\n", 2)[-1]
         body = re.sub(r'<a class="yt-timestamp"[^>]*>[^<]*</a>|!?\[\[[^\]]*\]\]', "\ue0000\ue001", body)
         assert render_markdown(body) == _MD.render(body), path
+
+
+def test_the_video_link_of_a_card_follows_the_notes_hours_rule(tmp_path: Path) -> None:
+    """One rule for every timestamp of a note: a note that reaches an hour shows HH:MM:SS
+    everywhere, the card's ▶ link too (it showed 00:30 beside a body link showing 00:00:30)."""
+    from exporters.anki import CardSettings, note_cards
+    from exporters.document import ExportContext
+    from vaultsync import NameTable
+
+    url = f"https://www.youtube.com/watch?v={VIDEO}&t="
+    write_file(tmp_path / "V" / "long.md", f"---\nvideoId: {VIDEO}\n---\nEarly::at [00:30]({url}30s)\n\nLate::at [1:02:03]({url}3723s)\n")
+    write_file(tmp_path / "V" / "short.md", f"---\nvideoId: {VIDEO}\n---\nShort::at [00:30]({url}30s)\n")
+    ctx = ExportContext(Vault(tmp_path / "V"), NameTable(["long.md", "short.md"]), ["long.md", "short.md"])
+    ctx.read()
+    settings = CardSettings("V", ctx.table)
+    early, late = note_cards(settings, ctx, "long.md").cards
+    assert ">00:00:30</a>" in early.fields[1] and ">▶ 00:00:30</a>" in early.fields[3]
+    assert ">▶ 01:02:03</a>" in late.fields[3]
+    (short,) = note_cards(settings, ctx, "short.md").cards
+    assert ">00:30</a>" in short.fields[1] and ">▶ 00:30</a>" in short.fields[3]
+
+
+def test_pages_and_cards_come_from_one_reading_of_the_notes(tmp_path: Path) -> None:
+    """The document model reads each note once: what the PDF/EPUB document and the cards show is
+    that reading, even when the file changes after it (the note embedded elsewhere included)."""
+    from exporters.anki import CardSettings, note_cards
+    from exporters.document import ExportContext
+    from exporters.pipeline import build_document
+    from vaultsync import NameTable
+
+    write_file(tmp_path / "V" / "a.md", "Question::first answer\n")
+    write_file(tmp_path / "V" / "b.md", "See ![[a]]\n")
+    ctx = ExportContext(Vault(tmp_path / "V"), NameTable(["a.md", "b.md"]), ["a.md", "b.md"])
+    ctx.read()
+    write_file(tmp_path / "V" / "a.md", "Question::changed on disk\n")
+    markdown = build_document(ctx, "t").markdown
+    assert markdown.count("first answer") == 2 and "changed" not in markdown  # the note and its embed
+    (card,) = note_cards(CardSettings("V", ctx.table), ctx, "a.md").cards
+    assert card.fields[1] == "first answer"
+
+
+def test_the_vaults_timestamp_hours_setting_holds_in_every_export(tmp_path: Path) -> None:
+    """``timestamp-hours = "always"`` (normalize writes HH:MM:SS in every note): the PDF/EPUB
+    document and the cards show the same, not MM:SS."""
+    from exporters.document import ExportContext
+    from exporters.pipeline import build_document
+
+    url = f"https://www.youtube.com/watch?v={VIDEO}&t="
+    root = tmp_path / "V"
+    write_file(root / "short.md", f"---\nvideoId: {VIDEO}\n---\nShort::at [00:30]({url}30s)\n")
+    write_file(root / ".vaultsync.toml", '[normalize]\ntimestamp-hours = "always"\n')
+    vault = Vault(root)
+    index, _ = update_index(vault)
+    try:
+        request = ExportRequest(vault, index, ("short.md",), tmp_path / "d.apkg", "t")
+        assert f"[00:00:30]({url}30s)" in build_document(ExportContext.for_request(request), "t").markdown
+        exporter.export(request)
+    finally:
+        index.close()
+    import sqlite3
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "d.apkg") as z:
+        z.extract("collection.anki2", tmp_path)
+    (flds,) = sqlite3.connect(tmp_path / "collection.anki2").execute("select flds from notes").fetchone()
+    assert ">00:00:30</a>" in flds and ">▶ 00:00:30</a>" in flds

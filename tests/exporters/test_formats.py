@@ -354,7 +354,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_cli_export_pdf_end_to_end(tmp_path):
     vault = copy_scenario(tmp_path / "vault")
     target = tmp_path / "out" / "alpha.pdf"
-    result = _cli("export", "pdf", str(vault), "-o", str(target), "--folder", "alpha", "--title", "Alpha briefing", "--json")
+    result = _cli("export", "pdf", str(vault), "-o", str(target), "--folder", "alpha", "--title", "Alpha briefing", "--json", "--mkdir")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)  # one JSON object, nothing else on stdout
     assert data["format"] == "pdf" and data["paper"] == "a4"

@@ -136,8 +136,8 @@ def envelope(text: str, span: tuple[int, int]) -> tuple[tuple[int, int], str | N
       ``markdown_ok`` is False and the anchor must stay HTML there.
     """
     start, end = span
-    before = text[max(0, start - 300) : start]
-    wrapped = _WRAPPER.search(before)
+    # (only text ending in "](" or "](<" can hold a wrapper: most anchors are spared the search)
+    wrapped = _WRAPPER.search(text[max(0, start - 300) : start]) if text.endswith(("](", "](<"), 0, start) else None
     if wrapped is not None:
         label = wrapped.group(1)
         tail = text[end : end + 2]
