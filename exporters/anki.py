@@ -92,7 +92,9 @@ class AnkiExporter:
         counts = write_package(notes, media, request.output)
         counts["media"] = len(media)
         diagnostics = [d for n in notes for d in n.diagnostics]
-        return ExportResult(request.output, len(notes), time.perf_counter() - started, diagnostics, counts)
+        left_out = sorted(n.uri for n in notes if any(d.code == "unreadable" for d in n.diagnostics))
+        counts["left_out"] = left_out  # the count is of the notes in the deck, these are not
+        return ExportResult(request.output, len(notes) - len(left_out), time.perf_counter() - started, diagnostics, counts)
 
 
 exporter = AnkiExporter()

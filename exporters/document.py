@@ -57,6 +57,7 @@ class Document:
     notes: int
     diagnostics: list[Diagnostic]
     assets: dict[str, Asset] = field(default_factory=dict)  # file name beside the document -> its bytes
+    left_out: list[str] = field(default_factory=list)  # selected notes that could not be read
 
 
 class ExportContext:

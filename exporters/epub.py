@@ -162,7 +162,7 @@ class EpubExporter:
                 info = zipfile.ZipInfo(name, _ZIP_TIME)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 book.writestr(info, data)
-        return ExportResult(request.output, doc.notes, time.perf_counter() - started, doc.diagnostics)
+        return ExportResult(request.output, doc.notes, time.perf_counter() - started, doc.diagnostics, {"left_out": doc.left_out})
 
     def _files(
         self,

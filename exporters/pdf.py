@@ -111,7 +111,8 @@ class PdfExporter:
                         doc.diagnostics.extend(_dropped(assets.pop(name), (getattr(exc, "message", "") or str(exc)).strip().split("\n")[0]))
                         text = drop_image(text, name, doc.assets[name].uri)
             request.output.write_bytes(resolve_heading_links(pdf))
-        return ExportResult(request.output, doc.notes, time.perf_counter() - started, doc.diagnostics, {"paper": paper})
+        return ExportResult(request.output, doc.notes, time.perf_counter() - started, doc.diagnostics,
+                            {"paper": paper, "left_out": doc.left_out})  # fmt: skip
 
 
 # -- images typst cannot decode ------------------------------------------------------------------

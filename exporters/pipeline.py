@@ -31,7 +31,8 @@ def build_document(ctx: ExportContext, title: str) -> Document:
     """Pass two: convert every note and join them."""
     ctx.load()
     chunks = [render_note(ctx, info) for info in (ctx.notes[u] for u in ctx.uris if u in ctx.notes)]
-    return Document("\n\n".join(chunks), chunks, dict(ctx.resources), title, len(chunks), ctx.diagnostics, dict(ctx.assets))
+    return Document("\n\n".join(chunks), chunks, dict(ctx.resources), title, len(chunks), ctx.diagnostics, dict(ctx.assets),
+                    sorted(u for u in ctx.uris if u in ctx.unreadable))  # fmt: skip
 
 
 def render_note(ctx: ExportContext, info: NoteInfo) -> str:

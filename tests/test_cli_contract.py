@@ -182,3 +182,14 @@ def test_version():
 def test_help_shows_real_metavars():
     result = run("export", "--help")
     assert "<bool>" not in result.stdout and "FILE" in result.stdout and "FORMAT" in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["anki", "epub"])
+def test_an_export_counts_the_notes_it_holds_and_names_those_left_out(vault, tmp_path, fmt):
+    (vault / "orbitalnotes" / "broken.md").write_bytes(b"\xff\xfe not text \xc3\x28")
+    total = len([p for p in (vault / "orbitalnotes").glob("*.md")])
+    result = run("export", fmt, str(vault), "--folder", "orbitalnotes", "-o", str(tmp_path / f"x.{fmt}"), "--json")
+    assert result.returncode == 0, result.stderr
+    data = one_json(result)
+    assert data["left_out"] == ["orbitalnotes/broken.md"]
+    assert data["notes"] == total - 1

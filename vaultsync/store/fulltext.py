@@ -32,8 +32,6 @@ from typing import NamedTuple
 
 from vaultsync.store.rows import decode_headings, decode_timestamps
 from vaultsync.text.names import basename, stem
-from vaultsync.text.parse import body_start, frontmatter_aliases
-from vaultsync.text.passages import Passage, note_passages
 
 TABLE = "fulltext"
 TOKENIZER = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
@@ -103,6 +101,9 @@ def passage_rows(
     passage gets one empty one, so that its title and aliases are still found."""
     if not is_enabled():
         return []
+    from vaultsync.text.parse import body_start, frontmatter_aliases  # noqa: PLC0415 - a query needs neither
+    from vaultsync.text.passages import Passage, note_passages  # noqa: PLC0415
+
     found = note_passages(text, body_start(text), decode_headings(headings), decode_timestamps(timestamps))
     if not found:
         found = [Passage("", 1, 1, "", None, None)]

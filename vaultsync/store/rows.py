@@ -19,7 +19,6 @@ from typing import Any, NamedTuple
 from vaultsync.fs.vault import FileStat
 from vaultsync.model import BlockId, Heading, LinkKind, ParsedNote, Timestamp, TimestampForm
 from vaultsync.text.names import basename
-from vaultsync.text.parse import frontmatter_tags
 
 LINK_COUNT_KEYS = ("links", "resolved", "ambiguous", "embeds", "other_links")
 _BODY_KINDS = ("wiki", "embed")
@@ -140,6 +139,8 @@ def note_rows(resolve: Resolve, file_id: int, st: FileStat, excluded: bool, note
             ambiguous += candidates > 1
             embeds += kind == "embed"
     tags = [TagRow(file_id, t.name, t.span[0], t.span[1]) for t in scan.tags]
+    from vaultsync.text.parse import frontmatter_tags  # noqa: PLC0415 - here, so that reading the index needs no YAML
+
     tags += [TagRow(file_id, name, fm.start, fm.end) for name in frontmatter_tags(fm.data)]
     return NoteRows(
         id=file_id,
