@@ -120,3 +120,12 @@ def test_the_file_io_check_catches_a_direct_write(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("import os\ndef f(p, vault):\n    p.write_text('x')\n    os.replace(p, p)\n    os.walk(p)\n    vault.read_text('a.md')\n")
     assert [call for _, call in _file_calls(module)] == ["p.write_text", "os.replace", "os.walk"]
+
+
+def test_the_readme_layout_lists_every_module():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout") :]
+    for path in sorted((REPO / "vaultsync").rglob("*.py")):
+        if path.name == "__init__.py" and path.parent.name != "vaultsync":
+            continue
+        assert f" {path.name} " in layout.replace("\n", " \n "), path.relative_to(REPO)
