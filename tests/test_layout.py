@@ -68,7 +68,7 @@ _FILE_IO_ALLOWED: dict[str, tuple[set[str], str]] = {
         {"TEMPLATES / 'briefing.typ'.read_text", "source.write_text", "request.output.write_bytes", "folder.rglob"},
         "package data; typst's scratch source; the output file; the system's font folders",
     ),
-    "exporters/pipeline.py": ({"folder / name.write_bytes"}, "images beside the output, from bytes read through the vault"),
+    "exporters/document.py": ({"folder / name.write_bytes"}, "images beside the output, from bytes read through the vault"),
 }
 
 
