@@ -997,4 +997,4 @@ def test_remembered_link_outcomes_are_not_used_with_other_rules(monkeypatch):
     shared = NormalizeContext.for_vault(VAULT_URIS, "")
     for uri in NOTE_URIS:
         normalize_text("[[gone]] [[a]]", shared.for_note(uri))
-    assert shared.unchanged_links == {}
+    assert shared.link_outcomes == {}

@@ -136,14 +136,14 @@ def envelope(text: str, span: tuple[int, int]) -> tuple[tuple[int, int], str | N
       ``markdown_ok`` is False and the anchor must stay HTML there.
     """
     start, end = span
-    before = text[max(0, start - 300) : start]
-    wrapped = _WRAPPER.search(before)
+    prev = text[start - 1 : start] if start else ""
+    # _WRAPPER ends in "(" or "(<": most anchors (after a space) need no search
+    wrapped = _WRAPPER.search(text[max(0, start - 300) : start]) if prev in ("(", "<") else None
     if wrapped is not None:
         label = wrapped.group(1)
         tail = text[end : end + 2]
         end += 2 if tail == ">)" else 1 if tail[:1] == ")" else 0
         return (start - len(wrapped.group(0)), end), None if is_clock_label(label) else label, True
-    prev = text[start - 1 : start] if start else ""
     if prev == "[":
         if text[end : end + 1] == "]" and text[end + 1 : end + 2] not in ("(", "["):
             if text[start - 2 : start - 1] not in ("[", "!"):
