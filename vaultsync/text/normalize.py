@@ -15,7 +15,6 @@ touched. Every rule maps its own output to itself, so normalizing twice equals n
 
 from __future__ import annotations
 
-import bisect
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -179,13 +178,17 @@ def _timestamps(
     this loop is the normalizer's hot path (one rule, the usual case, is called directly)."""
     text = note.text
     single = rules[0] if len(rules) == 1 else None
+    at, ends = 0, len(links)  # links and stamps are both in text order: one sweep
     for stamp in stamps:
+        span = stamp.span
         # an anchor written inside a wikilink's display text ([[x|<a …>[00:12:00]</a>]]) is part
         # of that link's text, which the link rules own: it is left as it is
-        if links and _within(stamp.span, links):
+        while at < ends and links[at][1] <= span[0]:
+            at += 1
+        if at < ends and links[at][0] <= span[0] and span[1] <= links[at][1]:
             continue
         # a rewrite takes along what would otherwise turn into a broken link (see envelope)
-        span, label, markdown_ok = envelope(text, stamp.span)
+        span, label, markdown_ok = envelope(text, span)
         if span != stamp.span or label is not None or not markdown_ok:
             stamp = stamp._replace(span=span)
             note.wraps[span] = (label, markdown_ok)
@@ -236,12 +239,6 @@ def _links(note: _Note, rules: list[tuple[str, Any]], counts: dict[str, int], ed
         if known is not None and not note.positional:
             reports = tuple((d.code, d.message, d.severity) for d in note.diagnostics[reported:])
             known[raw] = (final, applied, reports, unresolved)
-
-
-def _within(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
-    """Whether ``span`` lies inside one of ``spans`` (sorted by start)."""
-    at = bisect.bisect_right(spans, (span[0], float("inf"))) - 1
-    return at >= 0 and spans[at][0] <= span[0] and span[1] <= spans[at][1]
 
 
 def _without_overlaps(edits: list[Edit]) -> list[Edit]:
