@@ -211,10 +211,10 @@ def _links(note: _Note, rules: list[tuple[str, Any]], counts: dict[str, int], ed
     read where it stands (see :func:`_separator`): such outcomes (the final text, the rules that
     changed it, the diagnostics, whether it resolves) are remembered for the folder's other
     notes of the run, and replayed at the link's own span."""
-    ctx, text = note.ctx, note.text
+    ctx, text, folder = note.ctx, note.text, dirname(note.ctx.uri)
     known: dict[str, LinkOutcome] | None = None
     if all(rule is _BUILTIN_LINK_RULES.get(name) for name, rule in rules):
-        known = ctx.link_outcomes.setdefault(dirname(ctx.uri), {})
+        known = ctx.link_outcomes.setdefault(folder, {})
     for link in note.parsed.scan.links:
         if link.kind is not LinkKind.WIKI and link.kind is not LinkKind.EMBED:
             continue
@@ -234,7 +234,7 @@ def _links(note: _Note, rules: list[tuple[str, Any]], counts: dict[str, int], ed
         note.positional = False
         final, applied = _run(rules, note, link, raw, counts, edits)
         target = clean_string(parse_wiki(final)[1])
-        unresolved = bool(target) and ctx.table.resolve_memo(target, ctx.uri)[0] is None
+        unresolved = bool(target) and ctx.table.resolve_memo(target, ctx.uri, folder)[0] is None
         counts["links_unresolved"] += unresolved
         if known is not None and not note.positional:
             reports = tuple((d.code, d.message, d.severity) for d in note.diagnostics[reported:])
