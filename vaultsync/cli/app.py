@@ -103,9 +103,9 @@ def _fresh_index(vault: Vault, *, rebuild: bool = False, show_progress: bool = T
 def _warn(diagnostics: list[Diagnostic]) -> None:
     """Warnings always; informational diagnostics (a link to a missing note) with -v."""
     verbose = log.getEffectiveLevel() <= logging.DEBUG
-    lines = [f"{d.severity.value}: {d.uri!r}: {d.message}" for d in diagnostics if d.severity is not Severity.INFO or verbose]
-    if lines:  # one print: rich's cost is per call, and a run can have tens of thousands
-        err.print("\n".join(lines), markup=False)
+    for d in diagnostics:
+        if d.severity is not Severity.INFO or verbose:
+            err.print(f"{d.severity.value}: {d.uri!r}: {d.message}", markup=False)
 
 
 def _find_note(index: Index, vault: Vault, name: str) -> str:
@@ -275,8 +275,8 @@ def normalize(
         for key, value in report.counts.items():
             out.print(f"{key:>22}  {value:,}", markup=False)
         if check:
-            if report.changed:
-                out.print("\n".join(f"would change: {uri}" for uri in report.changed), markup=False)
+            for uri in report.changed:
+                out.print(f"would change: {uri}", markup=False)
     if check and report.files_changed:
         raise typer.Exit(1)
 
