@@ -925,14 +925,23 @@ VAULT_URIS = ["x/a.md", "b.md", "x/dup.md", "y/dup.md", "gone_note.md", "y/some_
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(st.sampled_from(LINK_ATOMS), max_size=8).map("\n".join), min_size=1, max_size=4))
 def test_remembered_link_outcomes_change_nothing(bodies):
-    """A run's notes share the outcomes of links the rules left as they were: every note's result
-    (text, edits, diagnostics, counts) must be what a fresh context gives."""
+    """A run's notes of one folder share the link rules' outcomes (rewrites included): every
+    note's result (text, edits, diagnostics, counts) must be what a fresh context gives."""
     shared = NormalizeContext.for_vault(VAULT_URIS, "")
     for uri, body in zip(NOTE_URIS, bodies):  # the same folder twice, then others
         text = "---\nvideoId: abcdefghijk\n---\n" + body
         fresh = normalize_text(text, NormalizeContext.for_vault(VAULT_URIS, uri))
         assert normalize_text(text, shared.for_note(uri)) == fresh, (uri, text)
         assert normalize_text(text, shared.for_note(uri)) == fresh, (uri, text)  # now all remembered
+
+
+def test_a_repair_that_read_its_table_row_is_not_remembered():
+    """The separator of a repaired link depends on where it stands (``\\|`` in a table row): the
+    same link text in a paragraph of the next note gets a bare ``|``."""
+    shared = NormalizeContext.for_vault(VAULT_URIS, "")
+    in_table = normalize_text("| [[gone note]] |", shared.for_note("x/n1.md")).text
+    in_prose = normalize_text("[[gone note]]", shared.for_note("x/n2.md")).text
+    assert (in_table, in_prose) == ("| [[gone_note\\|gone note]] |", "[[gone_note|gone note]]")
 
 
 def test_remembered_link_outcomes_are_not_used_with_other_rules(monkeypatch):
