@@ -111,6 +111,7 @@ class _Note:
     diagnostics: list[Diagnostic]
     wraps: dict[tuple[int, int], tuple[str | None, bool]]  # enveloped span -> (kept label, markdown ok)
     positional: bool = False  # a link rule read where the link stands (see _separator)
+    html: bool = False  # timestamp-style is html (read once per note, not per timestamp)
 
     def report(self, code: str, message: str, span: tuple[int, int] | None, severity: Severity = Severity.WARNING) -> None:
         self.diagnostics.append(Diagnostic(self.ctx.uri, code, message, severity, span))
@@ -153,7 +154,7 @@ def normalize_text(text: str, ctx: NormalizeContext) -> Normalized:
     parsed = parse_note(ctx.uri, text)
     stamps: Sequence[Timestamp] = parsed.scan.timestamps
     hours = needs_hours([t.seconds for t in stamps], ctx.settings.timestamp_hours == "always")
-    note = _Note(text, parsed, ctx, note_video_id(parsed), hours, [], {})
+    note = _Note(text, parsed, ctx, note_video_id(parsed), hours, [], {}, html=ctx.settings.timestamp_style == "html")
     counts = dict.fromkeys([*COUNTERS.values(), "links_unresolved", "timestamps_unread"], 0)
     edits: list[Edit] = []
     links = [link.span for link in parsed.scan.links if link.kind in (LinkKind.WIKI, LinkKind.EMBED)]
@@ -315,7 +316,7 @@ def canonical_timestamp(note: _Note, stamp: Timestamp, raw: str) -> str | None:
     label = _display_label(stamp.label, stamp.seconds, note.hours, kept=kept)
     # right after "!" or "[", a markdown link would become an embed or a wikilink: keep the
     # (clickable) HTML form there
-    if note.ctx.settings.timestamp_style == "html" or not markdown_ok:
+    if note.html or not markdown_ok:
         return f'<a class="yt-timestamp" data-t="{clock(stamp.seconds, True)}" href="{url}">[{label}]</a>'
     return f"[{label}]({url})"
 
