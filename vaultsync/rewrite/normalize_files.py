@@ -106,7 +106,7 @@ _DiagnosticRow = tuple[str, str, str, str, Any]
 
 def _normalize_share(chunks: Iterator[list[str]], tick: Tick, share: int) -> tuple[NormalizeReport, list[_DiagnosticRow]]:
     """Normalize one worker's share: consecutive runs of notes (see map_shares), so the notes of
-    a folder mostly meet the same remembered link outcomes (NormalizeContext.unchanged_links).
+    a folder mostly meet the same remembered link outcomes (NormalizeContext.link_outcomes).
     Returns the share's report, its diagnostics apart as plain tuples: a run has tens of
     thousands, and tuples of text come back through a pipe several times faster than records."""
     vault, base, mode = worker_state()

@@ -15,7 +15,7 @@ touched. Every rule maps its own output to itself, so normalizing twice equals n
 
 from __future__ import annotations
 
-import bisect
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,18 +24,21 @@ from typing import Any
 from vaultsync.config import NormalizeSettings
 from vaultsync.model import Diagnostic, Link, LinkKind, ParsedNote, Severity, Timestamp, TimestampForm
 from vaultsync.text.names import JS_WHITESPACE, basename, clean_string, dirname, forgiving_key
-from vaultsync.text.parse import parse_note, parse_note_to_normalize
+from vaultsync.text.parse import parse_note
 from vaultsync.text.resolve import NameTable
-from vaultsync.text.timestamps import WATCH as _WATCH
 from vaultsync.text.timestamps import clock, display_label, envelope, is_clock_label, needs_hours, video_url
 from vaultsync.text.wikitext import Edit, apply_edits, build_wiki, linktext, parse_wiki, visible_text
 
-_MARKDOWN = TimestampForm.MARKDOWN
 _VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{6,20}")
 _VIDEO_URL = re.compile(
     r"(?:https?://)?(?:(?:www|m|music)\.)?(?:youtube\.com/(?:watch\?(?:[^#\s]*&)?v=|shorts/|embed/|live/)"
     r"|youtu\.be/)([A-Za-z0-9_-]{6,})"
 )
+
+
+LinkOutcome = tuple[str, tuple[str, ...], tuple[tuple[str, str, Severity], ...], bool]
+"""What the link rules made of one link text: (final text, the rules that changed it, its
+diagnostics as (code, message, severity), whether it is unresolved)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +50,10 @@ class NormalizeContext:
     forgiving: Mapping[str, list[str]]  # forgiving_key(stem) -> note uris
     settings: NormalizeSettings = field(default_factory=NormalizeSettings)
     link_format: str = "shortest"  # .obsidian/app.json newLinkFormat
-    # source folder -> link text -> what the built-in link rules made of a link they left as it
-    # was (its diagnostics, whether it is unresolved); shared by the notes of one run (see
-    # for_note), while the table and the settings stay as they are
-    unchanged_links: dict[str, dict[str, tuple[tuple[tuple[str, str, Severity], ...], bool]]] = field(
+    # source folder -> link text -> what the built-in link rules made of it where they did not
+    # read where it stands (see _links); shared by the notes of one run (see for_note), while the
+    # table and the settings stay as they are
+    link_outcomes: dict[str, dict[str, LinkOutcome]] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -67,7 +70,7 @@ class NormalizeContext:
 
     def for_note(self, uri: str) -> NormalizeContext:
         """This context for another note of the same run (the same vault, names and settings)."""
-        return NormalizeContext(uri, self.table, self.forgiving, self.settings, self.link_format, self.unchanged_links)
+        return NormalizeContext(uri, self.table, self.forgiving, self.settings, self.link_format, self.link_outcomes)
 
 
 def forgiving_index(uris: Iterable[str]) -> dict[str, list[str]]:
@@ -107,6 +110,8 @@ class _Note:
     hours: bool
     diagnostics: list[Diagnostic]
     wraps: dict[tuple[int, int], tuple[str | None, bool]]  # enveloped span -> (kept label, markdown ok)
+    positional: bool = False  # a link rule read where the link stands (see _separator)
+    html: bool = False  # timestamp-style is html (read once per note, not per timestamp)
 
     def report(self, code: str, message: str, span: tuple[int, int] | None, severity: Severity = Severity.WARNING) -> None:
         self.diagnostics.append(Diagnostic(self.ctx.uri, code, message, severity, span))
@@ -146,63 +151,95 @@ def link_rule(name: str) -> Callable[[LinkRule], LinkRule]:
 def normalize_text(text: str, ctx: NormalizeContext) -> Normalized:
     """Apply every enabled rule to one note's text."""
     stamp_rules, link_rules = _enabled(TIMESTAMP_RULES, ctx.settings), _enabled(LINK_RULES, ctx.settings)
-    # With the built-in timestamp rule alone writing markdown, timestamps already in its form are
-    # left out up front (in C where it can: a normalized note has dozens and none to change).
-    shortcut = stamp_rules == [("timestamps", canonical_timestamp)] and ctx.settings.timestamp_style == "markdown"
-    always = ctx.settings.timestamp_hours == "always"
-    parsed, known_hours = parse_note_to_normalize(ctx.uri, text, always) if shortcut else (parse_note(ctx.uri, text), None)
+    parsed = parse_note(ctx.uri, text)
     stamps: Sequence[Timestamp] = parsed.scan.timestamps
-    hours = known_hours if known_hours is not None else needs_hours([t.seconds for t in stamps], always)
-    if shortcut and known_hours is None:
-        stamps = _not_canonical(text, stamps, hours)
-    note = _Note(text, parsed, ctx, note_video_id(parsed), hours, [], {})
+    hours = needs_hours([t.seconds for t in stamps], ctx.settings.timestamp_hours == "always")
+    note = _Note(text, parsed, ctx, note_video_id(parsed), hours, [], {}, html=ctx.settings.timestamp_style == "html")
     counts = dict.fromkeys([*COUNTERS.values(), "links_unresolved", "timestamps_unread"], 0)
     edits: list[Edit] = []
     links = [link.span for link in parsed.scan.links if link.kind in (LinkKind.WIKI, LinkKind.EMBED)]
-    if links and stamps:
-        # an anchor written inside a wikilink's display text ([[x|<a …>[00:12:00]</a>]]) is part
-        # of that link's text, which the link rules own: it is left as it is
-        stamps = [t for t in stamps if not _within(t.span, links)]
-    for stamp in stamps:
-        # a rewrite takes along what would otherwise turn into a broken link (see envelope)
-        span, label, markdown_ok = envelope(text, stamp.span)
-        if span != stamp.span or label is not None or not markdown_ok:
-            stamp = stamp._replace(span=span)
-            note.wraps[span] = (label, markdown_ok)
-        if stamp.seconds is None and stamp_rules:
-            counts["timestamps_unread"] += 1
-        _run(stamp_rules, note, stamp, text[span[0] : span[1]], counts, edits)
-    # The built-in link rules depend on a link's text and its note's folder only, as long as they
-    # leave it as it is (a rewrite can depend on where it stands): such outcomes are remembered.
-    known = None
-    if all(rule is _BUILTIN_LINK_RULES.get(name) for name, rule in link_rules):
-        known = ctx.unchanged_links.setdefault(dirname(ctx.uri), {})
-    for link in parsed.scan.links:
-        if link.kind not in (LinkKind.WIKI, LinkKind.EMBED):
-            continue
-        raw = text[link.span[0] : link.span[1]]
-        seen = None if known is None else known.get(raw)
-        if seen is not None:
-            for code, message, severity in seen[0]:
-                note.report(code, message, link.span, severity)
-            counts["links_unresolved"] += seen[1]
-            continue
-        reported = len(note.diagnostics)
-        final, rewritten = _run(link_rules, note, link, raw, counts, edits)
-        target = clean_string(parse_wiki(final)[1])
-        unresolved = bool(target) and ctx.table.resolve_memo(target, ctx.uri)[0] is None
-        counts["links_unresolved"] += unresolved
-        if known is not None and not rewritten:
-            known[raw] = (tuple((d.code, d.message, d.severity) for d in note.diagnostics[reported:]), unresolved)
+    if stamps:
+        _timestamps(note, stamps, links, stamp_rules, counts, edits)
+    if links:
+        _links(note, link_rules, counts, edits)
     edits.sort(key=lambda e: e.span[0])
     applied = _without_overlaps(edits)
     return Normalized(apply_edits(text, applied), tuple(applied), tuple(note.diagnostics), counts)
 
 
-def _within(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
-    """Whether ``span`` lies inside one of ``spans`` (sorted by start)."""
-    at = bisect.bisect_right(spans, (span[0], float("inf"))) - 1
-    return at >= 0 and spans[at][0] <= span[0] and span[1] <= spans[at][1]
+def _timestamps(
+    note: _Note,
+    stamps: Sequence[Timestamp],
+    links: list[tuple[int, int]],
+    rules: list[tuple[str, Any]],
+    counts: dict[str, int],
+    edits: list[Edit],
+) -> None:
+    """Run the timestamp rules over every timestamp outside a wikilink; a note holds dozens, so
+    this loop is the normalizer's hot path (one rule, the usual case, is called directly)."""
+    text = note.text
+    single = rules[0] if len(rules) == 1 else None
+    at, ends = 0, len(links)  # links and stamps are both in text order: one sweep
+    for stamp in stamps:
+        span = stamp.span
+        # an anchor written inside a wikilink's display text ([[x|<a …>[00:12:00]</a>]]) is part
+        # of that link's text, which the link rules own: it is left as it is
+        while at < ends and links[at][1] <= span[0]:
+            at += 1
+        if at < ends and links[at][0] <= span[0] and span[1] <= links[at][1]:
+            continue
+        # a rewrite takes along what would otherwise turn into a broken link (see envelope)
+        span, label, markdown_ok = envelope(text, span)
+        if span != stamp.span or label is not None or not markdown_ok:
+            stamp = stamp._replace(span=span)
+            note.wraps[span] = (label, markdown_ok)
+        if stamp.seconds is None and rules:
+            counts["timestamps_unread"] += 1
+        raw = text[span[0] : span[1]]
+        if single is None:
+            _run(rules, note, stamp, raw, counts, edits)
+            continue
+        new = single[1](note, stamp, raw)
+        if new is not None and new != raw:
+            counts[COUNTERS[single[0]]] += 1
+            edits.append(Edit(span, new, (single[0],)))
+
+
+def _links(note: _Note, rules: list[tuple[str, Any]], counts: dict[str, int], edits: list[Edit]) -> None:
+    """Run the link rules over every body wikilink and embed.
+
+    The built-in link rules depend on a link's text and its note's folder only, unless they
+    read where it stands (see :func:`_separator`): such outcomes (the final text, the rules that
+    changed it, the diagnostics, whether it resolves) are remembered for the folder's other
+    notes of the run, and replayed at the link's own span."""
+    ctx, text, folder = note.ctx, note.text, dirname(note.ctx.uri)
+    known: dict[str, LinkOutcome] | None = None
+    if all(rule is _BUILTIN_LINK_RULES.get(name) for name, rule in rules):
+        known = ctx.link_outcomes.setdefault(folder, {})
+    for link in note.parsed.scan.links:
+        if link.kind is not LinkKind.WIKI and link.kind is not LinkKind.EMBED:
+            continue
+        raw = text[link.span[0] : link.span[1]]
+        seen = None if known is None else known.get(raw)
+        if seen is not None:
+            final, applied, reports, unresolved = seen
+            for code, message, severity in reports:
+                note.report(code, message, link.span, severity)
+            for name in applied:
+                counts[COUNTERS[name]] += 1
+            if final != raw:
+                edits.append(Edit(link.span, final, applied))
+            counts["links_unresolved"] += unresolved
+            continue
+        reported = len(note.diagnostics)
+        note.positional = False
+        final, applied = _run(rules, note, link, raw, counts, edits)
+        target = clean_string(parse_wiki(final)[1])
+        unresolved = bool(target) and ctx.table.resolve_memo(target, ctx.uri, folder)[0] is None
+        counts["links_unresolved"] += unresolved
+        if known is not None and not note.positional:
+            reports = tuple((d.code, d.message, d.severity) for d in note.diagnostics[reported:])
+            known[raw] = (final, applied, reports, unresolved)
 
 
 def _without_overlaps(edits: list[Edit]) -> list[Edit]:
@@ -215,38 +252,14 @@ def _without_overlaps(edits: list[Edit]) -> list[Edit]:
     return kept
 
 
-def _not_canonical(text: str, stamps: Sequence[Timestamp], hours: bool) -> list[Timestamp]:
-    """The timestamps that are not already the markdown link canonical_timestamp would write (on
-    a normalized note, none): one pass, as a comprehension, since a note holds dozens."""
-    return [
-        s
-        for s in stamps
-        if not (
-            s.form is _MARKDOWN
-            and s.video_id
-            and s.seconds is not None
-            and text[s.span[0] : s.span[1]] == f"[{clock(s.seconds, hours)}]({_WATCH}{s.video_id}&t={s.seconds}s)"
-            and text[s.span[0] - 1 : s.span[0]] != "!"
-        )
-    ]
-
-
 def _enabled(rules: Mapping[str, Any], settings: NormalizeSettings) -> list[tuple[str, Any]]:
     return [(name, rule) for name, rule in rules.items() if settings.enabled(name)]
 
 
 def _run(
     rules: list[tuple[str, Any]], note: _Note, item: Any, raw: str, counts: dict[str, int], edits: list[Edit]
-) -> tuple[str, bool]:
-    """Apply the rules in turn; the final text, and whether any rule changed the text it got."""
-    if len(rules) == 1:  # the usual case for timestamps: one rule, mostly leaving the text as it is
-        name, rule = rules[0]
-        new = rule(note, item, raw)
-        if new is None or new == raw:
-            return raw, False
-        counts[COUNTERS[name]] += 1
-        edits.append(Edit(item.span, new, (name,)))
-        return new, True
+) -> tuple[str, tuple[str, ...]]:
+    """Apply the rules in turn; the final text, and the rules that changed the text they got."""
     current, applied = raw, []
     for name, rule in rules:
         new = rule(note, item, current)
@@ -256,7 +269,7 @@ def _run(
             counts[COUNTERS[name]] += 1
     if current != raw:
         edits.append(Edit(item.span, current, tuple(applied)))
-    return current, bool(applied)
+    return current, tuple(applied)
 
 
 # -- timestamps -------------------------------------------------------------------------------------
@@ -275,6 +288,10 @@ def note_video_id(parsed: ParsedNote) -> str | None:
         if isinstance(value, str) and (m := _VIDEO_URL.match(value.strip())):
             return m.group(1)
     return None
+
+
+# a vault's labels are a few thousand clocks, written over and over
+_display_label = functools.lru_cache(maxsize=1 << 16)(display_label)
 
 
 @timestamp_rule("timestamps")
@@ -296,10 +313,10 @@ def canonical_timestamp(note: _Note, stamp: Timestamp, raw: str) -> str | None:
         return None
     url = video_url(video_id, stamp.seconds)
     kept, markdown_ok = note.wraps.get(stamp.span, (None, True))
-    label = display_label(stamp.label, stamp.seconds, note.hours, kept=kept)
+    label = _display_label(stamp.label, stamp.seconds, note.hours, kept=kept)
     # right after "!" or "[", a markdown link would become an embed or a wikilink: keep the
     # (clickable) HTML form there
-    if note.ctx.settings.timestamp_style == "html" or not markdown_ok:
+    if note.html or not markdown_ok:
         return f'<a class="yt-timestamp" data-t="{clock(stamp.seconds, True)}" href="{url}">[{label}]</a>'
     return f"[{label}]({url})"
 
@@ -344,12 +361,15 @@ def repair_link(note: _Note, link: Link, raw: str) -> str | None:
     new_path = linktext(matches[0], ctx.uri, ctx.table, ctx.link_format)
     if display is None and prefix == "[[":
         display = visible_text(path, subpath)
-        sep = _separator(note.text, link.span[0])
+        sep = _separator(note, link.span[0])
     return build_wiki(prefix, new_path, subpath, display, sep)
 
 
-def _separator(text: str, pos: int) -> str:
-    """``\\|`` inside a table row (a bare ``|`` would start a new cell), else ``|``."""
+def _separator(note: _Note, pos: int) -> str:
+    """``\\|`` inside a table row (a bare ``|`` would start a new cell), else ``|``: the one
+    place a link rule reads where the link stands (so its outcome is not remembered)."""
+    note.positional = True
+    text = note.text
     line_start = text.rfind("\n", 0, pos) + 1
     return "\\|" if text[line_start:pos].lstrip().startswith("|") else "|"
 
@@ -366,8 +386,8 @@ def qualify_ambiguous(note: _Note, link: Link, raw: str) -> str | None:
     full = res.dest[:-3] if res.dest.lower().endswith(".md") else res.dest
     if display is None and prefix == "[[":
         display = visible_text(path, subpath)
-        sep = _separator(note.text, link.span[0])
+        sep = _separator(note, link.span[0])
     return build_wiki(prefix, full, subpath, display, sep)
 
 
-_BUILTIN_LINK_RULES = dict(LINK_RULES)  # the rules above; unchanged_links is kept only while they are the ones
+_BUILTIN_LINK_RULES = dict(LINK_RULES)  # the rules above; link_outcomes is kept only while they are the ones

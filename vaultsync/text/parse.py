@@ -15,7 +15,7 @@ import yaml  # type: ignore[import-untyped]
 
 from vaultsync.model import Diagnostic, Frontmatter, Link, LinkKind, ParsedNote, Scan
 from vaultsync.text.names import clean_string, split_subpath
-from vaultsync.text.scan import parse_wikilink_inner, scan_body, scan_body_to_normalize
+from vaultsync.text.scan import parse_wikilink_inner, scan_body
 
 try:  # the C parser is ~10x faster; fall back where libyaml is missing
     _BaseLoader: Any = yaml.CSafeLoader
@@ -214,18 +214,6 @@ def parse_note(uri: str, text: str) -> ParsedNote:
     return _parsed_note(uri, fm, head, scan_body(text, fm.end))
 
 
-def parse_note_to_normalize(uri: str, text: str, hours_always: bool) -> tuple[ParsedNote, bool | None]:
-    """:func:`parse_note` for ``normalize``'s timestamp shortcut: with the C pass, the markdown
-    timestamps already canonical are left out of the scan and ``hours`` is given (see
-    :func:`vaultsync.text.scan.scan_body_to_normalize`); else the whole scan and None."""
-    fm = split_frontmatter(text)
-    head = note_head(uri, text, fm)
-    fast = scan_body_to_normalize(text, fm.end, hours_always)
-    if fast is None:
-        return _parsed_note(uri, fm, head, scan_body(text, fm.end)), None
-    return _parsed_note(uri, fm, head, fast[0]), fast[1]
-
-
 def _parsed_note(uri: str, fm: Frontmatter, head: NoteHead, body_scan: Scan) -> ParsedNote:
     if head.links:
         body_scan = Scan(
@@ -299,7 +287,6 @@ __all__ = [
     "frontmatter_links",
     "frontmatter_tags",
     "parse_note",
-    "parse_note_to_normalize",
     "split_frontmatter",
     "split_subpath",
 ]

@@ -59,13 +59,6 @@ def scan_body_python(text: str, start: int = 0) -> Scan:
     return _scan(text, start, tokenize_python)
 
 
-def scan_body_to_normalize(text: str, start: int, hours_always: bool) -> tuple[Scan, bool] | None:
-    """None: the C shortcut that left canonical markdown timestamps out of the scan is gone
-    (tokenizing is all the C does); ``normalize`` then filters them itself, with the same result.
-    Kept until ``parse_note_to_normalize`` stops asking."""
-    return None
-
-
 def _scan(text: str, start: int, tokenize: _Tokenize) -> Scan:
     if start == 0 and text.startswith("\ufeff"):
         # Obsidian never sees the BOM. A newline in its place keeps every offset and makes the
