@@ -211,7 +211,7 @@ def pdf(request, exports):
 
 
 def test_pdf_pages_titles_header_and_page_numbers(pdf, exports):
-    assert exports.results[pdf.paper].details == {"paper": pdf.paper}
+    assert exports.results[pdf.paper].details == {"paper": pdf.paper, "left_out": []}
     assert len(pdf.reader.pages) > 2
     box = pdf.reader.pages[0].mediabox
     assert (float(box.width), float(box.height)) == pytest.approx(PAPER_SIZES[pdf.paper], abs=0.5)
