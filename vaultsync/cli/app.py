@@ -13,11 +13,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-import platform
 import sys
-import tempfile
-import time
-import traceback
 from pathlib import Path
 from typing import Annotated
 
@@ -110,6 +106,11 @@ def _report_plain(code: str, message: str, hint: str | None, status: int) -> int
 
 
 def _crash_log(exc: BaseException) -> Path:
+    import platform  # noqa: PLC0415 - only a crash needs these
+    import tempfile  # noqa: PLC0415
+    import time  # noqa: PLC0415
+    import traceback  # noqa: PLC0415
+
     path = Path(tempfile.gettempdir()) / f"vaultsync-crash-{int(time.time())}.log"
     versions = f"vaultsync {__version__}, Python {platform.python_version()}, {platform.platform()}"
     path.write_text(versions + "\n\n" + "".join(traceback.format_exception(exc)), encoding="utf-8")

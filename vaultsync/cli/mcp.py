@@ -14,7 +14,6 @@ from typing import Annotated
 import typer
 
 from vaultsync.cli.common import VaultArg, open_vault
-from vaultsync.config import load_settings
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +27,7 @@ def register(app: typer.Typer) -> None:
         refresh: Annotated[float, typer.Option("--refresh", metavar="SECONDS", min=0, help="Without a daemon, a read more than this many seconds after the last scan starts one in the background (0: scan only at start).")] = 5.0,
     ) -> None:
         """Serve the vault to an AI assistant over MCP on stdio (read-only unless --allow-writes)."""
+        from vaultsync.config import load_settings
         from vaultsync.mcp.host import McpHost
         from vaultsync.mcp.server import build_server
         from vaultsync.mcp.tools import VaultTools, output_folder

@@ -25,7 +25,6 @@ from vaultsync.store import fulltext
 from vaultsync.store.index import INDEX_NAME, Index
 from vaultsync.store.rows import NoteRows, Resolve, attachment_rows, link_key, note_rows, unreadable_rows
 from vaultsync.text.names import dirname, file_keys
-from vaultsync.text.parse import parse_note
 from vaultsync.text.resolve import NameTable
 from vaultsync.workers import Tick, map_chunks, map_shares, worker_state
 
@@ -355,6 +354,8 @@ def _parse_file(vault: Vault, resolver: LinkResolver, file_id: int, uri: str, pa
 
 def text_rows(resolver: LinkResolver, file_id: int, uri: str, text: str, st: FileStat, excluded: bool) -> NoteRows:
     """A note's index rows from its text (see :func:`vaultsync.store.rows.note_rows`)."""
+    from vaultsync.text.parse import parse_note  # noqa: PLC0415 - a warm scan with nothing to read needs no parser
+
     rows = note_rows(resolver.for_note(uri), file_id, st, excluded, parse_note(uri, text))
     # full-text search: the note's passages, from its text and the rows' headings and timestamps
     passages = fulltext.passage_rows(text, uri, rows.title, rows.video_id, rows.frontmatter, rows.headings, rows.timestamps)
