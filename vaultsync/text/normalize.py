@@ -346,6 +346,11 @@ def repair_link(note: _Note, link: Link, raw: str) -> str | None:
     # Obsidian drops one trailing backslash from a target ([[a\]] links to a)
     if not path or ctx.table.resolve_memo(clean_string(path.removesuffix("\\")), ctx.uri)[0] is not None:
         return None
+    if link.span[0] and note.text[link.span[0] - 1] == "[":
+        note.positional = True  # read outside the link: not an outcome to replay elsewhere
+        # a "[" before it would join the repaired link ([[[[a]] -> [[[a]] -> [[a]]): left as it is
+        note.report("link-unresolved", f"link [[{path}{subpath}]] follows a '['; left as it is", link.span, Severity.INFO)
+        return None
     name = basename(path)
     if "." in name and not name.lower().endswith(".md"):
         return None  # an attachment: forgiving keys are for note names
