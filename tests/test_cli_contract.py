@@ -193,3 +193,15 @@ def test_an_export_counts_the_notes_it_holds_and_names_those_left_out(vault, tmp
     data = one_json(result)
     assert data["left_out"] == ["orbitalnotes/broken.md"]
     assert data["notes"] == total - 1
+
+
+def test_normalize_counts_what_it_skipped_and_says_why_a_video_is_unknown(vault):
+    (vault / "citylayers" / "broken.md").write_bytes(b"\xff\xfe not text \xc3\x28")
+    (vault / "citylayers" / "bad_yaml.md").write_text(
+        '---\ntitle: [unclosed\nvideoId: dQw4w9WgXcQ\n---\n<a class="yt-timestamp" data-t="00:00:05">[00:00:05]</a>\n'
+    )
+    result = run("normalize", str(vault), "--check", "--json")
+    data = one_json(result)
+    assert data["files_skipped"] == 1
+    said = [line for line in result.stderr.splitlines() if "bad_yaml.md" in line and "timestamp" in line]
+    assert said and "cannot be read" in said[0] and "no videoId" not in said[0]

@@ -125,12 +125,18 @@ def _normalize_share(chunks: Iterator[list[str]], tick: Tick, share: int) -> tup
     return part, rows
 
 
+_NOT_NORMALIZED = frozenset({"unreadable", "symlink-outside", "failed", "write-failed"})
+
+
 def _count(report: NormalizeReport, outcome: _Outcome, mode: str) -> None:
     """Add one note's outcome to a report."""
     report.files_scanned += 1
     for key, value in outcome.counts.items():
         report.counts[key] = report.counts.get(key, 0) + value
     report.diagnostics.extend(outcome.diagnostics)
+    if any(d.code in _NOT_NORMALIZED for d in outcome.diagnostics):
+        report.files_skipped += 1  # could not be read or normalized: counted, and its warning says why
+        return
     if not outcome.changed:
         return
     if mode == WriteMode.WRITE and not outcome.written:

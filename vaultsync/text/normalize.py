@@ -305,11 +305,9 @@ def canonical_timestamp(note: _Note, stamp: Timestamp, raw: str) -> str | None:
     video_id = stamp.video_id or note.video_id
     if video_id is None:
         if not any(d.code == "timestamp-no-video" for d in note.diagnostics):
-            note.report(
-                "timestamp-no-video",
-                "no videoId (or YouTube url/source) in the frontmatter; timestamps left as they are",
-                stamp.span,
-            )
+            broken = note.parsed.frontmatter.error
+            why = f"the frontmatter cannot be read ({broken}), so its videoId is unknown" if broken else "no videoId (or YouTube url/source) in the frontmatter"
+            note.report("timestamp-no-video", f"{why}; timestamps left as they are", stamp.span)
         return None
     url = video_url(video_id, stamp.seconds)
     kept, markdown_ok = note.wraps.get(stamp.span, (None, True))
