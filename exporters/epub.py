@@ -146,7 +146,7 @@ class EpubExporter:
     def export(self, request: ExportRequest) -> ExportResult:
         started = time.perf_counter()
         ctx = ExportContext.for_request(request)
-        doc = build_document(ctx, request.title)
+        doc = build_document(ctx, request.title, request.progress)
         lang = epub_lang(request.options)
         with tempfile.TemporaryDirectory(prefix="vaultsync-epub-") as tmp:
             html = write_parallel(doc.chunks, ["-t", "html5", "--section-divs", "--reference-location=section", "--wrap=none"], Path(tmp))

@@ -65,7 +65,7 @@ class PdfExporter:
         if paper not in PAPERS:
             raise ConfigError(f"unknown paper size {paper!r}", hint="use a4 or letter")
         ctx = ExportContext.for_request(request)
-        doc = build_document(ctx, request.title)
+        doc = build_document(ctx, request.title, request.progress)
         font_paths: list[str] = []
         if _CJK.search(doc.markdown) or _CJK.search(request.title):
             fonts = cjk_fonts()

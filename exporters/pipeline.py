@@ -14,6 +14,7 @@ export). Only anchors that exist are ever linked to, so no writer meets a missin
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from exporters import bases_embed
 from exporters.document import Document, ExportContext, NoteInfo
@@ -27,10 +28,15 @@ _MARKER = re.compile(r"[ ]{0,3}#{1,6}")
 __all__ = ["Document", "ExportContext", "build_document", "convert", "render_note"]
 
 
-def build_document(ctx: ExportContext, title: str) -> Document:
-    """Pass two: convert every note and join them."""
+def build_document(ctx: ExportContext, title: str, progress: Callable[[int, int], None] | None = None) -> Document:
+    """Pass two: convert every note and join them (``progress(done, total)`` as notes are converted)."""
     ctx.load()
-    chunks = [render_note(ctx, info) for info in (ctx.notes[u] for u in ctx.uris if u in ctx.notes)]
+    infos = [ctx.notes[u] for u in ctx.uris if u in ctx.notes]
+    chunks = []
+    for done, info in enumerate(infos, 1):
+        chunks.append(render_note(ctx, info))
+        if progress is not None and (done % 25 == 0 or done == len(infos)):
+            progress(done, len(infos))
     return Document("\n\n".join(chunks), chunks, dict(ctx.resources), title, len(chunks), ctx.diagnostics, dict(ctx.assets),
                     sorted(u for u in ctx.uris if u in ctx.unreadable))  # fmt: skip
 

@@ -52,6 +52,8 @@ CASES = {
     "status": (["{v}"], None, ["{missing}"]),
     "normalize": (["{v}", "--check", "--rule", "timestamps"], ["{v}", "--check"], ["{v}", "--rule", "no-such-rule"]),
     "mv": ([NOTE, "citylayers/grid_cities.md", "{v}"], ["no/such/note.md", "x.md", "{v}"], [NOTE, "{v}"]),
+    "search": (["grid", "{v}"], None, ["grid", "{v}", "--limit", "0"]),
+    "base": (["videos.base", "{v}"], ["no_such.base", "{v}"], ["videos.base", "{v}", "--csv"]),
     "export": (["epub", "{v}", "-o", "{out}/x.epub"], ["epub", "{v}", "--where", "videoId=nothing", "-o", "{out}/x.epub"],
                ["pdf", "{v}", "--depth", "-1", "-o", "{out}/x.pdf"]),
 }
@@ -205,3 +207,24 @@ def test_normalize_counts_what_it_skipped_and_says_why_a_video_is_unknown(vault)
     assert data["files_skipped"] == 1
     said = [line for line in result.stderr.splitlines() if "bad_yaml.md" in line and "timestamp" in line]
     assert said and "cannot be read" in said[0] and "no videoId" not in said[0]
+
+
+def test_sync_exit_codes_and_json(vault, tmp_path):
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    result = run("sync", str(vault), "--json")  # not a repository, and no --remote: a failed operation
+    assert result.returncode == 1 and set(one_json(result)) == {"error", "message", "hint"}
+    result = run("sync", str(vault), "--remote", str(tmp_path / "no-such-remote"), "--json")  # bad usage
+    assert result.returncode == 2 and set(one_json(result)) == {"error", "message", "hint"}
+    result = run("sync", str(vault), "--remote", str(remote), "--json")
+    assert result.returncode == 0, result.stderr
+    data = one_json(result)
+    assert data["pushed"] is True and data["vault"] == str(vault)
+
+
+@pytest.mark.parametrize("args", [["watch", "{missing}"], ["serve", "{missing}"], ["serve", "{v}", "--port", "70000"],
+                                  ["mcp", "{missing}"], ["service", "install", "{missing}"]])  # fmt: skip
+def test_long_running_commands_refuse_bad_usage_with_exit_2(vault, tmp_path, args):
+    result = run(*_fill(args, vault, tmp_path))
+    assert result.returncode == 2, (args, result.stderr)
+    assert result.stderr.startswith(("error:", "Usage:")), result.stderr

@@ -178,7 +178,7 @@ def _without_uri(message: str, uri: str) -> str:
 
 
 @contextmanager
-def progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
+def progress(label: str) -> Iterator[Callable[..., None] | None]:
     """A progress bar on stderr labelled with what runs, only on a terminal and not with -q/--json."""
     if MODE.quiet or MODE.json or not sys.stderr.isatty():
         yield None

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from vaultsync.cli.common import JsonOpt, VaultArg, emit_json, fresh_index, note, open_vault, plural, say
+from vaultsync.cli.common import JsonOpt, VaultArg, emit_json, fresh_index, note, open_vault, plural, progress, say
 from vaultsync.errors import VaultsyncError
 
 PortOpt = Annotated[
@@ -97,7 +97,9 @@ def sync(
         setup_repository(v.root, remote, settings)
     index = open_index(v)
     try:
-        report = sync_vault(v.root, settings, allow_deletions=allow_deletions, indexer=Indexer(v, index) if index else None)
+        with progress("syncing") as update:
+            report = sync_vault(v.root, settings, allow_deletions=allow_deletions,
+                                indexer=Indexer(v, index) if index else None, progress=update)  # fmt: skip
     finally:
         if index is not None:
             index.close()

@@ -20,6 +20,7 @@ import re
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,6 +89,9 @@ class SyncReport:
         return data
 
 
+STEPS = 6  # the steps a cycle reports to ``progress``: check, commit, fetch, integrate, push, index
+
+
 def sync_vault(
     root: Path,
     settings: GitSettings,
@@ -95,9 +99,14 @@ def sync_vault(
     recover_first: bool = True,
     allow_deletions: bool = False,
     indexer: Indexer | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> SyncReport:
-    """One cycle: commit, fetch, predict, rebase or keep both sides, push, index what changed."""
+    """One cycle: commit, fetch, predict, rebase or keep both sides, push, index what changed.
+
+    ``progress(step, STEPS, what)`` is told each step as it starts."""
     started = time.perf_counter()
+    step = progress or (lambda _n, _total, _what: None)
+    step(0, STEPS, "checking the repository")
     check_git_version(root)
     repo = GitRepo(root)
     if not repo.is_toplevel():
@@ -112,9 +121,11 @@ def sync_vault(
             branch = adopt_remote_branch(repo, settings.remote, branch)
         tracking = f"refs/remotes/{settings.remote}/{branch}"
         report.branch = branch
+        step(1, STEPS, "committing local changes")
         report.committed = commit_changes(repo, host)
         before = repo.rev("HEAD")
         for attempt in range(3):
+            step(2, STEPS, f"fetching {settings.remote}/{branch}")
             upstream = _fetch(repo, settings.remote, branch, tracking)
             if upstream is None and attempt == 0:
                 if before is None:
@@ -122,6 +133,7 @@ def sync_vault(
                 if not settings.branch:  # a branch named in [git] may open a new one; the checked-out one may not
                     refuse_second_branch(repo, settings.remote, branch)
             if upstream is not None:
+                step(3, STEPS, "integrating the other side's notes")
                 _integrate(repo, upstream, host, report)
             head = repo.rev("HEAD")
             if head is None or not settings.push or (upstream is not None and repo.is_ancestor(head, upstream)):
@@ -131,6 +143,7 @@ def sync_vault(
                 if report.blocked:
                     log.error("push refused: %s", report.blocked)
                     break
+            step(4, STEPS, f"pushing to {settings.remote}/{branch}")
             if _push(repo, settings.remote, branch):
                 report.pushed = True
                 break
@@ -142,7 +155,9 @@ def sync_vault(
         _save_state(root, {"error": str(exc).splitlines()[0]})
         raise
     if indexer is not None and report.changed:
+        step(5, STEPS, f"indexing {len(report.changed)} pulled files")
         indexer.refresh(report.changed)
+    step(STEPS, STEPS, "done")
     report.seconds = time.perf_counter() - started
     _save_state(root, {"last_sync": time.time(), "host": host, "blocked": report.blocked, "error": None,
                        "conflicts": report.conflicts})  # fmt: skip
