@@ -51,6 +51,10 @@ CREATE VIRTUAL TABLE {TABLE} USING fts5(
     tokenize="{TOKENIZER}"
 );
 """
+# The same columns in a plain table, for a cold scan's part (see vaultsync.store.index)
+PART_SCHEMA = f"""
+CREATE TABLE {TABLE}(rowid INTEGER PRIMARY KEY, title, heading, body, video, line, line_end, seconds, shown);
+"""
 MARK_START, MARK_END = "\x02", "\x03"  # around matched words in StoredHit.body
 _ID_BITS = 20
 _LAST = (1 << _ID_BITS) - 1

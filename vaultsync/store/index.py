@@ -27,7 +27,7 @@ INDEX_NAME = "index.sqlite"
 
 # 16 KiB pages: a note's occurrences row (about 3 KB of JSON) packs better than in 4 KiB ones, so
 # the index is smaller and a cold scan writes, merges and fsyncs less.
-_SCHEMA = """
+_BASE_SCHEMA = """
 PRAGMA page_size=16384;
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE files(
@@ -55,7 +55,11 @@ CREATE TABLE backrefs(dest INTEGER NOT NULL, n INTEGER NOT NULL, srcs TEXT NOT N
 CREATE TABLE linkkeys(key TEXT NOT NULL, srcs TEXT NOT NULL, unresolved TEXT);
 CREATE TABLE tags(src INTEGER NOT NULL, tag TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
 CREATE TABLE diagnostics(src INTEGER NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, severity TEXT NOT NULL);
-""" + fulltext.SCHEMA  # full-text search: its own table (vaultsync.store.fulltext)
+"""
+_SCHEMA = _BASE_SCHEMA + fulltext.SCHEMA  # full-text search: its own table (vaultsync.store.fulltext)
+# A cold scan's part keeps its passages in a plain table: FTS5 cannot copy an index between
+# databases, so the text is tokenized once, when the part is merged, not in the worker as well.
+_PART_SCHEMA = _BASE_SCHEMA + fulltext.PART_SCHEMA
 # Created after a bulk load, which is faster than maintaining them row by row.
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS backrefs_dest ON backrefs(dest);
@@ -222,7 +226,7 @@ class Index(IndexQueries):
         conn = _connect(path)
         conn.execute("PRAGMA journal_mode=OFF")
         conn.execute("PRAGMA synchronous=OFF")
-        conn.executescript(_SCHEMA)
+        conn.executescript(_PART_SCHEMA)
         return cls(conn, path)
 
     def remove_parts(self) -> None:
