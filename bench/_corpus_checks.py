@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from vaultsync.model import LinkKind
+from vaultsync.store import fulltext
 from vaultsync.text.normalize import note_video_id
 from vaultsync.text.parse import parse_note, split_frontmatter
 from vaultsync.text.resolve import NameTable
@@ -64,6 +65,12 @@ def _canonical_tables(db: Path, root: Path) -> dict[str, dict[str, Any]]:
             return sorted(map(str, map(u, json.loads(text)))) if text else []
 
         for table in names:
+            if table.startswith(fulltext.TABLE):
+                # FTS5's own tables hold segments whose bytes depend on the order rows went in (a
+                # cold scan's parts), not on what is indexed: the rows themselves are compared
+                if table == fulltext.TABLE:
+                    out[table] = {str(k): v for k, v in fulltext.dump(con).items()}
+                continue
             cur = con.execute(f'SELECT * FROM "{table}"')
             cols = [d[0] for d in cur.description]
             rows = [dict(zip(cols, r, strict=True)) for r in cur]
