@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from vaultsync.cli.common import JsonOpt, NoteArg, VaultArg, emit_json, find_note, open_vault, plural, query_index, say, table
+
+if TYPE_CHECKING:
+    from vaultsync.fs.vault import Vault
+    from vaultsync.store.index import Index
 
 
 def register(app: typer.Typer) -> None:
@@ -15,15 +21,21 @@ def register(app: typer.Typer) -> None:
         app.command()(command)
 
 
-def links(note: NoteArg, vault: VaultArg = None, as_json: JsonOpt = False) -> None:
-    """Outgoing links of NOTE and where each one leads."""
+def _note_query(vault: Path | None, note: str, query: Callable[[Index, str], list[dict[str, Any]]],
+                *, readable: bool) -> tuple[Vault, str, list[dict[str, Any]]]:  # fmt: skip
+    """The vault, NOTE's uri and one per-note query's rows, from the index as a query reads it."""
     v = open_vault(vault)
     index = query_index(v)
     try:
-        uri = find_note(index, v, note)
-        rows = index.links_from(uri)
+        uri = find_note(index, v, note, readable=readable)
+        return v, uri, query(index, uri)
     finally:
         index.close()
+
+
+def links(note: NoteArg, vault: VaultArg = None, as_json: JsonOpt = False) -> None:
+    """Outgoing links of NOTE and where each one leads."""
+    v, uri, rows = _note_query(vault, note, lambda index, uri: index.links_from(uri), readable=True)
     if as_json:
         emit_json({"vault": str(v.root), "note": uri, "links": rows})
         return
@@ -41,13 +53,7 @@ def links(note: NoteArg, vault: VaultArg = None, as_json: JsonOpt = False) -> No
 
 def backlinks(note: NoteArg, vault: VaultArg = None, as_json: JsonOpt = False) -> None:
     """Notes that link to NOTE (Obsidian's linked mentions)."""
-    v = open_vault(vault)
-    index = query_index(v)
-    try:
-        uri = find_note(index, v, note, readable=False)
-        rows = index.backlinks(uri)
-    finally:
-        index.close()
+    v, uri, rows = _note_query(vault, note, lambda index, uri: index.backlinks(uri), readable=False)
     if as_json:
         emit_json({"vault": str(v.root), "note": uri, "backlinks": rows})
         return
