@@ -307,7 +307,8 @@ class Run:
 
             def quiet(s: dict) -> bool:
                 key = (s.get("batches"), s.get("queue"))
-                settled["n"] = settled["n"] + 1 if key == settled["last"] and not s.get("queue") else 0
+                idle = not s.get("queue") and s.get("state") == "watching"  # not "processing" a batch
+                settled["n"] = settled["n"] + 1 if key == settled["last"] and idle else 0
                 settled["last"] = key
                 return settled["n"] >= 6  # 3 s without a new batch
             if not self.wait(root, quiet, 600):

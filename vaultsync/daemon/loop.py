@@ -156,7 +156,10 @@ class Daemon:
             wait = max(0.0, min(next_rescan - time.monotonic(), self._sync_due_in(), 5.0))
             batch = self.queue.take(self.stop_event, wait)
             if batch is not None and len(batch):
+                self.state = "processing"  # so that `vaultsync status` shows a batch under way
+                self._write_status()
                 self._guarded(functools.partial(self._take, batch))
+                self.state = "watching"
             if self._sync_due_in() <= 0 and not self.stop_event.is_set():
                 self._guarded(self.sync)
             if time.monotonic() >= next_rescan and not self.stop_event.is_set():
