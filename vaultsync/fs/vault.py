@@ -385,13 +385,3 @@ def decode_note(data: bytes, uri: str) -> str:
 
 def is_note(uri: str) -> bool:
     return uri.lower().endswith(".md")
-
-
-def resolve_vault(path: str | os.PathLike[str] | None) -> Path:
-    """The vault to use: the given folder, or the bundled sample vault."""
-    if path is not None:
-        return Path(path)
-    bundled = Path(__file__).resolve().parents[2] / "vault"
-    if not bundled.is_dir():
-        raise ConfigError("no vault given and the bundled sample vault is not installed", hint="pass VAULT")
-    return bundled
