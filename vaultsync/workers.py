@@ -119,6 +119,17 @@ def map_chunks(
 Tick = Callable[[int], None]
 _ticks: Any = None  # the queue workers report progress on, inherited like the state
 _claim: Any = None  # (shared bounds, chunks): where workers of map_shares take their chunks
+_receive: Callable[[Any], None] | None = None  # map_shares' receive, when its shares run in-process
+_POST = "post"  # a message on the ticks queue is (_POST, message); an int is a tick, None "done"
+
+
+def post(message: Any) -> None:
+    """Hand ``message`` (picklable) from a share of :func:`map_shares` to the parent's
+    ``receive``, which takes it while the shares go on working (in-process: at once)."""
+    if _ticks is not None:
+        _ticks.put((_POST, message))
+    elif _receive is not None:
+        _receive(message)
 
 
 def _segments(chunks: int, jobs: int) -> list[int]:
@@ -171,15 +182,17 @@ def map_shares(
     chunk: int = 64,
     threshold: int = 256,
     progress: Callable[[int, int], None] | None = None,
+    receive: Callable[[Any], None] | None = None,
 ) -> list[R]:
     """Call ``fn(chunks, tick, share)`` once in each of one worker process per core (``share`` is
     0, 1, ...), for work that keeps per-worker state from its first chunk to its last. Each worker
     takes the chunks of its own consecutive run of ``items`` in order, then helps with the others'
-    (see :func:`_claimed`), so a faster worker takes more; ``tick(n)`` reports ``n`` items done.
-    Returns the results in share order; a small job
-    runs in this process, as share 0.
+    (see :func:`_claimed`), so a faster worker takes more; ``tick(n)`` reports ``n`` items done,
+    and :func:`post` hands a message to ``receive``, called in this process meanwhile (it may
+    work on what the shares have finished while they go on). Returns the results in share
+    order; a small job runs in this process, as share 0.
     """
-    global _state, _ticks, _claim
+    global _state, _ticks, _claim, _receive
     _state = state
     chunks = _chunked(items, chunk)
     jobs = min(jobs or os.cpu_count() or 1, max(1, len(chunks)))
@@ -192,10 +205,14 @@ def map_shares(
             progress(done, len(items))
 
     if _in_process(len(items), threshold, jobs):
-        return [fn(iter(chunks), tick, 0)]
+        _receive = receive
+        try:
+            return [fn(iter(chunks), tick, 0)]
+        finally:
+            _receive = None
     ctx, forked = _context()
     _mark_parent()
-    _ticks = ctx.SimpleQueue() if progress is not None else None
+    _ticks = ctx.SimpleQueue() if progress is not None or receive is not None else None
     _claim = (ctx.Array("q", _segments(len(chunks), jobs)), chunks)
     pool = ctx.Pool(jobs, initializer=_init_share, initargs=(None, None, None) if forked else (state, _ticks, _claim))
     # The results come back as many small acyclic objects (a normalize run's outcomes): cyclic
@@ -211,9 +228,15 @@ def map_shares(
                 n = _ticks.get()
                 if n is None:
                     finished += 1
+                elif isinstance(n, tuple):
+                    if receive is not None:
+                        receive(n[1])
                 else:
                     tick(n)
         results: list[R] = pending.get()
+    except BaseException:
+        pool.terminate()  # a failed receive (or ^C): the shares' work is no longer wanted
+        raise
     finally:
         if collecting:
             gc.enable()

@@ -114,14 +114,6 @@ class Index(IndexQueries):
             raise StoreError(f"cannot create the index at {tmp}: {exc}") from exc
         return cls(conn, tmp)
 
-    @classmethod
-    def reopen_fresh(cls, path: Path) -> Index:
-        """Another connection to an index :meth:`create_fresh` made, for a worker process."""
-        conn = _connect(path)
-        conn.execute("PRAGMA journal_mode=OFF")
-        conn.execute("PRAGMA synchronous=OFF")
-        return cls(conn, path)
-
     def publish(self, final: Path) -> None:
         """Finish a fresh index (indexes, fsync) and atomically replace ``final`` with it."""
         self.conn.executescript(_INDEXES)
@@ -248,9 +240,13 @@ class Index(IndexQueries):
         finally:
             c.execute("DETACH DATABASE part")
 
-    def bulk_writer(self) -> BulkWriter:
-        """A writer for a fresh index (see :class:`BulkWriter`)."""
-        return BulkWriter(self.conn, self._insert_files)
+    def bulk_writer(self, writer: BulkWriter | None = None) -> BulkWriter:
+        """A writer for a fresh index or part (see :class:`BulkWriter`); given ``writer``, that
+        one writes here from now on, what it has gathered included."""
+        if writer is None:
+            return BulkWriter(self.conn, self._insert_files)
+        writer.retarget(self.conn, self._insert_files)
+        return writer
 
     def set_excluded(self, excluded_uris: set[str]) -> None:
         self._invalidate_counts()

@@ -8,6 +8,7 @@ because a file of that name appeared or went away. A missing, corrupt or older i
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import logging
 import os
@@ -23,10 +24,11 @@ from vaultsync.fs.vault import UNSTATED, FileStat, Vault, is_note
 from vaultsync.model import Diagnostic
 from vaultsync.store import fulltext
 from vaultsync.store.index import INDEX_NAME, Index
-from vaultsync.store.rows import NoteRows, Resolve, attachment_rows, link_key, note_rows, unreadable_rows
+from vaultsync.store.refs import BulkWriter
+from vaultsync.store.rows import NoteRows, Resolve, attachment_rows, link_key, note_rows, timestamp_rows, unreadable_rows
 from vaultsync.text.names import dirname, file_keys
 from vaultsync.text.resolve import NameTable
-from vaultsync.workers import Tick, map_chunks, map_shares, worker_state
+from vaultsync.workers import Tick, map_chunks, map_shares, post, worker_state
 
 log = logging.getLogger(__name__)
 
@@ -103,18 +105,18 @@ def _cold(
     final = index_path(vault)
     index = Index.create_fresh(final)
     items = sorted(files.items())
-    ids = {uri: i for i, (uri, _) in enumerate(items, 1)}
     tasks = [(i, u, st) for i, (u, st) in enumerate(items, 1)]  # paths and exclusion: in the workers
     report = ScanReport(rebuilt=True, added=len(tasks))
-    state = _ColdState(vault, LinkResolver(NameTable(files), ids.__getitem__), index.path, f"{index.path}.part-")
-    parts: list[Path] = []
+    ids = {uri: i for i, (uri, _) in enumerate(items, 1)}
+    state = _ColdState(vault, LinkResolver(NameTable(files), ids.__getitem__), f"{index.path}.part-")
+
+    def merge(part: str) -> None:  # while the workers parse on: the full text's tokenizing is here
+        index.merge_part(Path(part))
+        Path(part).unlink(missing_ok=True)
+
     try:
-        for written in map_shares(_store_share, tasks, state, jobs=jobs, progress=progress):
-            if written is not None:
-                parts.append(Path(written))
-        for part in parts:
-            index.merge_part(part)
-    finally:  # every part, also those of a worker that failed before it could report its file
+        map_shares(_store_share, tasks, state, jobs=jobs, progress=progress, receive=merge)
+    finally:  # every part, also those of a worker that failed before it could post them
         index.remove_parts()
     report.files_read = index.counts()["notes"]  # one pass over the files rows, each with its note's share
     index.set_meta("ignore_filters", json.dumps(vault.app.user_ignore_filters))
@@ -122,42 +124,61 @@ def _cold(
     return index, report
 
 
+# Notes in one part of a cold scan's share: the parent merges a part (tokenizing its full text)
+# while the workers parse the next ones, so the parse and the full-text index overlap.
+_PART_NOTES = 1024
+
+
 @dataclass(frozen=True, slots=True)
 class _ColdState:
     vault: Vault
     resolver: LinkResolver
-    index_path: Path  # the fresh index, which share 0 writes into through a connection of its own
-    part_prefix: str  # the other shares write <prefix><pid>-<share>, merged into the index afterwards
+    part_prefix: str  # shares write parts <prefix><pid>-<share>-<n>, which the parent merges
 
 
-def _store_share(chunks: Iterator[list[tuple[int, str, FileStat]]], tick: Tick, share: int) -> str | None:
-    """Parse one share of a cold scan and write its rows: share 0 into the index itself, the
-    others into a part database of their own that the parent merges (rather than send rows back
-    through a pipe). Returns the part's path (None for share 0)."""
+def _store_share(chunks: Iterator[list[tuple[int, str, FileStat]]], tick: Tick, share: int) -> None:
+    """Parse one share of a cold scan into part databases of about _PART_NOTES notes each, and
+    post each to the parent (see :func:`_cold`) as it is done, rather than send rows back through
+    a pipe. The share's backlinks and link keys are gathered to the end, into its last part, so
+    that a target has one row per share, not one per part."""
     state: _ColdState = worker_state()
     vault, resolver = state.vault, state.resolver
-    if share == 0:
-        target = Index.reopen_fresh(state.index_path)
-    else:
-        target = Index.create_part(Path(f"{state.part_prefix}{os.getpid()}-{share}"))
-    writer = target.bulk_writer()
+    writer = None
     # No cyclic garbage collection meanwhile: the rows, memos and groups are acyclic (reference
     # counting frees them), so collections would only walk the ever larger memos and groups again
     # (about a tenth of a share's time). Switched back on at the end.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with target.transaction():
-            for chunk in chunks:
-                rows = [_parse_file(vault, resolver, i, u, vault.os_path_for(u), st, vault.is_excluded(u)) for i, u, st in chunk]
-                writer.put(rows)
-                tick(len(chunk))
-            writer.finish()
+        for n in itertools.count():
+            part = Index.create_part(Path(f"{state.part_prefix}{os.getpid()}-{share}-{n}"))
+            try:
+                with part.transaction():
+                    writer = part.bulk_writer(writer)
+                    last = _fill_part(chunks, writer, vault, resolver, tick)
+                    if last:
+                        writer.finish()
+            finally:
+                part.close()
+            post(str(part.path))
+            if last:
+                return
     finally:
         if collecting:
             gc.enable()
-        target.close()
-    return None if share == 0 else str(target.path)
+
+
+def _fill_part(chunks: Iterator[list[tuple[int, str, FileStat]]], writer: BulkWriter, vault: Vault, resolver: LinkResolver, tick: Tick) -> bool:
+    """Put the rows of chunks into ``writer`` until it holds _PART_NOTES notes; True when the
+    share's chunks are done."""
+    done = 0
+    for chunk in chunks:
+        writer.put([_parse_file(vault, resolver, i, u, vault.os_path_for(u), st, vault.is_excluded(u)) for i, u, st in chunk])
+        tick(len(chunk))
+        done += len(chunk)
+        if done >= _PART_NOTES:
+            return False
+    return True
 
 
 def _warm(
@@ -356,9 +377,11 @@ def text_rows(resolver: LinkResolver, file_id: int, uri: str, text: str, st: Fil
     """A note's index rows from its text (see :func:`vaultsync.store.rows.note_rows`)."""
     from vaultsync.text.parse import parse_note  # noqa: PLC0415 - a warm scan with nothing to read needs no parser
 
-    rows = note_rows(resolver.for_note(uri), file_id, st, excluded, parse_note(uri, text))
-    # full-text search: the note's passages, from its text and the rows' headings and timestamps
-    passages = fulltext.passage_rows(text, uri, rows.title, rows.video_id, rows.frontmatter, rows.headings, rows.timestamps)
+    note = parse_note(uri, text)
+    rows = note_rows(resolver.for_note(uri), file_id, st, excluded, note)
+    # full-text search: the note's passages, from its text and the headings and timestamps stored
+    scan = note.scan
+    passages = fulltext.passage_rows(text, uri, rows.title, rows.video_id, rows.frontmatter, scan.headings, timestamp_rows(scan.timestamps))
     return rows._replace(passages=passages)
 
 

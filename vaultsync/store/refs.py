@@ -74,6 +74,11 @@ class BulkWriter:
         self._last = 0  # the largest id put so far
         self._ascending = True  # whether files came in ascending id order (else finish sorts)
 
+    def retarget(self, conn: sqlite3.Connection, insert: Callable[[Sequence[NoteRows]], None]) -> None:
+        """Write the files put from now on, and at :meth:`finish` everything gathered, elsewhere
+        (the next part of a cold scan's share)."""
+        self.conn, self.insert = conn, insert
+
     def put(self, notes: Sequence[NoteRows]) -> None:
         dests, keys, unresolved = self.dests, self.keys, self.unresolved
         for n in notes:

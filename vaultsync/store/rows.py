@@ -186,10 +186,13 @@ def decode_links(text: str | None) -> list[StoredLink]:
     return [StoredLink(*link) for link in json.loads(text)] if text else []
 
 
+def timestamp_rows(stamps: Iterable[Timestamp]) -> list[tuple[Any, ...]]:
+    """The stored layout of timestamps (see StoredTimestamp), as plain tuples."""
+    return [(s, e, seconds) if form is _HTML else (s, e, seconds, form.value, video_id) for form, (s, e), seconds, _, _, video_id in stamps]
+
+
 def encode_timestamps(stamps: Iterable[Timestamp]) -> str:
-    return _ENCODE(
-        [(s, e, seconds) if form is _HTML else (s, e, seconds, form.value, video_id) for form, (s, e), seconds, _, _, video_id in stamps]
-    )
+    return _ENCODE(timestamp_rows(stamps))
 
 
 def decode_timestamps(text: str | None) -> list[StoredTimestamp]:
