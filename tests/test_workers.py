@@ -29,3 +29,26 @@ def test_a_job_from_another_thread_never_forks() -> None:
     thread.join()
     assert sorted(item for item, _, _ in out) == list(range(40))
     assert {pid for _, pid, _ in out} == {os.getpid()}
+
+
+def _posting(chunks, tick, share):  # type: ignore[no-untyped-def]
+    from vaultsync.workers import post
+
+    for chunk in chunks:
+        post((share, os.getpid(), chunk[0]))
+        tick(len(chunk))
+    return share
+
+
+def test_posted_messages_reach_receive_while_the_shares_run_in_process_and_in_workers() -> None:
+    """Every message a share posts reaches ``receive`` in this process, once, from workers
+    (another pid) and in-process alike."""
+    from vaultsync.workers import map_shares
+
+    items = list(range(64 * 10))
+    for threshold, expect_other_pid in ((1, True), (10_000, False)):
+        got: list[tuple[int, int, int]] = []
+        shares = map_shares(_posting, items, None, jobs=2, chunk=64, threshold=threshold, receive=got.append)
+        assert sorted(first for _, _, first in got) == items[::64]
+        assert len(shares) == (2 if expect_other_pid else 1)
+        assert all((pid != os.getpid()) is expect_other_pid for _, pid, _ in got)
