@@ -20,6 +20,7 @@ from vaultsync.bases.values import Date, FileValue, LinkValue, parse_date
 from vaultsync.errors import VaultsyncError
 from vaultsync.fs.vault import FileStat, Vault
 from vaultsync.store.index import Index
+from vaultsync.store.rows import decode_frontmatter
 from vaultsync.text.names import basename, dirname, split_subpath
 from vaultsync.text.resolve import NameTable
 from vaultsync.text.scan import parse_wikilink_inner
@@ -34,14 +35,24 @@ _EMPTY: dict[str, Any] = {}  # the frontmatter of a file without one (shared, ne
 class Record:
     """One vault file: its index facts and its note properties, typed on first use."""
 
-    __slots__ = ("data", "uri", "raw", "_props", "_file")
+    __slots__ = ("data", "uri", "_stored", "_raw", "_props", "_file")
 
-    def __init__(self, data: VaultData, uri: str, raw: dict[str, Any] | None = None) -> None:
+    def __init__(self, data: VaultData, uri: str, stored: str | None = None) -> None:
         self.data = data
         self.uri = uri
-        self.raw: dict[str, Any] = raw or _EMPTY  # the frontmatter as stored (JSON values)
+        self._stored = stored  # the frontmatter as the index stores it (JSON text), decoded on first use
+        self._raw: dict[str, Any] | None = None
         self._props: dict[str, Any] | None = None  # typed values, made on first use
         self._file: FileValue | None = None
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The frontmatter as stored (JSON values); a base that reads no property of a note
+        never decodes it."""
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = (decode_frontmatter(self._stored) if self._stored else None) or _EMPTY
+        return raw
 
     def prop(self, name: str) -> Any:
         """A note property as a Bases value (None when absent). Plain text is returned as stored;
@@ -124,7 +135,7 @@ class VaultData:
     def __init__(self, index: Index, vault: Vault | None = None) -> None:
         self.index = index
         self.types = _read_types(vault)
-        front = {uri: fm for uri, _title, fm, _excluded in index.note_rows() if fm}
+        front = dict(index.stored_frontmatters())
         self.records: dict[str, Record] = {uri: Record(self, uri, front.get(uri)) for uri in index.uris()}  # path order
         self.embeds: dict[str, list[LinkValue]] = {}
         self.backlinks: dict[str, list[str]] = {}  # uri -> the files linking to it

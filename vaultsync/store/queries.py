@@ -55,6 +55,12 @@ class IndexQueries:
         rows = self.conn.execute("SELECT uri, title, frontmatter, excluded FROM files WHERE is_note=1")
         return [(u, t, decode_frontmatter(fm), bool(ex)) for u, t, fm, ex in rows]
 
+    def stored_frontmatters(self) -> list[tuple[str, str]]:
+        """(uri, frontmatter as stored: JSON text, see rows.decode_frontmatter) of every note
+        that has one, in path order; for readers that decode only what they look at."""
+        sql = "SELECT uri, frontmatter FROM files WHERE is_note=1 AND frontmatter IS NOT NULL ORDER BY uri"
+        return self.conn.execute(sql).fetchall()
+
     def frontmatters(self, uris: set[str]) -> dict[str, dict[str, Any] | None]:
         """uri -> frontmatter of the notes in ``uris`` (decoded only for those)."""
         rows = self.conn.execute("SELECT uri, frontmatter FROM files WHERE is_note=1")
