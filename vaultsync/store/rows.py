@@ -30,7 +30,7 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 _ENCODE_FRONTMATTER = json.JSONEncoder(ensure_ascii=False, default=str).encode
 # The C scanner json.loads ends in, without loads' and decode's Python layers (a third of the
 # time of a small frontmatter); the text is ours, written by _ENCODE_FRONTMATTER, no whitespace around.
-_SCAN_JSON = json.JSONDecoder().scan_once
+_SCAN_JSON: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 Resolve = Callable[[str], tuple[int | None, int, str]]
 """Link target -> (dest id, candidates, link key) for the note being stored."""
