@@ -84,7 +84,7 @@ def fresh_index(vault: Vault, *, rebuild: bool = False, label: str = "indexing")
 def query_index(vault: Vault) -> Index:
     """The index for a query: as the running daemon keeps it (live), else brought up to date."""
     from vaultsync.daemon.state import is_locked  # noqa: PLC0415
-    from vaultsync.store.indexing import open_index  # noqa: PLC0415
+    from vaultsync.store.index import open_index  # noqa: PLC0415 - not indexing: a live index needs no scanner
 
     if is_locked(vault):
         index = open_index(vault)

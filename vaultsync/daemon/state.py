@@ -13,7 +13,6 @@ import errno
 import fcntl
 import json
 import logging
-import logging.handlers
 import os
 import tempfile
 import time
@@ -113,6 +112,8 @@ def read_status(vault: Vault) -> dict[str, Any]:
 def setup_logging(vault: Vault, level: int = logging.INFO) -> None:
     """Daemon logs go to ``.vaultsync/daemon.log`` (rotated at 1 MB, 3 kept) as well as to stderr
     (the CLI's handler)."""
+    import logging.handlers  # noqa: PLC0415 - here: a query asking whether a daemon runs need not load it
+
     vault.state_dir.mkdir(exist_ok=True)
     logger = logging.getLogger("vaultsync")
     handler = logging.handlers.RotatingFileHandler(vault.state_dir / LOG_NAME, maxBytes=1_000_000, backupCount=3)

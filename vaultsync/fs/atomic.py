@@ -11,11 +11,9 @@ and :mod:`vaultsync.sync.recover` putting files back after a broken rebase); cal
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import logging
 import os
-import secrets
 import stat
 import sys
 import time
@@ -36,7 +34,7 @@ def temp_name() -> str:
     """A temp file's name: short and of fixed length (27 bytes), whatever the note's name, so a
     note whose name is near the 255-byte limit can still be written. It starts with the writer's
     pid (8 hex digits), so a later run can tell a dead writer's leftovers from a live write."""
-    return f".{os.getpid() & 0xFFFFFFFF:08x}{secrets.token_hex(2)}{TEMP_SUFFIX}"
+    return f".{os.getpid() & 0xFFFFFFFF:08x}{os.urandom(2).hex()}{TEMP_SUFFIX}"
 
 
 def _writer_alive(name: str) -> bool | None:
@@ -133,6 +131,8 @@ _EXCHANGE: object = None  # the system's atomic swap, looked up once (see swap_f
 def _exchange_call() -> object:
     global _EXCHANGE
     if _EXCHANGE is None:
+        import ctypes  # noqa: PLC0415 - here: a command that writes no note need not load it
+
         _EXCHANGE = False
         try:
             libc = ctypes.CDLL(None, use_errno=True)
@@ -157,6 +157,8 @@ def swap_files(a: Path, b: Path) -> bool | None:
         return None
     if call(os.fsencode(a), os.fsencode(b)) == 0:
         return True
+    import ctypes  # noqa: PLC0415 - loaded already by _exchange_call
+
     err = ctypes.get_errno()
     if err == errno.ENOENT:
         return False

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from vaultsync.errors import StoreError
-from vaultsync.fs.vault import FileStat
+from vaultsync.fs.vault import FileStat, Vault
 from vaultsync.store import fulltext
 from vaultsync.store.queries import IndexQueries
 from vaultsync.store.refs import BulkWriter, RefChanges
@@ -228,7 +228,7 @@ class Index(IndexQueries):
 
     def merge_part(self, part: Path) -> None:
         """Copy every row of a part (see :meth:`create_part`) into this fresh index, in SQLite
-        itself. Call it outside a transaction; the part's file is left for the caller to delete."""
+        itself, then delete the part. Call it outside a transaction."""
         self._invalidate_counts()
         c = self.conn
         c.execute("ATTACH DATABASE ? AS part", (str(part),))
@@ -239,6 +239,7 @@ class Index(IndexQueries):
                 fulltext.merge_part(c, "part")  # full-text search
         finally:
             c.execute("DETACH DATABASE part")
+        part.unlink(missing_ok=True)
 
     def bulk_writer(self, writer: BulkWriter | None = None) -> BulkWriter:
         """A writer for a fresh index or part (see :class:`BulkWriter`); given ``writer``, that
@@ -290,6 +291,15 @@ class Index(IndexQueries):
             self._invalidate_counts()
             refs.apply(self.conn)
         return changed
+
+
+def index_path(vault: Vault) -> Path:
+    return vault.state_dir / INDEX_NAME
+
+
+def open_index(vault: Vault) -> Index | None:
+    """The vault's index if it can be trusted, else None."""
+    return Index.open_existing(index_path(vault))
 
 
 def _connect(path: Path) -> sqlite3.Connection:

@@ -23,7 +23,7 @@ from vaultsync.errors import NoteReadError, StoreError
 from vaultsync.fs.vault import UNSTATED, FileStat, Vault, is_note
 from vaultsync.model import Diagnostic
 from vaultsync.store import fulltext
-from vaultsync.store.index import INDEX_NAME, Index
+from vaultsync.store.index import Index, index_path, open_index
 from vaultsync.store.refs import BulkWriter
 from vaultsync.store.rows import NoteRows, Resolve, attachment_rows, link_key, note_rows, timestamp_rows, unreadable_rows
 from vaultsync.text.names import dirname, file_keys
@@ -61,15 +61,6 @@ class ScanReport:
             "warnings": len(self.diagnostics),
             "seconds": round(self.seconds, 4),
         }
-
-
-def index_path(vault: Vault) -> Any:
-    return vault.state_dir / INDEX_NAME
-
-
-def open_index(vault: Vault) -> Index | None:
-    """The vault's index if it can be trusted, else None."""
-    return Index.open_existing(index_path(vault))
 
 
 def update_index(vault: Vault, *, progress: Progress | None = None, jobs: int | None = None) -> tuple[Index, ScanReport]:
@@ -112,7 +103,6 @@ def _cold(
 
     def merge(part: str) -> None:  # while the workers parse on: the full text's tokenizing is here
         index.merge_part(Path(part))
-        Path(part).unlink(missing_ok=True)
 
     try:
         map_shares(_store_share, tasks, state, jobs=jobs, progress=progress, receive=merge)
@@ -397,4 +387,4 @@ def rebuild_index(vault: Vault, *, progress: Progress | None = None, jobs: int |
     return index, report
 
 
-__all__ = ["Indexer", "ScanReport", "StoreError", "open_index", "rebuild_index", "update_index"]
+__all__ = ["Indexer", "ScanReport", "StoreError", "index_path", "open_index", "rebuild_index", "update_index"]
