@@ -20,9 +20,9 @@ from vaultsync.fs.vault import FileStat, Vault
 from vaultsync.store import fulltext
 from vaultsync.store.queries import IndexQueries
 from vaultsync.store.refs import BulkWriter, RefChanges
-from vaultsync.store.rows import NoteRows, StoredLink, decode_ids, decode_links, encode_links, link_counts_of, link_facts, link_key
+from vaultsync.store.rows import NoteRows, StoredLink, decode_ids, decode_links, encode_links, encode_missing, link_counts_of, link_facts, link_key
 
-SCHEMA_VERSION = 4  # 3: links as one JSON array per note, in `occurrences`; backlinks and link keys per target; 4: full text
+SCHEMA_VERSION = 5  # 3: links as one JSON array per note, in `occurrences`; backlinks and link keys per target; 4: full text; 5: missing targets
 INDEX_NAME = "index.sqlite"
 
 # 16 KiB pages: a note's occurrences row (about 3 KB of JSON) packs better than in 4 KiB ones, so
@@ -46,7 +46,9 @@ CREATE TABLE files(
 -- the id of the file the link opens), timestamps (rows.StoredTimestamp), headings and block ids
 -- (the fields of model.Heading and model.BlockId). Read per note, never joined, so rows would only
 -- cost time; kept out of `files`, whose rows a warm scan reads all of.
-CREATE TABLE occurrences(id INTEGER PRIMARY KEY, links TEXT, timestamps TEXT, headings TEXT, blocks TEXT);
+-- `missing` is the targets of the note's unresolved links, one per link (JSON; rows.encode_missing),
+-- so that listing them reads no link lists.
+CREATE TABLE occurrences(id INTEGER PRIMARY KEY, links TEXT, timestamps TEXT, headings TEXT, blocks TEXT, missing TEXT);
 -- Who links to a file: the ids of the notes whose links open it, one per link (JSON; any order).
 -- A destination may have several rows (a cold scan writes one per worker); readers take them all.
 CREATE TABLE backrefs(dest INTEGER NOT NULL, n INTEGER NOT NULL, srcs TEXT NOT NULL);
@@ -162,8 +164,8 @@ class Index(IndexQueries):
              for n in notes],
         )  # fmt: skip
         c.executemany(
-            "INSERT OR REPLACE INTO occurrences VALUES(?,?,?,?,?)",
-            [(n.id, n.links, n.timestamps, n.headings, n.blocks) for n in notes if n.is_note],
+            "INSERT OR REPLACE INTO occurrences VALUES(?,?,?,?,?,?)",
+            [(n.id, n.links, n.timestamps, n.headings, n.blocks, n.missing) for n in notes if n.is_note],
         )
         c.executemany("INSERT INTO tags VALUES(?,?,?,?)", [r for n in notes for r in n.tags])
         c.executemany("INSERT INTO diagnostics VALUES(?,?,?,?)", [r for n in notes for r in n.diagnostics])
@@ -282,7 +284,7 @@ class Index(IndexQueries):
             if new != old:
                 refs.remove(src, *link_facts(old))
                 refs.add(src, *link_facts(new))
-                self.conn.execute("UPDATE occurrences SET links=? WHERE id=?", (encode_links(new), src))
+                self.conn.execute("UPDATE occurrences SET links=?, missing=? WHERE id=?", (encode_links(new), encode_missing(new), src))
                 self.conn.execute(
                     "UPDATE files SET n_links=?, n_resolved=?, n_ambiguous=?, n_embeds=?, n_other=? WHERE id=?",
                     (*link_counts_of(new), src),

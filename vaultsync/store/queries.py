@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from vaultsync.store.rows import (
     decode_headings,
     decode_ids,
     decode_links,
+    decode_missing,
     decode_timestamps,
 )
 
@@ -196,22 +198,17 @@ class IndexQueries:
 
     def unresolved(self) -> list[dict[str, Any]]:
         """Missing targets, keyed like Obsidian's ``unresolvedLinks``, most referenced first."""
-        ids: set[int] = set()
-        for (srcs,) in self.conn.execute("SELECT unresolved FROM linkkeys WHERE unresolved IS NOT NULL"):
-            ids.update(decode_ids(srcs))
-        per_target: dict[str, tuple[int, set[int]]] = {}
-        for src, links in self._links_of(ids):
-            for link in links:
-                if link.dest is None:
-                    count, sources = per_target.get(link.target, (0, set()))
-                    sources.add(src)
-                    per_target[link.target] = (count + 1, sources)
+        per_target: dict[str, tuple[int, int]] = {}  # target -> (links, notes)
+        for (missing,) in self.conn.execute("SELECT missing FROM occurrences WHERE missing IS NOT NULL"):
+            for target, n in Counter(decode_missing(missing)).items():
+                count, sources = per_target.get(target, (0, 0))
+                per_target[target] = (count + n, sources + 1)
         out: dict[str, dict[str, Any]] = {}
         for target, (count, sources) in per_target.items():
             key = target[:-3] if target.lower().endswith(".md") else target
             entry = out.setdefault(key, {"target": key, "count": 0, "sources": 0})
             entry["count"] += count
-            entry["sources"] += len(sources)
+            entry["sources"] += sources
         return sorted(out.values(), key=lambda e: (-e["count"], e["target"]))
 
     def link_counts(self) -> dict[str, int]:

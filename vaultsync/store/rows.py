@@ -105,6 +105,7 @@ class NoteRows(NamedTuple):
     frontmatter: str | None = None  # JSON text
     error: str | None = None
     links: str | None = None  # JSON: StoredLink per link
+    missing: str | None = None  # JSON: the target of each unresolved link (encode_missing)
     link_counts: LinkCounts = LinkCounts()
     dests: Sequence[int] = ()  # see link_facts
     keys: Sequence[str] = ()
@@ -155,6 +156,7 @@ def note_rows(resolve: Resolve, file_id: int, st: FileStat, excluded: bool, note
         video_id=note.video_id,
         frontmatter=None if fm.data is None else _ENCODE_FRONTMATTER(fm.data),
         links=encode_links(links) if links else None,
+        missing=encode_missing(links),
         link_counts=LinkCounts(body, resolved, ambiguous, embeds, len(links) - body),
         dests=dests,
         keys=keys,
@@ -183,6 +185,16 @@ def attachment_rows(file_id: int, uri: str, st: FileStat, excluded: bool) -> Not
 
 def encode_links(links: Sequence[StoredLink]) -> str:
     return _ENCODE(links)
+
+
+def encode_missing(links: Sequence[StoredLink]) -> str | None:
+    """The targets of the unresolved links, in order (None when every link resolves)."""
+    missing = [link.target for link in links if link.dest is None]
+    return _ENCODE(missing) if missing else None
+
+
+def decode_missing(text: str | None) -> list[str]:
+    return _SCAN_JSON(text, 0)[0] if text else []
 
 
 def decode_links(text: str | None) -> list[StoredLink]:
