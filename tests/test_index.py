@@ -471,3 +471,29 @@ def test_read_fd_reads_to_the_end_whatever_the_stat_said(tmp_path, stated, limit
         assert read_fd(fd, stated, limit) == path.read_bytes()[:limit]
     finally:
         os.close(fd)
+
+
+def test_a_cold_scan_whose_worker_fails_raises_and_leaves_no_scratch_files(make_vault, monkeypatch):
+    """A failure in a worker (here: a bug while parsing one note) ends the cold scan with that
+    error, and neither its parts nor the unpublished index stay behind; the old index is kept."""
+    import sys
+
+    from vaultsync.store import indexing
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the patched parser reaches the workers by fork")
+    root = make_vault({f"f{i % 3}/n{i}.md": f"[[n{i + 1}]]\n" for i in range(1200)})
+    update_index(Vault(root), jobs=2)[0].close()
+    before = (root / ".vaultsync" / "index.sqlite").read_bytes()
+    parse = indexing._parse_file
+
+    def failing(vault, resolver, file_id, uri, *rest):
+        if uri == "f1/n1000.md":
+            raise RuntimeError("a bug in the parser")
+        return parse(vault, resolver, file_id, uri, *rest)
+
+    monkeypatch.setattr(indexing, "_parse_file", failing)
+    with pytest.raises(RuntimeError, match="a bug in the parser"):
+        rebuild_index(Vault(root), jobs=2)
+    assert sorted(p.name for p in (root / ".vaultsync").iterdir()) == ["index.sqlite"]
+    assert (root / ".vaultsync" / "index.sqlite").read_bytes() == before

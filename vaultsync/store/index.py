@@ -134,6 +134,12 @@ class Index(IndexQueries):
     def close(self) -> None:
         self.conn.close()
 
+    def discard(self) -> None:
+        """Close a fresh index that will not be published (a failed cold scan) and delete it."""
+        self.conn.close()
+        for path in (self.path, Path(f"{self.path}-journal")):
+            path.unlink(missing_ok=True)
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         try:

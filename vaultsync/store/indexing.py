@@ -106,6 +106,9 @@ def _cold(
 
     try:
         map_shares(_store_share, tasks, state, jobs=jobs, progress=progress, receive=merge)
+    except BaseException:
+        index.discard()
+        raise
     finally:  # every part, also those of a worker that failed before it could post them
         index.remove_parts()
     report.files_read = index.counts()["notes"]  # one pass over the files rows, each with its note's share
