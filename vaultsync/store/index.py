@@ -69,6 +69,8 @@ CREATE INDEX IF NOT EXISTS linkkeys_key ON linkkeys(key);
 CREATE INDEX IF NOT EXISTS tags_src ON tags(src);
 CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS diagnostics_src ON diagnostics(src);
+-- the few files userIgnoreFilters hides, which every search leaves out (a scan of files: 1.3 ms)
+CREATE INDEX IF NOT EXISTS files_excluded ON files(id) WHERE excluded = 1;
 """
 _CHILD_TABLES = ("tags", "diagnostics")
 _TABLES = {"meta", "files", "occurrences", "backrefs", "linkkeys", *_CHILD_TABLES, fulltext.TABLE}
