@@ -298,3 +298,30 @@ def test_notes_excluded_by_user_ignore_filters_are_indexed_but_not_rewritten(run
     run.settle()
     assert read(root, "templates/t.md") == template
     assert "templates/t.md" in run.daemon.indexer.stored
+
+
+def test_the_daemon_lock_waits_out_a_status_probe_but_not_a_running_daemon(tmp_path):
+    """`vaultsync status` probes the lock with a shared lock for a moment; a daemon starting just
+    then must still start (it failed with "already watching ... (another process)"). A lock held
+    by a running daemon is refused."""
+    import fcntl
+
+    from vaultsync.daemon.state import LOCK_NAME, DaemonRunningError, vault_lock
+
+    root = tmp_path / "vault"
+    write_file(root / "a.md", "x\n")
+    vault = Vault(root)
+    vault.state_dir.mkdir(exist_ok=True)
+    probe = os.open(vault.state_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(probe, fcntl.LOCK_SH)
+    releaser = threading.Timer(0.1, lambda: fcntl.flock(probe, fcntl.LOCK_UN))
+    releaser.start()
+    with vault_lock(vault):
+        pass
+    releaser.join()
+    fcntl.flock(probe, fcntl.LOCK_EX)  # a daemon's hold
+    try:
+        with pytest.raises(DaemonRunningError), vault_lock(vault):
+            pass
+    finally:
+        os.close(probe)

@@ -44,17 +44,29 @@ def vault_lock(vault: Vault) -> Iterator[None]:
     path = vault.state_dir / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
-            raise DaemonRunningError(_read_pid(path)) from None
+        _take(fd, path)
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         yield
     finally:
         os.close(fd)
+
+
+def _take(fd: int, path: Path) -> None:
+    """Take the lock, or raise DaemonRunningError. A query probing whether a daemon runs
+    (:func:`is_locked`) holds a shared lock for a moment: that is waited out (up to 0.5 s); a
+    daemon holds the lock for as long as it runs."""
+    deadline = time.monotonic() + 0.5
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            if time.monotonic() >= deadline:
+                raise DaemonRunningError(_read_pid(path)) from None
+        time.sleep(0.01)
 
 
 def _read_pid(path: Path) -> int | None:
