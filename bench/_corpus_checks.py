@@ -92,10 +92,8 @@ def _canonical_tables(db: Path, root: Path) -> dict[str, dict[str, Any]]:
                 tab = {k: sorted(v) for k, v in merged.items()}
             elif table == "linkkeys":
                 for r in rows:
-                    entry = tab.setdefault(r["key"], [[], []])
-                    entry[0] += srcs(r["srcs"])
-                    entry[1] += srcs(r["unresolved"])
-                tab = {k: [sorted(a), sorted(b)] for k, (a, b) in tab.items()}
+                    tab.setdefault(r["key"], []).extend(srcs(r["srcs"]))
+                tab = {k: sorted(v) for k, v in tab.items()}
             elif table in ("tags", "diagnostics"):
                 for r in rows:
                     values = [str(v).replace(str(root), "VAULT") for k, v in r.items() if k != "src"]

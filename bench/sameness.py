@@ -69,10 +69,19 @@ def index_tables(db: Path) -> dict[str, str]:
         back.setdefault(uri.get(dest, "?"), []).extend(uris(srcs) or [])
     tables["backrefs"] = [repr((k, sorted(v))) for k, v in back.items()]
     keys: dict[str, tuple[list[str], list[str]]] = {}
-    for key, srcs, unresolved in con.execute("select key, srcs, unresolved from linkkeys"):
-        have = keys.setdefault(key, ([], []))
-        have[0].extend(uris(srcs) or [])
-        have[1].extend(uris(unresolved) or [])
+    if "unresolved" in {r[1] for r in con.execute("pragma table_info(linkkeys)")}:  # schema <= 4
+        for key, srcs, unresolved in con.execute("select key, srcs, unresolved from linkkeys"):
+            have = keys.setdefault(key, ([], []))
+            have[0].extend(uris(srcs) or [])
+            have[1].extend(uris(unresolved) or [])
+    else:  # since schema 5 the notes with unresolved links under a name come from their links
+        for key, srcs in con.execute("select key, srcs from linkkeys"):
+            keys.setdefault(key, ([], []))[0].extend(uris(srcs) or [])
+        for i, lk in con.execute("select id, links from occurrences where links is not null"):
+            for link in json.loads(lk):
+                if link[6] is None:  # rows.StoredLink: [kind, start, end, target, subpath, display, dest, candidates]
+                    target = link[3].lower()
+                    keys[target[target.rfind("/") + 1 :]][1].append(uri.get(i, "?"))
     tables["linkkeys"] = [repr((k, sorted(a), sorted(b))) for k, (a, b) in keys.items()]
     con.close()
     return {name: f"{len(rows)} rows {_sha(chr(10).join(sorted(rows)))}" for name, rows in tables.items()}

@@ -68,7 +68,7 @@ def test_a_note_gives_its_rows():
     stored = decode_links(rows.links)
     assert [(link.kind, link.target, link.dest) for link in stored] == [("wiki", "a", 7), ("embed", "b", None), ("markdown", "c.md", 8)]
     assert rows.link_counts == link_counts_of(stored) == (2, 1, 0, 1, 1)
-    assert (list(rows.dests), list(rows.keys), list(rows.unresolved)) == ([7, 8], ["a", "b", "c.md"], ["b"])
+    assert (list(rows.dests), list(rows.keys), json.loads(rows.missing or "[]")) == ([7, 8], ["a", "b", "c.md"], ["b"])
     assert [(r.tag, r.start) for r in rows.tags] == [("t", text.index("#t")), ("x", 0)]
     assert rows.title == "T" and json.loads(rows.headings or "[]") == [[1, "H", [text.index("# H"), text.index("# H") + 3]]]
     assert json.loads(rows.blocks or "[]") == [["blk", [text.index("^blk"), text.index("^blk") + 4]]]

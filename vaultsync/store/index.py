@@ -53,8 +53,8 @@ CREATE TABLE occurrences(id INTEGER PRIMARY KEY, links TEXT, timestamps TEXT, he
 -- A destination may have several rows (a cold scan writes one per worker); readers take them all.
 CREATE TABLE backrefs(dest INTEGER NOT NULL, n INTEGER NOT NULL, srcs TEXT NOT NULL);
 -- Who looks a name up (link_key): source ids, one per link, so links are re-resolved when a file
--- of that name appears or goes; and the same for the links among them left unresolved.
-CREATE TABLE linkkeys(key TEXT NOT NULL, srcs TEXT NOT NULL, unresolved TEXT);
+-- of that name appears or goes (a note's unresolved targets are in occurrences.missing).
+CREATE TABLE linkkeys(key TEXT NOT NULL, srcs TEXT NOT NULL);
 CREATE TABLE tags(src INTEGER NOT NULL, tag TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
 CREATE TABLE diagnostics(src INTEGER NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, severity TEXT NOT NULL);
 """
@@ -186,11 +186,9 @@ class Index(IndexQueries):
         refs = RefChanges()
         for n in notes:
             before = link_facts(self._stored_links(n.id))
-            after = (list(n.dests), list(n.keys), list(n.unresolved))
+            after = (list(n.dests), list(n.keys))
             # a save seldom changes where a note links: then backrefs and linkkeys stay as they are
-            if sorted(before[0]) != sorted(after[0]) or sorted(before[1]) != sorted(after[1]) or (
-                sorted(before[2]) != sorted(after[2])
-            ):
+            if sorted(before[0]) != sorted(after[0]) or sorted(before[1]) != sorted(after[1]):
                 refs.remove(n.id, *before)
                 refs.add(n.id, *after)
             self._delete_children(n.id)

@@ -18,22 +18,20 @@ class RefChanges:
     def __init__(self) -> None:
         self.dests: dict[int, list[int]] = {}  # dest -> sources to add; every row touched is listed
         self.keys: dict[str, list[int]] = {}
-        self.unresolved: dict[str, list[int]] = {}
         self.removed: set[int] = set()
         self.dropped: set[int] = set()
 
-    def remove(self, src: int, dests: Sequence[int], keys: Sequence[str], unresolved: Sequence[str]) -> None:
+    def remove(self, src: int, dests: Sequence[int], keys: Sequence[str]) -> None:
         self.removed.add(src)
         for d in dests:
             self.dests.setdefault(d, [])
-        for k in (*keys, *unresolved):
+        for k in keys:
             self.keys.setdefault(k, [])
 
-    def add(self, src: int, dests: Sequence[int], keys: Sequence[str], unresolved: Sequence[str]) -> None:
+    def add(self, src: int, dests: Sequence[int], keys: Sequence[str]) -> None:
         self.removed.add(src)  # a source's old rows always go first
         group(self.dests, dests, src)
         group(self.keys, keys, src)
-        group(self.unresolved, unresolved, src)
 
     def drop_dest(self, dest: int) -> None:
         self.dropped.add(dest)
@@ -49,15 +47,11 @@ class RefChanges:
         for dest in self.dropped - self.dests.keys():
             c.execute("DELETE FROM backrefs WHERE dest=?", (dest,))
         for key in self.keys:
-            rows = c.execute("SELECT srcs, unresolved FROM linkkeys WHERE key=?", (key,)).fetchall()
-            srcs = sorted([s for r in rows for s in decode_ids(r[0]) if s not in gone] + self.keys[key])
-            missing = [s for r in rows for s in decode_ids(r[1]) if s not in gone]
-            missing = sorted(missing + self.unresolved.get(key, []))
+            rows = c.execute("SELECT srcs FROM linkkeys WHERE key=?", (key,)).fetchall()
+            srcs = sorted([s for (ids,) in rows for s in decode_ids(ids) if s not in gone] + self.keys[key])
             c.execute("DELETE FROM linkkeys WHERE key=?", (key,))
             if srcs:
-                c.execute(
-                    "INSERT INTO linkkeys VALUES(?,?,?)", (key, encode_ids(srcs), encode_ids(missing) if missing else None)
-                )
+                c.execute("INSERT INTO linkkeys VALUES(?,?)", (key, encode_ids(srcs)))
 
 
 class BulkWriter:
@@ -70,7 +64,6 @@ class BulkWriter:
         self.insert = insert  # writes the files' own rows (Index._insert_files)
         self.dests: dict[int, list[int]] = {}
         self.keys: dict[str, list[int]] = {}
-        self.unresolved: dict[str, list[int]] = {}
         self._last = 0  # the largest id put so far
         self._ascending = True  # whether files came in ascending id order (else finish sorts)
 
@@ -80,11 +73,10 @@ class BulkWriter:
         self.conn, self.insert = conn, insert
 
     def put(self, notes: Sequence[NoteRows]) -> None:
-        dests, keys, unresolved = self.dests, self.keys, self.unresolved
+        dests, keys = self.dests, self.keys
         for n in notes:
             group(dests, n.dests, n.id)
             group(keys, n.keys, n.id)
-            group(unresolved, n.unresolved, n.id)
         if notes:
             self._ascending = self._ascending and notes[0].id > self._last
             self._last = max(self._last, notes[-1].id)
@@ -93,15 +85,11 @@ class BulkWriter:
     def finish(self) -> None:
         c = self.conn
         if not self._ascending:
-            for groups in (self.dests, self.keys, self.unresolved):
+            for groups in (self.dests, self.keys):
                 for ids in groups.values():
                     ids.sort()
         c.executemany("INSERT INTO backrefs VALUES(?,?,?)", [(d, len(s), encode_ids(s)) for d, s in self.dests.items()])
-        missing = self.unresolved
-        c.executemany(
-            "INSERT INTO linkkeys VALUES(?,?,?)",
-            [(k, encode_ids(s), encode_ids(missing[k]) if k in missing else None) for k, s in self.keys.items()],
-        )
+        c.executemany("INSERT INTO linkkeys VALUES(?,?)", [(k, encode_ids(s)) for k, s in self.keys.items()])
 
 
 def group(groups: dict[Any, list[int]], keys: Iterable[Any], value: int) -> None:

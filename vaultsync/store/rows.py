@@ -109,7 +109,6 @@ class NoteRows(NamedTuple):
     link_counts: LinkCounts = LinkCounts()
     dests: Sequence[int] = ()  # see link_facts
     keys: Sequence[str] = ()
-    unresolved: Sequence[str] = ()
     tags: Sequence[TagRow] = ()
     diagnostics: Sequence[DiagnosticRow] = ()
     n_timestamps: int = 0
@@ -125,7 +124,6 @@ def note_rows(resolve: Resolve, file_id: int, st: FileStat, excluded: bool, note
     links: list[StoredLink] = []
     dests: list[int] = []
     keys: list[str] = []
-    unresolved: list[str] = []
     body = resolved = ambiguous = embeds = 0
     new, values = tuple.__new__, _KIND_VALUES  # a NamedTuple's own __new__, an Enum's .value: Python code
     for link_kind, (start, end), target, subpath, display in scan.links:
@@ -133,9 +131,7 @@ def note_rows(resolve: Resolve, file_id: int, st: FileStat, excluded: bool, note
         kind = values[link_kind]
         links.append(new(StoredLink, (kind, start, end, target, subpath, display, dest, candidates)))
         keys.append(key)
-        if dest is None:
-            unresolved.append(key)
-        else:
+        if dest is not None:
             dests.append(dest)
         if kind in _BODY_KINDS:
             body += 1
@@ -160,7 +156,6 @@ def note_rows(resolve: Resolve, file_id: int, st: FileStat, excluded: bool, note
         link_counts=LinkCounts(body, resolved, ambiguous, embeds, len(links) - body),
         dests=dests,
         keys=keys,
-        unresolved=unresolved,
         tags=tags,
         diagnostics=[DiagnosticRow(file_id, d.code, d.message, d.severity.value) for d in note.diagnostics],
         n_timestamps=len(scan.timestamps),
@@ -255,10 +250,9 @@ def link_counts_of(links: Sequence[StoredLink]) -> LinkCounts:
     return LinkCounts(len(body), resolved, ambiguous, embeds, len(links) - len(body))
 
 
-def link_facts(links: Sequence[StoredLink]) -> tuple[list[int], list[str], list[str]]:
-    """The destinations of resolved links, the key of every link, and the keys of the unresolved
-    ones: what backrefs and linkkeys hold for one note."""
+def link_facts(links: Sequence[StoredLink]) -> tuple[list[int], list[str]]:
+    """The destinations of resolved links and the key of every link: what backrefs and linkkeys
+    hold for one note."""
     dests = [link.dest for link in links if link.dest is not None]
     keys = [link_key(link.target) for link in links]
-    unresolved = [key for key, link in zip(keys, links, strict=True) if link.dest is None]
-    return dests, keys, unresolved
+    return dests, keys
