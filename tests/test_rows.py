@@ -4,6 +4,8 @@ index has always stored (schema 3)."""
 from __future__ import annotations
 
 import json
+import pickle
+import re
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -72,3 +74,30 @@ def test_a_note_gives_its_rows():
     assert [(r.tag, r.start) for r in rows.tags] == [("t", text.index("#t")), ("x", 0)]
     assert rows.title == "T" and json.loads(rows.headings or "[]") == [[1, "H", [text.index("# H"), text.index("# H") + 3]]]
     assert json.loads(rows.blocks or "[]") == [["blk", [text.index("^blk"), text.index("^blk") + 4]]]
+
+
+ANCHORS = [
+    '<a class="yt-timestamp" data-t="00:01:23">[00:01:23]</a>', '<a class="yt-timestamp" data-t="1:02">x</a>',
+    '<a class="yt-timestamp" data-t="nope">[02:03]</a>', '<a class="yt-timestamp" data-t="nope">none</a>',
+    '<a class="yt-timestamp" data-t="">[]</a>', '<a class="yt-timestamp" data-t="1:2">[</a>',
+    '<a class="yt-timestamp" data-t="01:02" href="https://youtu.be/abc?t=62">[01:02]</a>',
+    "<a class='yt-timestamp' data-t='3'>x</a>", '<a data-t="1:02">[1:02]</a>',
+    "[00:05](https://www.youtube.com/watch?v=abc&t=5s)", "[t](https://youtu.be/abc?t=1m2s)",
+    "[[x|<a class=\"yt-timestamp\" data-t=\"00:00:09\">[00:00:09]</a>]]", "`<a class=\"yt-timestamp\" data-t=\"1\">c</a>`",
+    "\ufeff", " ", "\n", "é", "[[a]]", "<", '"', ">",
+]
+
+
+@given(st.lists(st.sampled_from(ANCHORS), max_size=12).map("".join))
+def test_the_plain_anchors_rows_are_the_rows_of_their_timestamps(body):
+    # ScannedTimestamps holds a plain anchor as its stored row and cuts its Timestamp on demand:
+    # both must be what reading the anchor gives (the label and data-t as the anchor pattern reads them)
+    stamps = parse_note("n.md", body).scan.timestamps
+    assert encode_timestamps(stamps) == encode_timestamps(tuple(stamps))
+    plain = re.compile(r'<a class="yt-timestamp" data-t="([^"<>]*)">(\[?[^<\[]*)</a>')
+    for t in stamps:
+        m = plain.fullmatch(body, *t.span)
+        if t.form is TimestampForm.HTML and m is not None:
+            assert (t.data_t, t.label) == m.groups()
+    assert stamps == tuple(stamps) and len(stamps) == len(tuple(stamps))
+    assert pickle.loads(pickle.dumps(stamps)) == stamps

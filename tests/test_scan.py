@@ -737,3 +737,13 @@ def test_markdown_link_pattern_matches_as_before(text):
         return [(m.span(), m.groups()) for m in rx.finditer(text)]
 
     assert found(tokens_module.MDLINK) == found(_MDLINK_BACKTRACKING)
+
+
+@given(st.lists(st.sampled_from(["# ", "## ", "#", "h", " ", "\t", "#", "\r", "\n", "é", "\u00a0", "\u2028", "x #", " ##"]), max_size=14).map("".join))
+def test_headings_fast_case_is_the_heading_rule(body):
+    # _headings takes a shortcut for the usual heading line; it must give what _heading gives
+    from vaultsync.text import scan as scan_module
+    from vaultsync.text.tokens import Tokens, tokenize_python
+
+    heads = Tokens(*tokenize_python(body, 0)).headings
+    assert scan_module._headings(body, heads) == tuple(scan_module._heading(body, *h) for h in heads)

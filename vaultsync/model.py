@@ -10,6 +10,7 @@ about three times as much to create. They are just as immutable.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple
@@ -97,7 +98,7 @@ class Scan:
     """Everything the scanner found in one note, in document order per kind."""
 
     links: tuple[Link, ...] = ()
-    timestamps: tuple[Timestamp, ...] = ()
+    timestamps: Sequence[Timestamp] = ()  # the scanner gives a ScannedTimestamps (vaultsync.text.scan)
     tags: tuple[Tag, ...] = ()
     headings: tuple[Heading, ...] = ()
     blocks: tuple[BlockId, ...] = ()

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from vaultsync.fs.vault import FileStat
 from vaultsync.model import BlockId, Heading, LinkKind, ParsedNote, Timestamp, TimestampForm
 from vaultsync.text.names import basename
+from vaultsync.text.scan import ScannedTimestamps
 
 LINK_COUNT_KEYS = ("links", "resolved", "ambiguous", "embeds", "other_links")
 _BODY_KINDS = ("wiki", "embed")
@@ -197,8 +198,16 @@ def decode_links(text: str | None) -> list[StoredLink]:
 
 
 def timestamp_rows(stamps: Iterable[Timestamp]) -> list[tuple[Any, ...]]:
-    """The stored layout of timestamps (see StoredTimestamp), as plain tuples."""
-    return [(s, e, seconds) if form is _HTML else (s, e, seconds, form.value, video_id) for form, (s, e), seconds, _, _, video_id in stamps]
+    """The stored layout of timestamps (see StoredTimestamp), as plain tuples. The scanner's
+    :class:`~vaultsync.text.scan.ScannedTimestamps` holds the plain anchors' rows already."""
+    if isinstance(stamps, ScannedTimestamps):
+        return [_timestamp_row(e) if type(e) is Timestamp else e for e in stamps.entries()]
+    return [_timestamp_row(t) for t in stamps]
+
+
+def _timestamp_row(t: Timestamp) -> tuple[Any, ...]:
+    (s, e), seconds, form = t.span, t.seconds, t.form
+    return (s, e, seconds) if form is _HTML else (s, e, seconds, form.value, t.video_id)
 
 
 def encode_timestamps(stamps: Iterable[Timestamp]) -> str:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, overload
 from urllib.parse import parse_qs, urlsplit
 
 from vaultsync.model import (
@@ -77,26 +77,22 @@ def scan_tokens(text: str, tokens: Tokens) -> Scan:
         if parsed is not None:
             embed = s > 0 and text[s - 1] == "!"
             links.append(new(Link, (_EMBED, (s - 1, e), *parsed) if embed else (_WIKI, (s, e), *parsed)))
-    clocks, prefix, html, timestamp = _CLOCKS, _PREFIX, _HTML, Timestamp  # locals: a vault has a million anchors
-    stamps: list[Timestamp] = []
-    append = stamps.append
+    clocks, prefix = _CLOCKS, _PREFIX  # locals: a vault has a million anchors
+    entries: list[tuple[int, int, int | None] | Timestamp] = []  # see ScannedTimestamps
+    append = entries.append
     for s, e, q in anchors:
-        if q >= 0:  # the common anchor, read without a regex
-            data_t = text[s + prefix : q]
-            label = text[q + 2 : e - 4]
-            seconds = clocks.get(data_t, -1)
-            if seconds == -1:
-                seconds = _clock(data_t)
-            if seconds is None:
-                seconds = parse_clock(label)
-            append(new(timestamp, (html, (s, e), seconds, label, data_t, None)))
+        if q >= 0:  # the plain anchor, read without a regex and kept as its row
+            seconds = clocks.get(text[s + prefix : q], -1)
+            if seconds is None or seconds == -1:
+                seconds = _plain_seconds(text, s, e, q)
+            append((s, e, seconds))
         else:
             m = (ANCHOR_ANY if q == ANY else ANCHOR_LOOSE).match(text, s)
             assert m is not None, "the tokenizer found this anchor"  # noqa: S101 - an invariant
-            stamps.append(_html_timestamp(m))
+            append(_html_timestamp(m))
     for s, e, label_end, id_end in md_stamps:
         video_id = text[label_end + _WATCH_AT : id_end]
-        stamps.append(new(Timestamp, (_MARKDOWN, (s, e), int(text[id_end + 3 : e - 2]), text[s + 1 : label_end], None, video_id)))
+        entries.append(new(Timestamp, (_MARKDOWN, (s, e), int(text[id_end + 3 : e - 2]), text[s + 1 : label_end], None, video_id)))
     for s, _e in mds:
         m = MDLINK.match(text, s)
         assert m is not None, "the tokenizer found this link"  # noqa: S101 - an invariant
@@ -104,22 +100,106 @@ def scan_tokens(text: str, tokens: Tokens) -> Scan:
         if isinstance(item, Link):
             links.append(item)
         elif item is not None:
-            stamps.append(item)
+            entries.append(item)
     if mds or (md_stamps and anchors):
         links.sort(key=_span_start)
-        stamps.sort(key=_span_start)
+        entries.sort(key=_entry_start)
     return Scan(
         links=tuple(links),
-        timestamps=tuple(stamps),
+        timestamps=ScannedTimestamps(text, entries),
         tags=tuple(Tag(text[s + 1 : e], (s, e)) for s, e in tags if not _ASCII_DIGITS.fullmatch(text, s + 1, e)),
-        headings=tuple(_heading(text, *h) for h in heads),
+        headings=_headings(text, heads),
         blocks=tuple(BlockId(text[s + 1 : e], (s, e)) for s, e in blocks),
         skipped=tuple(Region(REGION_KINDS[k], (s, e)) for k, s, e in skipped),
     )
 
 
-def _span_start(item: Link | Timestamp) -> int:
+def _span_start(item: Link) -> int:
     return item.span[0]
+
+
+def _entry_start(entry: tuple[int, int, int | None] | Timestamp) -> int:
+    return entry.span[0] if isinstance(entry, Timestamp) else entry[0]
+
+
+class ScannedTimestamps(Sequence[Timestamp]):
+    """A note's timestamps in document order: a sequence of :class:`Timestamp`, equal to the
+    tuple of them.
+
+    The plain anchor (``<a class="yt-timestamp" data-t="…">label</a>``, nearly all of a vault's
+    million) is held as ``(start, end, seconds)``, its row as the index stores it, and cut into a
+    Timestamp (label and ``data-t`` from the text) when the sequence is first read; the index
+    takes the rows as they are (:meth:`entries`), so a cold scan makes no object per anchor.
+    """
+
+    __slots__ = ("_text", "_entries", "_items")
+
+    def __init__(self, text: str, entries: list[tuple[int, int, int | None] | Timestamp]) -> None:
+        self._text = text
+        self._entries = entries
+        self._items: tuple[Timestamp, ...] | None = None
+
+    def entries(self) -> list[tuple[int, int, int | None] | Timestamp]:
+        """Each timestamp as ``(start, end, seconds)`` when it is a plain anchor, else as its
+        :class:`Timestamp`."""
+        return self._entries
+
+    def _all(self) -> tuple[Timestamp, ...]:
+        items = self._items
+        if items is None:
+            text, new, html, prefix = self._text, tuple.__new__, _HTML, _PREFIX
+            out = []
+            for entry in self._entries:
+                if isinstance(entry, Timestamp):
+                    out.append(entry)
+                    continue
+                s, e, seconds = entry
+                q = text.index('"', s + prefix)  # the plain anchor's data-t holds no quote
+                out.append(new(Timestamp, (html, (s, e), seconds, text[q + 2 : e - 4], text[s + prefix : q], None)))
+            items = self._items = tuple(out)
+        return items
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
+    @overload
+    def __getitem__(self, i: int) -> Timestamp: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Timestamp, ...]: ...
+    def __getitem__(self, i: int | slice) -> Timestamp | tuple[Timestamp, ...]:
+        return self._all()[i]
+
+    def __iter__(self) -> Iterator[Timestamp]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (tuple, ScannedTimestamps)):
+            return self._all() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __repr__(self) -> str:
+        return repr(self._all())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return ScannedTimestamps, (self._text, self._entries)
+
+
+def _headings(text: str, heads: list[tuple[int, int, int, int]]) -> tuple[Heading, ...]:
+    new, out = tuple.__new__, []
+    for line_start, hashes_start, hashes_end, line_end in heads:
+        rest = text[hashes_end:line_end]
+        name = rest.strip()
+        if name.endswith("#") or rest.endswith("\r"):  # a closing sequence, a CR before the line end
+            out.append(_heading(text, line_start, hashes_start, hashes_end, line_end))
+        else:  # the usual heading, for which _heading gives the same
+            out.append(new(Heading, (hashes_end - hashes_start, name, (line_start, line_end))))
+    return tuple(out)
 
 
 def _heading(text: str, line_start: int, hashes_start: int, hashes_end: int, line_end: int) -> Heading:
@@ -181,6 +261,13 @@ def _markdown_link(text: str, m: re.Match[str]) -> Link | Timestamp | None:
     path, subpath = split_subpath(clean_string(decoded))
     kind = LinkKind.MARKDOWN_EMBED if image else LinkKind.MARKDOWN
     return Link(kind, span, path, subpath, label)
+
+
+def _plain_seconds(text: str, s: int, e: int, q: int) -> int | None:
+    """The second of a plain anchor whose data-t the memo does not hold, or holds as unreadable:
+    its data-t's, else its label's."""
+    seconds = _clock(text[s + _PREFIX : q])
+    return parse_clock(text[q + 2 : e - 4]) if seconds is None else seconds
 
 
 def _html_timestamp(m: re.Match[str]) -> Timestamp:
