@@ -8,13 +8,12 @@ Wall-clock runs on this project's 2-core machine vary by up to 40% from one minu
 (other work shares it), which hides a 10% change. Counting instructions does not: the same code on
 the same notes executes the same count, run after run. Each figure is one in-process run (jobs=1,
 no full-text index, so it counts the parse and the rows, not FTS5), from starting Python to the
-index published, on the first ``--notes`` notes of the real-notes vault (``bench/realvault.py``,
+index published, on ``--notes`` notes spread over the real-notes vault (``bench/realvault.py``,
 when ``../shared`` is there) and of the synthetic one (``bench/synth.py``, seed 1), each copied
 into a vault of its own. ``--baseline`` is another checkout of vaultsync (a ``git worktree`` of an
 older commit, its C extension built), counted in the same run; each figure is printed with its
-ratio to the baseline's. The first 2,000 notes leave the memos (link resolution, times, link
-texts) colder than a whole vault's scan does, so their misses weigh more here; and a baseline
-whose in-process path differs from its parallel one is not compared like for like. The
+ratio to the baseline's. 2,000 notes leave the memos (link resolution, times, link texts) colder
+than a whole vault's scan does, so their misses weigh more here. The
 wall-clock figures users wait for are ``bench/realvault.py``'s.
 Without valgrind the script says so and exits 0.
 """
@@ -63,18 +62,20 @@ print("done")
 
 
 def subset(source: Path, dest: Path, notes: int) -> Path:
-    """The first ``notes`` notes of ``source`` (in path order), copied once into ``dest``."""
+    """``notes`` notes of ``source`` spread evenly over it (every k-th in path order, so that every
+    channel is in it, not the first few), copied once into ``dest``."""
     marker = dest / ".subset-complete"
-    if marker.exists() and marker.read_text() == f"{source}:{notes}":
+    if marker.exists() and marker.read_text() == f"{source}:{notes}:spread":
         return dest
     shutil.rmtree(dest, ignore_errors=True)
     (dest / ".obsidian").mkdir(parents=True)
     files = sorted(p for p in source.rglob("*.md") if not any(part.startswith(".") for part in p.relative_to(source).parts))
-    for src in files[:notes]:
+    step = max(1, len(files) // notes)
+    for src in files[::step][:notes]:
         target = dest / src.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, target)
-    marker.write_text(f"{source}:{notes}")
+    marker.write_text(f"{source}:{notes}:spread")
     return dest
 
 
