@@ -574,7 +574,7 @@ static Py_ssize_t FN(wiki_end)(const CH *s, Py_ssize_t n, Py_ssize_t i) {
 
 static inline Py_ssize_t FN(decimals)(const CH *s, Py_ssize_t n, Py_ssize_t j) {
     Py_ssize_t k = j;
-    while (k < n && Py_UNICODE_ISDECIMAL(s[k]))
+    while (k < n && (s[k] < 128 ? s[k] >= '0' && s[k] <= '9' : Py_UNICODE_ISDECIMAL(s[k]))) /* ASCII: no call */
         k++;
     return k - j;
 }
@@ -817,11 +817,14 @@ static inline int FN(visit)(const CH *s, Py_ssize_t n, Py_ssize_t i, FN(Pass) *p
     case '<':
         if (i + 1 < n && s[i + 1] == 'a')
             ps->n_a++;
-        if (!ps->other_html && FN(other_html)(s, n, i))
+        Py_ssize_t fast = FN(anchor_fast)(s, n, i, &q);
+        if (!ps->other_html && fast < 0 && FN(other_html)(s, n, i)) /* a fast anchor is no other HTML */
             ps->other_html = 1;
-        if ((e = FN(anchor_fast)(s, n, i, &q)) >= 0 && vec_push(&v[K_ANCHOR], (Item){i, e, q, 0, 0}) < 0)
+        if (fast >= 0 && vec_push(&v[K_ANCHOR], (Item){i, fast, q, 0, 0}) < 0)
             return -1;
-        if (i >= ps->html_next && (e = FN(html_tag)(s, n, i)) >= 0) { /* kept if other_html */
+        /* _HTML_TAG at a fast anchor is its opening tag, which ends after the data-t's quote and
+         * '>': known without reading its attributes again */
+        if (i >= ps->html_next && (e = fast >= 0 ? q + 2 : FN(html_tag)(s, n, i)) >= 0) { /* kept if other_html */
             if (vec_push(&v[K_HTML], (Item){i, e, 0, 0, 0}) < 0)
                 return -1;
             ps->html_next = e;

@@ -223,7 +223,7 @@ def _heading_text(rest: str) -> str:
 def parse_wikilink_inner(inner: str) -> tuple[str, str, str | None] | None:
     """Obsidian's ``parseAliasLink`` + ``cleanString`` + ``parseLinktext`` on the text between
     the brackets: ``(linkpath, subpath, display)``, or None when it is no link."""
-    if inner.isascii() and not any(c in inner for c in "|#\\"):
+    if "|" not in inner and "#" not in inner and "\\" not in inner and inner.isascii():
         target = inner.strip(JS_WHITESPACE)  # the common case, and what follows would give the same
         return (target, "", None) if target else None
     inner = inner.strip(JS_WHITESPACE)
