@@ -82,9 +82,12 @@ def scan_tokens(text: str, tokens: Tokens) -> Scan:
     append = entries.append
     for s, e, q in anchors:
         if q >= 0:  # the plain anchor, read without a regex and kept as its row
-            seconds = clocks.get(text[s + prefix : q], -1)
-            if seconds is None or seconds == -1:
-                seconds = _plain_seconds(text, s, e, q)
+            data_t = text[s + prefix : q]
+            seconds = clocks.get(data_t, -1)
+            if seconds == -1:
+                seconds = _clock(data_t)
+            if seconds is None:  # (the memo holds an unreadable data-t as None: read once)
+                seconds = parse_clock(text[q + 2 : e - 4])
             append((s, e, seconds))
         else:
             m = (ANCHOR_ANY if q == ANY else ANCHOR_LOOSE).match(text, s)
@@ -261,13 +264,6 @@ def _markdown_link(text: str, m: re.Match[str]) -> Link | Timestamp | None:
     path, subpath = split_subpath(clean_string(decoded))
     kind = LinkKind.MARKDOWN_EMBED if image else LinkKind.MARKDOWN
     return Link(kind, span, path, subpath, label)
-
-
-def _plain_seconds(text: str, s: int, e: int, q: int) -> int | None:
-    """The second of a plain anchor whose data-t the memo does not hold, or holds as unreadable:
-    its data-t's, else its label's."""
-    seconds = _clock(text[s + _PREFIX : q])
-    return parse_clock(text[q + 2 : e - 4]) if seconds is None else seconds
 
 
 def _html_timestamp(m: re.Match[str]) -> Timestamp:
